@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Casebook",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "casebook", targets: ["casebook"]),
+        .library(name: "CasebookLog", targets: ["CasebookLog"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // LMDB from the system (Debian: liblmdb-dev). Prefixed so it cannot collide with other CLMDBs.
+        .systemLibrary(
+            name: "CasebookCLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        // A thin, safe Swift layer over LMDB: environment, transactions, cursors, typed errors.
+        .target(name: "CasebookLMDB", dependencies: ["CasebookCLMDB"]),
+        // The event log: envelopes, group-committed appends, reads, subscriptions, Merkle tree, checkpoints.
+        .target(
+            name: "CasebookLog",
+            dependencies: [
+                "CasebookLMDB",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The command-line tool.
+        .executableTarget(
+            name: "casebook",
+            dependencies: [
+                "CasebookLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CasebookLMDBTests", dependencies: ["CasebookLMDB"]),
+        .testTarget(
+            name: "CasebookLogTests",
+            dependencies: ["CasebookLog"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "CasebookCLITests", dependencies: ["CasebookLog"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

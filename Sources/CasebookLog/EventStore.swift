@@ -1,0 +1,264 @@
+import CasebookLMDB
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Settings for opening an ``EventStore``.
+public struct EventStoreOptions: Sendable {
+    /// The map size a new store starts with, in bytes.
+    public var initialMapSize: Int = 64 << 20
+    /// The ceiling the map may grow to; appends beyond it fail with ``EventStoreError/storeFull(mapSize:ceiling:)``.
+    public var maxMapSize: Int = 1 << 40
+    /// The most events one group commit writes; further appends wait for the next commit.
+    public var maxBatchEvents: Int = 8192
+    /// Open without a writer: appends fail with ``EventStoreError/readOnly``.
+    public var readOnly: Bool = false
+    /// Skip fsync at commit. Only for throwaway stores in tests: acknowledged appends may then be lost.
+    public var unsafeNoSync: Bool = false
+    /// The clock that stamps events appended without a time of their own.
+    public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
+
+    /// Default options: 64 MiB initial map, 1 TiB ceiling, durable commits.
+    public init() {}
+}
+
+/// The append-only event log: an LMDB environment with group-committed appends, reads, catch-up
+/// subscriptions and an RFC 6962 Merkle tree over every record.
+///
+/// Appends are handed to one dedicated writer thread. It takes every append waiting, writes them in
+/// one LMDB transaction, commits it with one fsync, and only then answers each caller. Positions are
+/// 0-based, gapless and in commit order. Reads are short read transactions on the caller's thread.
+public final class EventStore: Sendable {
+    /// The store directory.
+    public let path: String
+    let env: Environment
+    let db: Schema.Handles
+    let options: EventStoreOptions
+    private let queue: AppendQueue
+    private let writerDone = DispatchSemaphore(value: 0)
+    let committed: CommitNotifier
+    /// A random identifier given to the store when it was created; checkpoints name it as their origin.
+    public let storeId: String
+
+    /// Opens the store at `path`, creating it if it does not exist.
+    public init(path: String, options: EventStoreOptions = .init()) throws {
+        if !options.readOnly {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } else if !FileManager.default.fileExists(atPath: path + "/data.mdb") {
+            throw EventStoreError.outOfRange("no store at \(path) (run `casebook init` first)")
+        }
+        var envOptions = EnvironmentOptions()
+        envOptions.mapSize = options.initialMapSize
+        envOptions.readOnly = options.readOnly
+        envOptions.noSync = options.unsafeNoSync
+        let env = try Environment(path: path, databases: Schema.databases, options: envOptions)
+        let db = Schema.Handles(env)
+        let storeId: String = try {
+            if options.readOnly {
+                return try env.read { txn in try txn.get(db.meta, key: Array("store-id".utf8)) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            }
+            return try env.write { txn in
+                if let format = try txn.get(db.meta, key: Array("format".utf8)) {
+                    let text = String(decoding: format, as: UTF8.self)
+                    guard text == Schema.formatValue else {
+                        throw EventStoreError.corrupt(position: nil, reason: "store format is '\(text)', this build reads '\(Schema.formatValue)'")
+                    }
+                } else {
+                    try txn.put(db.meta, key: Array("format".utf8), value: Array(Schema.formatValue.utf8))
+                }
+                if let id = try txn.get(db.meta, key: Array("store-id".utf8)) { return String(decoding: id, as: UTF8.self) }
+                let id = UUID().uuidString.lowercased()
+                try txn.put(db.meta, key: Array("store-id".utf8), value: Array(id.utf8))
+                return id
+            }
+        }()
+        let count = try env.read { txn in try txn.eventCount(db) }
+
+        self.path = path
+        self.env = env
+        self.db = db
+        self.options = options
+        self.storeId = storeId
+        self.queue = AppendQueue()
+        self.committed = CommitNotifier(count: count)
+
+        if options.readOnly {
+            queue.close()
+            writerDone.signal()
+        } else {
+            let writer = Writer(env: env, db: db, options: options, queue: queue, committed: committed)
+            let done = writerDone
+            let thread = Thread {
+                writer.run()
+                done.signal()
+            }
+            thread.name = "casebook-log-writer"
+            thread.start()
+        }
+    }
+
+    deinit { close() }
+
+    /// Stops the writer after the appends already queued; later appends fail with ``EventStoreError/closed``.
+    /// Subscriptions end. Safe to call more than once.
+    public func close() {
+        if queue.close() {
+            writerDone.wait()
+            committed.close()
+        }
+    }
+
+    /// The number of committed events (the next position). Every position below it is durable.
+    public var count: UInt64 { committed.count }
+
+    /// Appends events to one stream atomically and returns once they are durable.
+    ///
+    /// Fails with ``EventStoreError/wrongExpectedVersion(stream:expected:actual:)`` (naming the actual
+    /// version) if the stream is not at the expected version; nothing is written then. An append whose
+    /// command id was already committed returns the original result, with `deduplicated` set.
+    public func append(_ request: AppendRequest) async throws -> AppendResult {
+        try AppendLimits.validate(request)
+        return try await withCheckedThrowingContinuation { continuation in
+            if !queue.enqueue(Pending(request: request, continuation: continuation)) {
+                continuation.resume(throwing: options.readOnly ? EventStoreError.readOnly : EventStoreError.closed)
+            }
+        }
+    }
+
+    /// Appends events to one stream atomically; see ``append(_:)``.
+    @discardableResult
+    public func append(
+        to streamId: String, expectedVersion: ExpectedVersion = .any, events: [ProposedEvent], commandId: String? = nil
+    ) async throws -> AppendResult {
+        try await append(AppendRequest(streamId: streamId, expectedVersion: expectedVersion, events: events, commandId: commandId))
+    }
+
+    /// The current and maximum map sizes in bytes.
+    public var mapSize: (current: Int, ceiling: Int) { (env.mapSize, options.maxMapSize) }
+}
+
+/// An append waiting for the writer.
+struct Pending: Sendable {
+    let request: AppendRequest
+    let continuation: CheckedContinuation<AppendResult, any Error>
+}
+
+/// The queue between appenders and the writer thread.
+final class AppendQueue: Sendable {
+    private struct State {
+        var items: [Pending] = []
+        var closed = false
+    }
+    private let state = Mutex(State())
+    private let wakeUp = DispatchSemaphore(value: 0)
+
+    /// Adds an append; false if the queue is closed.
+    func enqueue(_ pending: Pending) -> Bool {
+        let accepted = state.withLock { s in
+            if s.closed { return false }
+            s.items.append(pending)
+            return true
+        }
+        if accepted { wakeUp.signal() }
+        return accepted
+    }
+
+    /// Closes the queue; true the first time.
+    @discardableResult
+    func close() -> Bool {
+        let first = state.withLock { s in
+            defer { s.closed = true }
+            return !s.closed
+        }
+        wakeUp.signal()
+        return first
+    }
+
+    /// Waits for appends and takes as many as fit in `maxEvents` (at least one); an empty array means
+    /// the queue is closed and drained.
+    func take(maxEvents: Int) -> [Pending] {
+        while true {
+            let (batch, closed) = state.withLock { s -> ([Pending], Bool) in
+                var events = 0
+                var n = 0
+                while n < s.items.count {
+                    events += s.items[n].request.events.count
+                    if n > 0 && events > maxEvents { break }
+                    n += 1
+                }
+                let batch = Array(s.items.prefix(n))
+                s.items.removeFirst(n)
+                return (batch, s.closed)
+            }
+            if !batch.isEmpty || closed { return batch }
+            wakeUp.wait()
+        }
+    }
+}
+
+/// Tells waiters how many events are committed.
+final class CommitNotifier: Sendable {
+    private struct State {
+        var count: UInt64
+        var closed = false
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var cancelled: Set<UInt64> = []
+        var nextId: UInt64 = 0
+    }
+    private let state: Mutex<State>
+    private let atomicCount: Atomic<UInt64>
+
+    init(count: UInt64) {
+        state = Mutex(State(count: count))
+        atomicCount = Atomic(count)
+    }
+
+    var count: UInt64 { atomicCount.load(ordering: .acquiring) }
+
+    func publish(_ count: UInt64) {
+        atomicCount.store(count, ordering: .releasing)
+        let ready = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.count = count
+            defer { s.waiters.removeAll(keepingCapacity: true) }
+            return Array(s.waiters.values)
+        }
+        for c in ready { c.resume() }
+    }
+
+    func close() {
+        let ready = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.closed = true
+            defer { s.waiters.removeAll() }
+            return Array(s.waiters.values)
+        }
+        for c in ready { c.resume() }
+    }
+
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Returns when more than `position` events are committed, the store closes, or the task is cancelled.
+    func wait(beyond position: UInt64) async {
+        let id = state.withLock { s -> UInt64 in
+            s.nextId += 1
+            return s.nextId
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { s -> Bool in
+                    if s.count > position || s.closed || s.cancelled.remove(id) != nil { return true }
+                    s.waiters[id] = c
+                    return false
+                }
+                if resumeNow { c.resume() }
+            }
+        } onCancel: {
+            let c = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                if let c = s.waiters.removeValue(forKey: id) { return c }
+                s.cancelled.insert(id)
+                return nil
+            }
+            c?.resume()
+        }
+        state.withLock { _ = $0.cancelled.remove(id) }
+    }
+}

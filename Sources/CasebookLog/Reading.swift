@@ -1,0 +1,147 @@
+import CasebookLMDB
+
+/// The direction of a stream read.
+public enum ReadDirection: Sendable {
+    /// Ascending versions.
+    case forward
+    /// Descending versions.
+    case backward
+}
+
+extension EventStore {
+    /// Up to `limit` events in position order, starting at `position`. One short read transaction.
+    public func read(from position: UInt64, limit: Int = 1000) throws -> [RecordedEvent] {
+        try env.read { txn in
+            try txn.withCursor(db.events) { cursor in
+                var out: [RecordedEvent] = []
+                out.reserveCapacity(min(limit, 4096))
+                var entry = try BigEndian.bytes(position).withUnsafeBytes { try cursor.seek(atLeast: $0) }
+                while let (key, value) = entry, out.count < limit {
+                    out.append(try Self.decode(key: key, value: value))
+                    entry = try cursor.next()
+                }
+                return out
+            }
+        }
+    }
+
+    /// Visits every event from `position` on, in batches of short read transactions, never holding one
+    /// for long. `body` returns false to stop early.
+    public func scan(from position: UInt64 = 0, batchSize: Int = 4096, _ body: (RecordedEvent) throws -> Bool) throws {
+        var next = position
+        while true {
+            let batch = try read(from: next, limit: batchSize)
+            for e in batch where try !body(e) { return }
+            guard let last = batch.last else { return }
+            next = last.position + 1
+        }
+    }
+
+    /// The event at `position`, or nil past the end.
+    public func event(at position: UInt64) throws -> RecordedEvent? {
+        try env.read { txn in
+            try BigEndian.bytes(position).withUnsafeBytes { key in
+                try txn.get(db.events, key: key).map { try Self.decode(key: key, value: $0) }
+            }
+        }
+    }
+
+    /// The version of the stream's last event, or nil if the stream does not exist.
+    public func streamVersion(_ streamId: String) throws -> UInt64? {
+        try env.read { txn in try txn.streamHead(db, streamId)?.version }
+    }
+
+    /// Up to `limit` events of one stream, from `version` (inclusive; default: the first event going
+    /// forward, the last going backward).
+    public func readStream(
+        _ streamId: String, from version: UInt64? = nil, direction: ReadDirection = .forward, limit: Int = 1000
+    ) throws -> [RecordedEvent] {
+        try env.read { txn in
+            guard let head = try txn.streamHead(db, streamId), limit > 0 else { return [] }
+            let versions: [UInt64]
+            switch direction {
+            case .forward:
+                let start = version ?? 0
+                guard start <= head.version else { return [] }
+                let end = min(head.version, start &+ UInt64(limit) &- 1)
+                versions = Array(start...max(start, end))
+            case .backward:
+                let start = min(version ?? head.version, head.version)
+                let end = start >= UInt64(limit) - 1 ? start - UInt64(limit) + 1 : 0
+                versions = Array((end...start).reversed())
+            }
+            var out: [RecordedEvent] = []
+            out.reserveCapacity(versions.count)
+            for v in versions {
+                let position = try BigEndian.bytes(head.number, v).withUnsafeBytes { key -> UInt64 in
+                    guard let raw = try txn.get(db.streamIndex, key: key), raw.count == 8, let p = BigEndian.read(raw) else {
+                        throw EventStoreError.corrupt(position: nil, reason: "stream '\(streamId)' has no index entry for version \(v)")
+                    }
+                    return p
+                }
+                let event = try BigEndian.bytes(position).withUnsafeBytes { key -> RecordedEvent in
+                    guard let raw = try txn.get(db.events, key: key) else {
+                        throw EventStoreError.corrupt(position: position, reason: "indexed event is missing")
+                    }
+                    return try Self.decode(key: key, value: raw)
+                }
+                out.append(event)
+            }
+            return out
+        }
+    }
+
+    static func decode(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> RecordedEvent {
+        let position = BigEndian.read(key)
+        guard key.count == 8, let event = Envelope.decode(value), event.position == position else {
+            throw EventStoreError.corrupt(position: position, reason: "malformed event envelope")
+        }
+        return event
+    }
+
+    /// A catch-up subscription from `position`: history first, then live appends as they commit, each
+    /// event exactly once and in order. Reads use short transactions; none is held while waiting.
+    public func subscribe(from position: UInt64 = 0, batchSize: Int = 512) -> EventSubscription {
+        EventSubscription(store: self, from: position, batchSize: batchSize)
+    }
+}
+
+/// The events of the log from a position on, history then live. Ends when the store closes; iterating
+/// throws ``EventStoreError`` on a read failure and `CancellationError` when the task is cancelled.
+public struct EventSubscription: AsyncSequence, Sendable {
+    public typealias Element = RecordedEvent
+    let store: EventStore
+    let from: UInt64
+    let batchSize: Int
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(store: store, next: from, batchSize: batchSize)
+    }
+
+    /// Reads batches by position and waits for the writer's commit notices between them.
+    public struct Iterator: AsyncIteratorProtocol {
+        let store: EventStore
+        var next: UInt64
+        let batchSize: Int
+        var buffer: [RecordedEvent] = []
+        var index = 0
+
+        public mutating func next() async throws -> RecordedEvent? {
+            while true {
+                if index < buffer.count {
+                    defer { index += 1 }
+                    return buffer[index]
+                }
+                try Task.checkCancellation()
+                buffer = try store.read(from: next, limit: batchSize)
+                index = 0
+                if let last = buffer.last {
+                    next = last.position + 1
+                    continue
+                }
+                if store.committed.isClosed { return nil }
+                await store.committed.wait(beyond: next)
+            }
+        }
+    }
+}

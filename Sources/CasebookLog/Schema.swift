@@ -1,0 +1,135 @@
+import CasebookLMDB
+
+/// The named LMDB databases of a store and the layout of their keys and values.
+///
+/// | database | key | value |
+/// |---|---|---|
+/// | `meta` | UTF-8 name | UTF-8 value (`format`, `store-id`) |
+/// | `events` | position, u64 big-endian | the event's ``Envelope`` |
+/// | `streams` | stream id, UTF-8 | stream number (u64 BE) + version of its last event (u64 BE) |
+/// | `stream_index` | stream number (u64 BE) + stream version (u64 BE) | position (u64 BE) |
+/// | `commands` | command id, UTF-8 | varints: first position, first version, event count; then the stream id |
+/// | `merkle` | last leaf index (u64 BE) + level (u8) | the 32-byte hash of the perfect subtree of `2^level` leaves ending at that leaf |
+///
+/// Every `merkle` key is larger than all keys before it in append order, so nodes are written with
+/// `MDB_APPEND`, like events.
+enum Schema {
+    static let formatValue = "casebook-log/1"
+    static let databases: [DatabaseSpec] = ["meta", "events", "streams", "stream_index", "commands", "merkle"].map { DatabaseSpec($0) }
+
+    struct Handles: Sendable {
+        let meta: Database
+        let events: Database
+        let streams: Database
+        let streamIndex: Database
+        let commands: Database
+        let merkle: Database
+
+        init(_ env: Environment) {
+            meta = env.database("meta")
+            events = env.database("events")
+            streams = env.database("streams")
+            streamIndex = env.database("stream_index")
+            commands = env.database("commands")
+            merkle = env.database("merkle")
+        }
+    }
+
+    static func merkleKey(start: UInt64, level: Int) -> [UInt8] {
+        var key = BigEndian.bytes(start + (UInt64(1) << level) - 1)
+        key.append(UInt8(level))
+        return key
+    }
+
+    static func merkleKey(lastLeaf: UInt64, level: Int) -> [UInt8] {
+        var key = BigEndian.bytes(lastLeaf)
+        key.append(UInt8(level))
+        return key
+    }
+
+    struct StreamHead {
+        var number: UInt64
+        var version: UInt64
+
+        init(number: UInt64, version: UInt64) {
+            self.number = number
+            self.version = version
+        }
+
+        init?(_ buffer: UnsafeRawBufferPointer) {
+            guard buffer.count == 16, let n = BigEndian.read(buffer), let v = BigEndian.read(buffer, at: 8) else { return nil }
+            number = n
+            version = v
+        }
+
+        var bytes: [UInt8] { BigEndian.bytes(number, version) }
+    }
+
+    struct CommandRecord {
+        var firstPosition: UInt64
+        var firstVersion: UInt64
+        var count: UInt64
+        var streamId: String
+
+        init(firstPosition: UInt64, firstVersion: UInt64, count: UInt64, streamId: String) {
+            self.firstPosition = firstPosition
+            self.firstVersion = firstVersion
+            self.count = count
+            self.streamId = streamId
+        }
+
+        init?(_ buffer: UnsafeRawBufferPointer) {
+            var r = ByteReader(buffer)
+            guard let p = r.varint(), let v = r.varint(), let c = r.varint(), c > 0, let s = r.string(), r.isAtEnd else { return nil }
+            self.init(firstPosition: p, firstVersion: v, count: c, streamId: s)
+        }
+
+        var bytes: [UInt8] {
+            var w = ByteWriter(capacity: 32 + streamId.utf8.count)
+            w.varint(firstPosition)
+            w.varint(firstVersion)
+            w.varint(count)
+            w.string(streamId)
+            return w.bytes
+        }
+
+        var result: AppendResult {
+            AppendResult(streamId: streamId, firstPosition: firstPosition, lastPosition: firstPosition + count - 1,
+                         firstVersion: firstVersion, lastVersion: firstVersion + count - 1, deduplicated: true)
+        }
+    }
+}
+
+extension Transaction {
+    /// The number of events: one more than the last position, or 0.
+    func eventCount(_ db: Schema.Handles) throws -> UInt64 {
+        try withCursor(db.events) { cursor in
+            guard let last = try cursor.last() else { return 0 }
+            guard let p = BigEndian.read(last.key), last.key.count == 8 else {
+                throw EventStoreError.corrupt(position: nil, reason: "malformed event key")
+            }
+            return p + 1
+        }
+    }
+
+    /// The persisted hash of the perfect subtree of `2^level` leaves starting at `start`.
+    func merkleNode(_ db: Schema.Handles, start: UInt64, level: Int) throws -> MerkleHash {
+        try Schema.merkleKey(start: start, level: level).withUnsafeBytes { key in
+            guard let raw = try get(db.merkle, key: key), let hash = MerkleHash(bytes: Array(raw)) else {
+                throw EventStoreError.corrupt(position: start, reason: "Merkle node (level \(level)) missing or malformed")
+            }
+            return hash
+        }
+    }
+
+    func streamHead(_ db: Schema.Handles, _ streamId: String) throws -> Schema.StreamHead? {
+        var id = streamId
+        return try id.withUTF8 { utf8 in
+            guard let raw = try get(db.streams, key: UnsafeRawBufferPointer(utf8)) else { return nil }
+            guard let head = Schema.StreamHead(raw) else {
+                throw EventStoreError.corrupt(position: nil, reason: "malformed head of stream '\(streamId)'")
+            }
+            return head
+        }
+    }
+}
