@@ -75,6 +75,26 @@ public struct RecordedEvent: Sendable, Hashable {
     /// The payload bytes.
     public var payload: [UInt8]
 
+    /// An event as recorded; the log builds these, tools and tests may too.
+    public init(
+        position: UInt64, streamId: String, streamVersion: UInt64, type: String, schemaVersion: UInt32,
+        recordedAt: Timestamp, actor: String, correlationId: String, causationId: String, commandId: String,
+        payloadEncoding: PayloadEncoding, payload: [UInt8]
+    ) {
+        self.position = position
+        self.streamId = streamId
+        self.streamVersion = streamVersion
+        self.type = type
+        self.schemaVersion = schemaVersion
+        self.recordedAt = recordedAt
+        self.actor = actor
+        self.correlationId = correlationId
+        self.causationId = causationId
+        self.commandId = commandId
+        self.payloadEncoding = payloadEncoding
+        self.payload = payload
+    }
+
     /// The payload as text if it is JSON.
     public var payloadText: String? {
         payloadEncoding == .json ? String(decoding: payload, as: UTF8.self) : nil

@@ -1,0 +1,180 @@
+import CasebookLog
+import Foundation
+import Testing
+
+@Suite struct AppendTests {
+    @Test func positionsAreGaplessAndVersionsCountPerStream() async throws {
+        try await withStore { store, _ in
+            let a1 = try await store.append(to: "a", expectedVersion: .noStream, events: [event(), event()])
+            let b1 = try await store.append(to: "b", expectedVersion: .noStream, events: [event()])
+            let a2 = try await store.append(to: "a", expectedVersion: .exact(1), events: [event()])
+            #expect(a1.firstPosition == 0 && a1.lastPosition == 1 && a1.firstVersion == 0 && a1.lastVersion == 1)
+            #expect(b1.firstPosition == 2 && b1.lastVersion == 0)
+            #expect(a2.firstPosition == 3 && a2.firstVersion == 2)
+            #expect(store.count == 4)
+            let all = try store.read(from: 0)
+            #expect(all.map(\.position) == [0, 1, 2, 3])
+            #expect(all.map(\.streamId) == ["a", "a", "b", "a"])
+            #expect(try store.streamVersion("a") == 2)
+            #expect(try store.streamVersion("nope") == nil)
+        }
+    }
+
+    @Test func wrongExpectedVersionNamesActualAndWritesNothing() async throws {
+        try await withStore { store, _ in
+            try await store.append(to: "s", expectedVersion: .noStream, events: [event()])
+            await #expect(throws: EventStoreError.wrongExpectedVersion(stream: "s", expected: .exact(5), actual: 0)) {
+                try await store.append(to: "s", expectedVersion: .exact(5), events: [event(), event()])
+            }
+            await #expect(throws: EventStoreError.wrongExpectedVersion(stream: "s", expected: .noStream, actual: 0)) {
+                try await store.append(to: "s", expectedVersion: .noStream, events: [event()])
+            }
+            await #expect(throws: EventStoreError.wrongExpectedVersion(stream: "t", expected: .exact(0), actual: nil)) {
+                try await store.append(to: "t", expectedVersion: .exact(0), events: [event()])
+            }
+            #expect(store.count == 1)
+            #expect(try store.read(from: 0).count == 1)
+            let message = EventStoreError.wrongExpectedVersion(stream: "s", expected: .exact(5), actual: 0).description
+            #expect(message.contains("version 0") && message.contains("expected 5"))
+        }
+    }
+
+    @Test func sixtyFourRacersOnOneExpectedVersionExactlyOneWins() async throws {
+        try await withStore { store, _ in
+            try await store.append(to: "case-1", expectedVersion: .noStream, events: [event()])
+            let outcomes = await withTaskGroup(of: Result<AppendResult, any Error>.self) { group in
+                for i in 0..<64 {
+                    group.addTask {
+                        do {
+                            return .success(try await store.append(to: "case-1", expectedVersion: .exact(0), events: [event("racer", "{\"i\":\(i)}")]))
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
+                }
+                var all: [Result<AppendResult, any Error>] = []
+                for await r in group { all.append(r) }
+                return all
+            }
+            let winners = outcomes.compactMap { try? $0.get() }
+            #expect(winners.count == 1)
+            #expect(winners.first?.lastVersion == 1)
+            for case .failure(let error) in outcomes {
+                #expect(error as? EventStoreError == .wrongExpectedVersion(stream: "case-1", expected: .exact(0), actual: 1))
+            }
+            #expect(store.count == 2)
+            #expect(try store.verify().isValid)
+        }
+    }
+
+    @Test func aBadAppenderDoesNotFailOthersInItsBatch() async throws {
+        try await withStore { store, _ in
+            // Many concurrent appenders, every third one with a wrong expected version.
+            let results = await withTaskGroup(of: (Int, Bool).self) { group in
+                for i in 0..<300 {
+                    group.addTask {
+                        let expected: ExpectedVersion = i % 3 == 0 ? .exact(99) : .noStream
+                        let ok = (try? await store.append(to: "s-\(i)", expectedVersion: expected, events: [event()])) != nil
+                        return (i, ok)
+                    }
+                }
+                var all: [(Int, Bool)] = []
+                for await r in group { all.append(r) }
+                return all
+            }
+            for (i, ok) in results { #expect(ok == (i % 3 != 0), "append \(i)") }
+            #expect(store.count == 200)
+            let report = try store.verify()
+            #expect(report.isValid)
+        }
+    }
+
+    @Test func idempotentRetryReturnsOriginalAndWritesNothing() async throws {
+        try await withStore { store, _ in
+            let first = try await store.append(to: "s", expectedVersion: .noStream, events: [event(), event()], commandId: "cmd-1")
+            try await store.append(to: "other", events: [event()])
+            let again = try await store.append(to: "s", expectedVersion: .noStream, events: [event(), event()], commandId: "cmd-1")
+            #expect(!first.deduplicated && again.deduplicated)
+            #expect(again.firstPosition == first.firstPosition && again.lastPosition == first.lastPosition)
+            #expect(again.lastVersion == first.lastVersion)
+            #expect(store.count == 3)
+            await #expect(throws: EventStoreError.commandIdReused(commandId: "cmd-1", originalStream: "s", stream: "t")) {
+                try await store.append(to: "t", events: [event()], commandId: "cmd-1")
+            }
+            // Concurrent duplicates of a new command: one write, all get the same result.
+            let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
+                for _ in 0..<16 { group.addTask { try await store.append(to: "u", events: [event()], commandId: "cmd-2") } }
+                var all: [AppendResult] = []
+                for try await r in group { all.append(r) }
+                return all
+            }
+            #expect(Set(results.map(\.firstPosition)).count == 1)
+            #expect(results.filter { !$0.deduplicated }.count == 1)
+            #expect(store.count == 4)
+            #expect(try store.read(from: 0).filter { $0.commandId == "cmd-1" }.count == 2)
+        }
+    }
+
+    @Test func multiEventAppendIsAtomic() async throws {
+        try await withStore { store, _ in
+            let events = (0..<50).map { event("e", "{\"n\":\($0)}") }
+            let r = try await store.append(to: "batch", expectedVersion: .noStream, events: events)
+            #expect(r.lastPosition - r.firstPosition == 49)
+            // A failing multi-event append leaves nothing behind.
+            await #expect(throws: EventStoreError.self) {
+                try await store.append(to: "batch", expectedVersion: .noStream, events: events)
+            }
+            #expect(store.count == 50)
+            let stream = try store.readStream("batch")
+            #expect(stream.map(\.streamVersion) == Array(0..<50))
+            #expect(stream.map(\.position) == Array(0..<50))
+        }
+    }
+
+    @Test func invalidRequestsAreRefusedBeforeTheWriter() async throws {
+        try await withStore { store, _ in
+            await #expect(throws: EventStoreError.invalidRequest("stream id is empty")) {
+                try await store.append(to: "", events: [event()])
+            }
+            await #expect(throws: EventStoreError.invalidRequest("no events to append")) {
+                try await store.append(to: "s", events: [])
+            }
+            await #expect(throws: EventStoreError.self) {
+                try await store.append(to: String(repeating: "x", count: 300), events: [event()])
+            }
+            #expect(store.count == 0)
+        }
+    }
+
+    @Test func envelopeCarriesAllMetadataAndRoundTrips() async throws {
+        try await withStore { store, _ in
+            let e = ProposedEvent(
+                type: "case.opened", payload: Array("{\"title\":\"居民诉求\"}".utf8), payloadEncoding: .json, schemaVersion: 3,
+                actor: "counter:王芳", correlationId: "corr-1", causationId: "cause-1",
+                recordedAt: Timestamp(iso8601: "2026-02-14T09:30:00+08:00"))
+            try await store.append(to: "案件-1", events: [e], commandId: "c-9")
+            let got = try #require(try store.event(at: 0))
+            #expect(got.type == "case.opened" && got.schemaVersion == 3 && got.actor == "counter:王芳")
+            #expect(got.correlationId == "corr-1" && got.causationId == "cause-1" && got.commandId == "c-9")
+            #expect(got.streamId == "案件-1" && got.payloadText == "{\"title\":\"居民诉求\"}")
+            #expect(got.recordedAt.iso8601 == "2026-02-14T01:30:00.000Z")
+            #expect(Envelope.decode(Envelope.encode(got)) == got)
+            // Without a time of its own, the event gets the store clock's.
+            try await store.append(to: "x", events: [event()])
+            #expect(try store.event(at: 1)?.recordedAt.iso8601 == "2026-01-01T00:00:00.000Z")
+        }
+    }
+
+    @Test func malformedEnvelopesAreRejected() {
+        let good = Envelope.encode(RecordedEvent(
+            position: 7, streamId: "s", streamVersion: 0, type: "t", schemaVersion: 1,
+            recordedAt: Timestamp(millisecondsSince1970: 0), actor: "", correlationId: "", causationId: "", commandId: "",
+            payloadEncoding: .json, payload: Array("{}".utf8)))
+        #expect(Envelope.decode(good) != nil)
+        for cut in 0..<good.count { #expect(Envelope.decode(Array(good.prefix(cut))) == nil) }
+        #expect(Envelope.decode(good + [0]) == nil)
+        var badFormat = good
+        badFormat[0] = 9
+        #expect(Envelope.decode(badFormat) == nil)
+    }
+}
