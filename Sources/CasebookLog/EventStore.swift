@@ -133,6 +133,9 @@ public final class EventStore: Sendable {
         try await append(AppendRequest(streamId: streamId, expectedVersion: expectedVersion, events: events, commandId: commandId))
     }
 
+    /// Group commits (write transactions) this process has made since the store opened.
+    public var commitCount: UInt64 { committed.commits }
+
     /// The current and maximum map sizes in bytes.
     public var mapSize: (current: Int, ceiling: Int) { (env.mapSize, options.maxMapSize) }
 }
@@ -213,9 +216,15 @@ final class CommitNotifier: Sendable {
         atomicCount = Atomic(count)
     }
 
+    private let commitCount = Atomic<UInt64>(0)
+
     var count: UInt64 { atomicCount.load(ordering: .acquiring) }
 
+    /// Write transactions committed by this process since the store opened.
+    var commits: UInt64 { commitCount.load(ordering: .relaxed) }
+
     func publish(_ count: UInt64) {
+        commitCount.add(1, ordering: .relaxed)
         atomicCount.store(count, ordering: .releasing)
         let ready = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.count = count

@@ -1,0 +1,72 @@
+import ArgumentParser
+import CasebookLog
+import Foundation
+
+@main
+struct Casebook: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "casebook",
+        abstract: "Casebook: an event-sourced case-workflow engine over an append-only, tamper-evident log.",
+        subcommands: [
+            Init.self, Append.self, Read.self, Verify.self, CheckpointCommand.self, Prove.self, Stats.self,
+            Demo.self, Bench.self, CrashChild.self,
+        ]
+    )
+}
+
+/// `--store`, shared by every command that opens a store.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The store directory (env CASEBOOK_STORE).", valueName: "path"))
+    var store: String = ProcessInfo.processInfo.environment["CASEBOOK_STORE"] ?? "./casebook-data"
+
+    @Option(name: .long, help: ArgumentHelp("The map size ceiling in MiB.", valueName: "MiB"))
+    var maxMapSize: Int = 1 << 20
+
+    func open(readOnly: Bool = false) throws -> EventStore {
+        var options = EventStoreOptions()
+        options.readOnly = readOnly
+        options.maxMapSize = maxMapSize << 20
+        if readOnly && !FileManager.default.fileExists(atPath: store + "/data.mdb") {
+            throw ValidationError("no store at \(store): run `casebook init --store \(store)` first")
+        }
+        return try EventStore(path: store, options: options)
+    }
+}
+
+/// Where the checkpoint signing key lives: outside the store, by default in the user's home.
+struct KeyOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The Ed25519 signing key file, created if missing (env CASEBOOK_SIGNING_KEY).", valueName: "path"))
+    var key: String = ProcessInfo.processInfo.environment["CASEBOOK_SIGNING_KEY"]
+        ?? (NSHomeDirectory() + "/.config/casebook/signing-key")
+}
+
+/// Parses an ISO 8601 time for `--at` options.
+func parseTime(_ text: String?, option: String) throws -> Timestamp? {
+    guard let text else { return nil }
+    guard let t = Timestamp(iso8601: text) else {
+        throw ValidationError("\(option) '\(text)' is not an ISO 8601 time such as 2026-03-02T09:30:00+08:00")
+    }
+    return t
+}
+
+/// Writes a line to standard error.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Encodes a value as one line of JSON with sorted keys.
+func jsonLine<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+/// Runs `body`, turning log errors into a clear message and exit code 1.
+func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as EventStoreError {
+        warn("error: \(error)")
+        throw ExitCode.failure
+    }
+}
