@@ -43,7 +43,8 @@ let package = Package(
             dependencies: ["CasebookLog"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "CasebookCLITests", dependencies: ["CasebookLog"]),
+        // Runs the built `casebook` binary (crash test, CLI behaviour); depends on it so it is built first.
+        .testTarget(name: "CasebookCLITests", dependencies: ["CasebookLog", "casebook"]),
     ],
     swiftLanguageModes: [.v6]
 )
