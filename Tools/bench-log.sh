@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Benchmarks the event log beside a raw-LMDB probe doing the same writes, in one run on one machine.
+#
+#   Tools/bench-log.sh                 # 100,000 events of 300 B into 10,000 streams, durable
+#   EVENTS=20000 Tools/bench-log.sh    # smaller
+#
+# Prints one JSON object per measurement (probe-*, append, read-all, read-stream) and then one
+# "compare" object per target: Casebook's figure, the probe's, their ratio and the target ratio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+EVENTS=${EVENTS:-100000}
+SINGLE_EVENTS=${SINGLE_EVENTS:-$EVENTS}   # the one-commit-per-event runs take ~35 s each at 100,000
+STREAMS=${STREAMS:-10000}
+PAYLOAD=${PAYLOAD:-300}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/casebook-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+cc -O2 -Wall -Wextra -o "$WORK/probe" Tools/lmdb-probe/probe.c -llmdb
+swift build -c release --product casebook >&2
+CASEBOOK=$(swift build -c release --show-bin-path)/casebook
+
+OUT="$WORK/results.jsonl"
+run() { "$@" | tee -a "$OUT"; }
+
+echo "# machine: $(nproc) cores, $(uname -sr); events=$EVENTS single=$SINGLE_EVENTS streams=$STREAMS payload=$PAYLOAD" >&2
+run "$WORK/probe" write --dir "$WORK/p1" --events "$SINGLE_EVENTS" --streams "$STREAMS" --payload "$PAYLOAD" --batch 1
+run "$WORK/probe" write --dir "$WORK/p64" --events "$EVENTS" --streams "$STREAMS" --payload "$PAYLOAD" --batch 64
+run "$WORK/probe" write --dir "$WORK/p1000" --events "$EVENTS" --streams "$STREAMS" --payload "$PAYLOAD" --batch 1000
+run "$WORK/probe" read-all --dir "$WORK/p1000"
+run "$WORK/probe" read-stream --dir "$WORK/p1000" --samples 2000
+rm -rf "$WORK/p1" "$WORK/p64"
+
+run "$CASEBOOK" bench append --events "$SINGLE_EVENTS" --streams "$STREAMS" --writers 1 --in-flight 1 --payload "$PAYLOAD" --dir "$WORK/c1"
+run "$CASEBOOK" bench append --events "$EVENTS" --streams "$STREAMS" --writers 64 --in-flight 1 --payload "$PAYLOAD" --dir "$WORK/c64"
+run "$CASEBOOK" bench append --events "$EVENTS" --streams "$STREAMS" --writers 64 --in-flight 16 --payload "$PAYLOAD" --dir "$WORK/c1024" --keep 2>/dev/null
+run "$CASEBOOK" bench read --dir "$WORK/c1024" --samples 2000
+
+python3 - "$OUT" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+def pick(bench, **kw):
+    for r in rows:
+        if r["bench"] == bench and all(r.get(k) == v for k, v in kw.items()):
+            return r
+    raise SystemExit(f"missing {bench} {kw}")
+def compare(name, ours, probe, target, higher_is_better=True):
+    ratio = ours / probe if probe else float("nan")
+    ok = ratio >= target if higher_is_better else ratio <= target
+    print(json.dumps({"bench": "compare", "what": name, "casebook": ours, "probe": probe,
+                      "ratio": round(ratio, 3), "target": target, "met": ok}, ensure_ascii=False))
+compare("1 writer: p50 append latency (us), ratio <= target", pick("append", writers=1, inFlight=1)["p50Us"],
+        pick("probe-write", batch=1)["p50Us"], 1.25, higher_is_better=False)
+compare("64 writers x 1: events/s vs probe batch 64", pick("append", writers=64, inFlight=1)["eventsPerSec"],
+        pick("probe-write", batch=64)["eventsPerSec"], 0.60)
+compare("64 writers x 16: events/s vs probe batch 1000", pick("append", writers=64, inFlight=16)["eventsPerSec"],
+        pick("probe-write", batch=1000)["eventsPerSec"], 0.60)
+compare("read-all decoded: events/s vs raw cursor scan", pick("read-all")["eventsPerSec"],
+        pick("probe-read-all")["eventsPerSec"], 0.50)
+compare("10-event stream read: p50 (us), ratio <= target", pick("read-stream")["p50Us"],
+        pick("probe-read-stream")["p50Us"], 2.0, higher_is_better=False)
+PY
