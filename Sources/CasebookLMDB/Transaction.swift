@@ -42,6 +42,18 @@ public struct Transaction: ~Copyable {
         try check(mdb_put(raw, db.dbi, &k, &v, flags.rawValue), "mdb_put(\(db.name))")
     }
 
+    /// Reserves `size` bytes for the value under `key` and lets `fill` write them in place
+    /// (`MDB_RESERVE`), saving a copy. `fill` must write every byte.
+    public func reserve<R>(
+        _ db: Database, key: UnsafeRawBufferPointer, size: Int, flags: PutFlags = [],
+        _ fill: (UnsafeMutableRawBufferPointer) throws -> R
+    ) throws -> R {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: size, mv_data: nil)
+        try check(mdb_put(raw, db.dbi, &k, &v, flags.rawValue | UInt32(MDB_RESERVE)), "mdb_put(\(db.name), reserve)")
+        return try fill(UnsafeMutableRawBufferPointer(start: v.mv_data, count: size))
+    }
+
     /// Stores `value` under `key`.
     public func put(_ db: Database, key: [UInt8], value: [UInt8], flags: PutFlags = []) throws {
         try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try put(db, key: k, value: v, flags: flags) } }

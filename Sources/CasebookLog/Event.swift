@@ -103,41 +103,65 @@ public struct RecordedEvent: Sendable, Hashable {
 
 /// The binary envelope in which the log stores each event, and which its Merkle leaf hashes.
 ///
-/// Layout (format 1): one format byte (`0x01`); varints position, stream version, recorded-at
-/// (milliseconds since 1970, as a two's-complement 64-bit pattern), schema version; one payload-encoding
-/// byte; then length-prefixed (varint) UTF-8 stream id, type, actor, correlation id, causation id,
-/// command id, and the length-prefixed payload bytes. Nothing follows the payload.
+/// Layout (format 1): a 25-byte fixed header — the format byte (`0x01`), then position, stream version
+/// and recorded-at (milliseconds since 1970, two's complement) as 64-bit big-endian integers — followed
+/// by a varint schema version, one payload-encoding byte, then length-prefixed (varint) UTF-8 stream id,
+/// type, actor, correlation id, causation id, command id, and the length-prefixed payload bytes. Nothing
+/// follows the payload. The fixed header lets appenders encode the envelope before the writer knows its
+/// position; the writer fills in the header inside its transaction.
 public enum Envelope {
     /// The current format byte.
     public static let format: UInt8 = 1
+    /// Bytes before the variable part.
+    static let headerSize = 25
 
     /// Encodes a recorded event.
     public static func encode(_ e: RecordedEvent) -> [UInt8] {
-        var w = ByteWriter(capacity: 48 + e.streamId.utf8.count + e.type.utf8.count + e.actor.utf8.count + e.payload.count)
+        var bytes = prepare(
+            streamId: e.streamId, commandId: e.commandId, type: e.type, schemaVersion: e.schemaVersion,
+            payloadEncoding: e.payloadEncoding, actor: e.actor, correlationId: e.correlationId,
+            causationId: e.causationId, payload: e.payload)
+        bytes.withUnsafeMutableBytes { patch($0, position: e.position, version: e.streamVersion, recordedAt: e.recordedAt) }
+        return bytes
+    }
+
+    /// Encodes everything but the header's position, version and time (left zero).
+    static func prepare(
+        streamId: String, commandId: String, type: String, schemaVersion: UInt32, payloadEncoding: PayloadEncoding,
+        actor: String, correlationId: String, causationId: String, payload: [UInt8]
+    ) -> [UInt8] {
+        var w = ByteWriter(capacity: headerSize + 16 + streamId.utf8.count + type.utf8.count + actor.utf8.count
+                           + correlationId.utf8.count + causationId.utf8.count + commandId.utf8.count + payload.count)
         w.u8(format)
-        w.varint(e.position)
-        w.varint(e.streamVersion)
-        w.varint(UInt64(bitPattern: e.recordedAt.millisecondsSince1970))
-        w.varint(UInt64(e.schemaVersion))
-        w.u8(e.payloadEncoding.rawValue)
-        w.string(e.streamId)
-        w.string(e.type)
-        w.string(e.actor)
-        w.string(e.correlationId)
-        w.string(e.causationId)
-        w.string(e.commandId)
-        w.blob(e.payload)
+        w.bytes.append(contentsOf: repeatElement(0, count: headerSize - 1))
+        w.varint(UInt64(schemaVersion))
+        w.u8(payloadEncoding.rawValue)
+        w.string(streamId)
+        w.string(type)
+        w.string(actor)
+        w.string(correlationId)
+        w.string(causationId)
+        w.string(commandId)
+        w.blob(payload)
         return w.bytes
+    }
+
+    /// Writes position, version and time into an envelope's header.
+    static func patch(_ buffer: UnsafeMutableRawBufferPointer, position: UInt64, version: UInt64, recordedAt: Timestamp) {
+        buffer.storeBytes(of: position.bigEndian, toByteOffset: 1, as: UInt64.self)
+        buffer.storeBytes(of: version.bigEndian, toByteOffset: 9, as: UInt64.self)
+        buffer.storeBytes(of: UInt64(bitPattern: recordedAt.millisecondsSince1970).bigEndian, toByteOffset: 17, as: UInt64.self)
     }
 
     /// Decodes an envelope; nil if the bytes are not a well-formed format-1 envelope.
     public static func decode(_ buffer: UnsafeRawBufferPointer) -> RecordedEvent? {
+        guard buffer.count >= headerSize, buffer[0] == format,
+              let position = BigEndian.read(buffer, at: 1), let version = BigEndian.read(buffer, at: 9),
+              let recordedAt = BigEndian.read(buffer, at: 17)
+        else { return nil }
         var r = ByteReader(buffer)
-        guard r.u8() == format,
-              let position = r.varint(),
-              let version = r.varint(),
-              let recordedAt = r.varint(),
-              let schema = r.varint(), schema <= UInt64(UInt32.max),
+        r.offset = headerSize
+        guard let schema = r.varint(), schema <= UInt64(UInt32.max),
               let encodingByte = r.u8(), let encoding = PayloadEncoding(rawValue: encodingByte),
               let stream = r.string(),
               let type = r.string(),
@@ -158,5 +182,10 @@ public enum Envelope {
     /// Decodes an envelope held in an array.
     public static func decode(_ bytes: [UInt8]) -> RecordedEvent? {
         bytes.withUnsafeBytes { decode($0) }
+    }
+
+    /// The position in an envelope's header, without decoding the rest.
+    static func position(_ buffer: UnsafeRawBufferPointer) -> UInt64? {
+        buffer.count >= headerSize ? BigEndian.read(buffer, at: 1) : nil
     }
 }

@@ -51,6 +51,7 @@ public final class EventStore: Sendable {
         envOptions.mapSize = options.initialMapSize
         envOptions.readOnly = options.readOnly
         envOptions.noSync = options.unsafeNoSync
+        envOptions.noMetaSync = true  // the writer flushes before it acknowledges; see Writer
         let env = try Environment(path: path, databases: Schema.databases, options: envOptions)
         let db = Schema.Handles(env)
         let storeId: String = try {
@@ -102,10 +103,8 @@ public final class EventStore: Sendable {
     /// Stops the writer after the appends already queued; later appends fail with ``EventStoreError/closed``.
     /// Subscriptions end. Safe to call more than once.
     public func close() {
-        if queue.close() {
-            writerDone.wait()
-            committed.close()
-        }
+        if queue.close() { writerDone.wait() }
+        committed.close()
     }
 
     /// The number of committed events (the next position). Every position below it is durable.
@@ -118,8 +117,9 @@ public final class EventStore: Sendable {
     /// command id was already committed returns the original result, with `deduplicated` set.
     public func append(_ request: AppendRequest) async throws -> AppendResult {
         try AppendLimits.validate(request)
+        let prepared = PreparedAppend(request)  // encoded here, on the caller's thread, not the writer's
         return try await withCheckedThrowingContinuation { continuation in
-            if !queue.enqueue(Pending(request: request, continuation: continuation)) {
+            if !queue.enqueue(Pending(prepared: prepared, continuation: continuation)) {
                 continuation.resume(throwing: options.readOnly ? EventStoreError.readOnly : EventStoreError.closed)
             }
         }
@@ -142,7 +142,7 @@ public final class EventStore: Sendable {
 
 /// An append waiting for the writer.
 struct Pending: Sendable {
-    let request: AppendRequest
+    let prepared: PreparedAppend
     let continuation: CheckedContinuation<AppendResult, any Error>
 }
 
@@ -177,15 +177,15 @@ final class AppendQueue: Sendable {
         return first
     }
 
-    /// Waits for appends and takes as many as fit in `maxEvents` (at least one); an empty array means
-    /// the queue is closed and drained.
-    func take(maxEvents: Int) -> [Pending] {
+    /// Takes as many appends as fit in `maxEvents` (at least one), waiting for some if `wait` is set.
+    /// An empty array means nothing is waiting (without `wait`) or the queue is closed and drained.
+    func take(maxEvents: Int, wait: Bool) -> [Pending] {
         while true {
             let (batch, closed) = state.withLock { s -> ([Pending], Bool) in
                 var events = 0
                 var n = 0
                 while n < s.items.count {
-                    events += s.items[n].request.events.count
+                    events += s.items[n].prepared.request.events.count
                     if n > 0 && events > maxEvents { break }
                     n += 1
                 }
@@ -193,7 +193,7 @@ final class AppendQueue: Sendable {
                 s.items.removeFirst(n)
                 return (batch, s.closed)
             }
-            if !batch.isEmpty || closed { return batch }
+            if !batch.isEmpty || closed || !wait { return batch }
             wakeUp.wait()
         }
     }

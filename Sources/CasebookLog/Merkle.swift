@@ -1,14 +1,19 @@
 import Crypto
 
-/// A SHA-256 digest: a Merkle leaf, node or root.
+/// A SHA-256 digest: a Merkle leaf, node or root. Held inline (no heap allocation).
 public struct MerkleHash: Sendable, Hashable, CustomStringConvertible {
-    /// The 32 digest bytes.
-    public let bytes: [UInt8]
+    private var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
-    /// Wraps 32 bytes; nil for any other length.
+    /// Copies 32 bytes; nil for any other length.
     public init?(bytes: [UInt8]) {
         guard bytes.count == 32 else { return nil }
-        self.bytes = bytes
+        self.init(bytes.withUnsafeBytes { $0 })
+    }
+
+    /// Copies 32 bytes from `buffer`, which must hold exactly 32.
+    init(_ buffer: UnsafeRawBufferPointer) {
+        precondition(buffer.count == 32)
+        withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: buffer) }
     }
 
     /// Parses 64 hex digits.
@@ -17,7 +22,28 @@ public struct MerkleHash: Sendable, Hashable, CustomStringConvertible {
         self.init(bytes: b)
     }
 
-    init<D: Digest>(_ digest: D) { bytes = Array(digest) }
+    init<D: Digest>(_ digest: D) {
+        self = digest.withUnsafeBytes { MerkleHash($0) }
+    }
+
+    /// The 32 digest bytes.
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    /// Calls `body` with the 32 digest bytes.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeBytes(of: storage, body)
+    }
+
+    public static func == (a: MerkleHash, b: MerkleHash) -> Bool {
+        a.storage.0 == b.storage.0 && a.storage.1 == b.storage.1 && a.storage.2 == b.storage.2 && a.storage.3 == b.storage.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(storage.0)
+        hasher.combine(storage.1)
+        hasher.combine(storage.2)
+        hasher.combine(storage.3)
+    }
 
     /// Lower-case hex.
     public var hex: String { Hex.encode(bytes) }
@@ -50,8 +76,8 @@ public enum Merkle {
     public static func nodeHash(_ left: MerkleHash, _ right: MerkleHash) -> MerkleHash {
         var h = SHA256()
         withUnsafeBytes(of: UInt8(1)) { h.update(bufferPointer: $0) }
-        h.update(data: left.bytes)
-        h.update(data: right.bytes)
+        left.withUnsafeBytes { h.update(bufferPointer: $0) }
+        right.withUnsafeBytes { h.update(bufferPointer: $0) }
         return MerkleHash(h.finalize())
     }
 

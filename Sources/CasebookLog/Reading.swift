@@ -133,11 +133,15 @@ public struct EventSubscription: AsyncSequence, Sendable {
                     return buffer[index]
                 }
                 try Task.checkCancellation()
-                buffer = try store.read(from: next, limit: batchSize)
-                index = 0
-                if let last = buffer.last {
-                    next = last.position + 1
-                    continue
+                // Only durable positions: a commit becomes visible to readers a moment before its flush.
+                let durable = store.committed.count
+                if next < durable {
+                    buffer = try store.read(from: next, limit: Int(Swift.min(UInt64(batchSize), durable - next)))
+                    index = 0
+                    if let last = buffer.last {
+                        next = last.position + 1
+                        continue
+                    }
                 }
                 if store.committed.isClosed { return nil }
                 await store.committed.wait(beyond: next)

@@ -1,7 +1,31 @@
 import CasebookLMDB
 
-/// The single writer: takes waiting appends, writes them in one transaction with one fsync, answers
-/// each caller after the commit. Runs on its own thread; a write transaction never crosses an `await`.
+/// An append as the writer receives it: the request, with each event's envelope already encoded by the
+/// appender (on its own thread), waiting only for its position, version and time.
+struct PreparedAppend: Sendable {
+    let request: AppendRequest
+    let envelopes: [[UInt8]]
+
+    init(_ request: AppendRequest) {
+        self.request = request
+        let commandId = request.commandId ?? ""
+        envelopes = request.events.map { e in
+            Envelope.prepare(
+                streamId: request.streamId, commandId: commandId, type: e.type, schemaVersion: e.schemaVersion,
+                payloadEncoding: e.payloadEncoding, actor: e.actor, correlationId: e.correlationId,
+                causationId: e.causationId, payload: e.payload)
+        }
+    }
+}
+
+/// The single writer: takes the waiting appends, writes them in one transaction, and answers each caller
+/// once the transaction is durable. Runs on its own thread; a write transaction never crosses an `await`.
+///
+/// Durability is pipelined. The environment commits with `MDB_NOMETASYNC`: a commit flushes its data
+/// pages (and with them the previous commit's meta page) but not its own meta page. So while appends
+/// keep arriving, each commit's flush makes the *previous* batch durable and one fsync serves each
+/// batch; when the queue runs dry, the writer flushes explicitly before answering. No caller is answered,
+/// and no subscriber sees a position, before the flush that makes it durable.
 final class Writer: Sendable {
     let env: Environment
     let db: Schema.Handles
@@ -24,61 +48,101 @@ final class Writer: Sendable {
         var streamCount: UInt64 = 0
     }
 
+    /// Committed answers waiting for the flush that makes them durable.
+    private struct Unacknowledged {
+        var answers: [(Pending, Result<AppendResult, EventStoreError>)] = []
+        var count: UInt64 = 0
+    }
+
     func run() {
         var tail: Tail? = nil
+        var waiting = Unacknowledged()
         while true {
-            let batch = queue.take(maxEvents: options.maxBatchEvents)
-            if batch.isEmpty { break }
-            commit(batch, tail: &tail)
+            let batch = queue.take(maxEvents: options.maxBatchEvents, wait: waiting.answers.isEmpty)
+            if batch.isEmpty {
+                if waiting.answers.isEmpty { break }  // closed and drained
+                flushAndAnswer(&waiting)
+                continue
+            }
+            commit(batch, tail: &tail, waiting: &waiting)
         }
     }
 
-    private func commit(_ batch: [Pending], tail: inout Tail?) {
+    /// Makes everything committed durable, then answers the waiting callers.
+    private func flushAndAnswer(_ waiting: inout Unacknowledged) {
+        do {
+            try env.sync()
+        } catch {
+            // The commits are in the file but their durability is unknown: say so rather than acknowledge.
+            let failure = EventStoreError.storage("flushing to disk: \(error); the append may or may not have survived")
+            for (pending, _) in waiting.answers { pending.continuation.resume(throwing: failure) }
+            waiting = Unacknowledged()
+            return
+        }
+        answer(&waiting)
+    }
+
+    private func answer(_ waiting: inout Unacknowledged) {
+        if waiting.count > committed.count { committed.publish(waiting.count) }
+        for (pending, outcome) in waiting.answers {
+            pending.continuation.resume(with: outcome.mapError { $0 as any Error })
+        }
+        waiting.answers.removeAll(keepingCapacity: true)
+    }
+
+    private func commit(_ batch: [Pending], tail: inout Tail?, waiting: inout Unacknowledged) {
         var outcomes: [Result<AppendResult, EventStoreError>] = []
-        var newTail: Tail? = nil
+        var newTail = Tail()
+        var wrote = false
         while true {
             do {
                 let now = options.clock()
-                (outcomes, newTail) = try env.write { txn in
+                (outcomes, newTail, wrote) = try env.write { txn in
                     var t = try current(tail, txn)
-                    let results = try batch.map { try apply($0.request, txn, &t, now) }
-                    return (results, t)
+                    let before = t.frontier.size
+                    let results = try batch.map { try apply($0.prepared, txn, &t, now) }
+                    return (results, t, t.frontier.size != before)
                 }
                 break
             } catch let error as LMDBError where error.code == .mapFull {
                 let size = env.mapSize
                 if size >= options.maxMapSize {
-                    fail(batch, .storeFull(mapSize: size, ceiling: options.maxMapSize))
+                    fail(batch, .storeFull(mapSize: size, ceiling: options.maxMapSize), waiting: &waiting)
                     return
                 }
                 do {
                     try env.resize(to: min(options.maxMapSize, size * 2))
                 } catch {
-                    fail(batch, .storage("growing the map: \(error)"))
+                    fail(batch, .storage("growing the map: \(error)"), waiting: &waiting)
                     return
                 }
             } catch let error as LMDBError {
                 tail = nil
-                fail(batch, error.isDiskFull ? .diskFull(error.description) : .storage(error.description))
+                fail(batch, error.isDiskFull ? .diskFull(error.description) : .storage(error.description), waiting: &waiting)
                 return
             } catch let error as EventStoreError {
                 tail = nil
-                fail(batch, error)
+                fail(batch, error, waiting: &waiting)
                 return
             } catch {
                 tail = nil
-                fail(batch, .storage("\(error)"))
+                fail(batch, .storage("\(error)"), waiting: &waiting)
                 return
             }
         }
         tail = newTail
-        if let size = newTail?.frontier.size { committed.publish(size) }
-        for (pending, outcome) in zip(batch, outcomes) {
-            pending.continuation.resume(with: outcome.mapError { $0 as any Error })
+        if wrote {
+            // This commit's data flush also flushed the previous commit's meta page: those are durable now.
+            answer(&waiting)
         }
+        // Answers that refer to this commit (or, when nothing was written, to earlier unflushed ones) wait.
+        waiting.answers.append(contentsOf: zip(batch, outcomes).map { ($0, $1) })
+        waiting.count = newTail.frontier.size
     }
 
-    private func fail(_ batch: [Pending], _ error: EventStoreError) {
+    /// Fails a batch that was not written; earlier commits are flushed and answered first.
+    private func fail(_ batch: [Pending], _ error: EventStoreError, waiting: inout Unacknowledged) {
+        if !waiting.answers.isEmpty { flushAndAnswer(&waiting) }
         for p in batch { p.continuation.resume(throwing: error) }
     }
 
@@ -95,8 +159,9 @@ final class Writer: Sendable {
     /// Applies one append inside the batch's transaction. A refused append (wrong version, reused
     /// command id) writes nothing and does not disturb the others; a storage error aborts the batch.
     private func apply(
-        _ request: AppendRequest, _ txn: borrowing Transaction, _ tail: inout Tail, _ now: Timestamp
+        _ prepared: PreparedAppend, _ txn: borrowing Transaction, _ tail: inout Tail, _ now: Timestamp
     ) throws -> Result<AppendResult, EventStoreError> {
+        let request = prepared.request
         if let commandId = request.commandId {
             let existing = try Array(commandId.utf8).withUnsafeBytes { key in
                 try txn.get(db.commands, key: key).map { raw -> Schema.CommandRecord in
@@ -133,24 +198,34 @@ final class Writer: Sendable {
         let firstVersion = head.map { $0.version + 1 } ?? 0
         let firstPosition = tail.frontier.size
         var version = firstVersion
-        for event in request.events {
+        for (event, envelope) in zip(request.events, prepared.envelopes) {
             let position = tail.frontier.size
-            let record = RecordedEvent(
-                position: position, streamId: request.streamId, streamVersion: version, type: event.type,
-                schemaVersion: event.schemaVersion, recordedAt: event.recordedAt ?? now, actor: event.actor,
-                correlationId: event.correlationId, causationId: event.causationId, commandId: request.commandId ?? "",
-                payloadEncoding: event.payloadEncoding, payload: event.payload)
-            let envelope = Envelope.encode(record)
-            let positionKey = BigEndian.bytes(position)
-            try txn.put(db.events, key: positionKey, value: envelope, flags: .append)
-            try txn.put(db.streamIndex, key: BigEndian.bytes(streamNumber, version), value: positionKey)
-            try tail.frontier.append(Merkle.leafHash(envelope)) { level, hash in
-                try txn.put(db.merkle, key: Schema.merkleKey(lastLeaf: position, level: level), value: hash.bytes, flags: .append)
+            var positionKey = position.bigEndian
+            let leaf = try withUnsafeBytes(of: &positionKey) { key in
+                // Copy the prepared envelope straight into the page, fill in its header, hash it there.
+                let leaf = try txn.reserve(db.events, key: key, size: envelope.count, flags: .append) { out in
+                    envelope.withUnsafeBytes { out.copyMemory(from: $0) }
+                    Envelope.patch(out, position: position, version: version, recordedAt: event.recordedAt ?? now)
+                    return Merkle.leafHash(UnsafeRawBufferPointer(out))
+                }
+                var indexKey = (streamNumber.bigEndian, version.bigEndian)
+                try withUnsafeBytes(of: &indexKey) { try txn.put(db.streamIndex, key: $0, value: key) }
+                return leaf
+            }
+            try tail.frontier.append(leaf) { level, hash in
+                var nodeKey = (position.bigEndian, UInt8(level))
+                try withUnsafeBytes(of: &nodeKey) { key in
+                    try hash.withUnsafeBytes { try txn.put(db.merkle, key: UnsafeRawBufferPointer(rebasing: key.prefix(9)), value: $0, flags: .append) }
+                }
             }
             version += 1
         }
         let lastVersion = version - 1
-        try txn.put(db.streams, key: Array(request.streamId.utf8), value: Schema.StreamHead(number: streamNumber, version: lastVersion).bytes)
+        var headValue = (streamNumber.bigEndian, lastVersion.bigEndian)
+        var streamId = request.streamId
+        try streamId.withUTF8 { id in
+            try withUnsafeBytes(of: &headValue) { try txn.put(db.streams, key: UnsafeRawBufferPointer(id), value: $0) }
+        }
         let count = UInt64(request.events.count)
         if let commandId = request.commandId {
             let record = Schema.CommandRecord(firstPosition: firstPosition, firstVersion: firstVersion, count: count, streamId: request.streamId)
