@@ -40,10 +40,6 @@ public struct EnvironmentOptions: Sendable {
     /// Skip fsync at commit. Never set for a store whose acknowledged writes must survive a crash;
     /// intended only for throwaway stores in tests.
     public var noSync: Bool = false
-    /// Make each commit flush its data pages but leave its meta page to the next flush (`MDB_NOMETASYNC`):
-    /// a crash keeps the database intact but may undo the last commit, until ``Environment/sync()`` or
-    /// the next commit makes it durable. For callers that acknowledge only after such a flush.
-    public var noMetaSync: Bool = false
     /// The file mode for newly created files.
     public var fileMode: mode_t = 0o644
 
@@ -79,7 +75,6 @@ public final class Environment: @unchecked Sendable {  // wraps MDB_env*, which 
         var flags = UInt32(MDB_NOTLS)
         if options.readOnly { flags |= UInt32(MDB_RDONLY) }
         if options.noSync { flags |= UInt32(MDB_NOSYNC) }
-        if options.noMetaSync { flags |= UInt32(MDB_NOMETASYNC) }
         do {
             try check(mdb_env_set_maxdbs(env, MDB_dbi(max(databases.count, 1))), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(env, options.maxReaders), "mdb_env_set_maxreaders")
@@ -163,7 +158,7 @@ public final class Environment: @unchecked Sendable {  // wraps MDB_env*, which 
         try check(mdb_env_set_mapsize(env, bytes), "mdb_env_set_mapsize(\(bytes))")
     }
 
-    /// Flushes buffers to disk (needed after `noSync` or `noMetaSync` commits to make them durable).
+    /// Flushes buffers to disk (only needed after `noSync` commits).
     public func sync() throws(LMDBError) {
         try check(mdb_env_sync(env, 1), "mdb_env_sync")
     }

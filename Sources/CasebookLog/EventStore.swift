@@ -35,7 +35,7 @@ public final class EventStore: Sendable {
     let db: Schema.Handles
     let options: EventStoreOptions
     private let queue: AppendQueue
-    private let writerDone = DispatchSemaphore(value: 0)
+    private let writerRunning = DispatchGroup()
     let committed: CommitNotifier
     /// A random identifier given to the store when it was created; checkpoints name it as their origin.
     public let storeId: String
@@ -51,7 +51,6 @@ public final class EventStore: Sendable {
         envOptions.mapSize = options.initialMapSize
         envOptions.readOnly = options.readOnly
         envOptions.noSync = options.unsafeNoSync
-        envOptions.noMetaSync = true  // the writer flushes before it acknowledges; see Writer
         let env = try Environment(path: path, databases: Schema.databases, options: envOptions)
         let db = Schema.Handles(env)
         let storeId: String = try {
@@ -85,13 +84,13 @@ public final class EventStore: Sendable {
 
         if options.readOnly {
             queue.close()
-            writerDone.signal()
         } else {
             let writer = Writer(env: env, db: db, options: options, queue: queue, committed: committed)
-            let done = writerDone
+            let running = writerRunning
+            running.enter()
             let thread = Thread {
                 writer.run()
-                done.signal()
+                running.leave()
             }
             thread.name = "casebook-log-writer"
             thread.start()
@@ -103,7 +102,8 @@ public final class EventStore: Sendable {
     /// Stops the writer after the appends already queued; later appends fail with ``EventStoreError/closed``.
     /// Subscriptions end. Safe to call more than once.
     public func close() {
-        if queue.close() { writerDone.wait() }
+        queue.close()
+        writerRunning.wait()
         committed.close()
     }
 
@@ -177,9 +177,9 @@ final class AppendQueue: Sendable {
         return first
     }
 
-    /// Takes as many appends as fit in `maxEvents` (at least one), waiting for some if `wait` is set.
-    /// An empty array means nothing is waiting (without `wait`) or the queue is closed and drained.
-    func take(maxEvents: Int, wait: Bool) -> [Pending] {
+    /// Waits for appends and takes as many as fit in `maxEvents` (at least one); an empty array means
+    /// the queue is closed and drained.
+    func take(maxEvents: Int) -> [Pending] {
         while true {
             let (batch, closed) = state.withLock { s -> ([Pending], Bool) in
                 var events = 0
@@ -193,7 +193,7 @@ final class AppendQueue: Sendable {
                 s.items.removeFirst(n)
                 return (batch, s.closed)
             }
-            if !batch.isEmpty || closed || !wait { return batch }
+            if !batch.isEmpty || closed { return batch }
             wakeUp.wait()
         }
     }

@@ -237,9 +237,14 @@ public struct MerkleFrontier: Sendable, Equatable {
         }
     }
 
+    /// Appends a leaf hash.
+    public mutating func append(_ leaf: MerkleHash) {
+        append(leaf) { _, _ in }
+    }
+
     /// Appends a leaf hash; calls `completed(level, hash)` for each perfect subtree the leaf completes,
     /// starting with the leaf itself at level 0.
-    public mutating func append(_ leaf: MerkleHash, completed: (Int, MerkleHash) throws -> Void = { _, _ in }) rethrows {
+    public mutating func append(_ leaf: MerkleHash, completed: (Int, MerkleHash) throws -> Void) rethrows {
         var hash = leaf
         var level = 0
         try completed(0, hash)

@@ -28,6 +28,7 @@ extension EventStore {
     /// Visits every event from `position` on, in batches of short read transactions, never holding one
     /// for long. `body` returns false to stop early.
     public func scan(from position: UInt64 = 0, batchSize: Int = 4096, _ body: (RecordedEvent) throws -> Bool) throws {
+        let batchSize = max(1, batchSize)
         var next = position
         while true {
             let batch = try read(from: next, limit: batchSize)
@@ -102,7 +103,7 @@ extension EventStore {
     /// A catch-up subscription from `position`: history first, then live appends as they commit, each
     /// event exactly once and in order. Reads use short transactions; none is held while waiting.
     public func subscribe(from position: UInt64 = 0, batchSize: Int = 512) -> EventSubscription {
-        EventSubscription(store: self, from: position, batchSize: batchSize)
+        EventSubscription(store: self, from: position, batchSize: max(1, batchSize))
     }
 }
 
@@ -133,7 +134,7 @@ public struct EventSubscription: AsyncSequence, Sendable {
                     return buffer[index]
                 }
                 try Task.checkCancellation()
-                // Only durable positions: a commit becomes visible to readers a moment before its flush.
+                // Only positions the writer has announced (in a process that does not write, the count at open).
                 let durable = store.committed.count
                 if next < durable {
                     buffer = try store.read(from: next, limit: Int(Swift.min(UInt64(batchSize), durable - next)))

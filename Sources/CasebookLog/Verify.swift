@@ -215,7 +215,7 @@ extension EventStore {
 
     /// Checks one checkpoint against the log without a full verification (using the persisted tree).
     public func check(_ checkpoint: Checkpoint, trustedKeyIds: Set<String>? = nil) throws -> CheckpointVerdict {
-        let total = count
+        let total = try env.read { txn in try txn.eventCount(db) }
         let root = checkpoint.treeSize <= total ? try self.root(treeSize: checkpoint.treeSize) : nil
         return try verdict(for: checkpoint, logSize: total, recomputed: root, trustedKeyIds: trustedKeyIds)
     }

@@ -18,14 +18,9 @@ struct PreparedAppend: Sendable {
     }
 }
 
-/// The single writer: takes the waiting appends, writes them in one transaction, and answers each caller
-/// once the transaction is durable. Runs on its own thread; a write transaction never crosses an `await`.
-///
-/// Durability is pipelined. The environment commits with `MDB_NOMETASYNC`: a commit flushes its data
-/// pages (and with them the previous commit's meta page) but not its own meta page. So while appends
-/// keep arriving, each commit's flush makes the *previous* batch durable and one fsync serves each
-/// batch; when the queue runs dry, the writer flushes explicitly before answering. No caller is answered,
-/// and no subscriber sees a position, before the flush that makes it durable.
+/// The single writer: takes the waiting appends, writes them in one transaction with one commit (LMDB
+/// syncs the data pages, then the meta page), and only then answers each caller. Runs on its own thread;
+/// a write transaction never crosses an `await`.
 final class Writer: Sendable {
     let env: Environment
     let db: Schema.Handles
@@ -48,101 +43,56 @@ final class Writer: Sendable {
         var streamCount: UInt64 = 0
     }
 
-    /// Committed answers waiting for the flush that makes them durable.
-    private struct Unacknowledged {
-        var answers: [(Pending, Result<AppendResult, EventStoreError>)] = []
-        var count: UInt64 = 0
-    }
-
     func run() {
         var tail: Tail? = nil
-        var waiting = Unacknowledged()
         while true {
-            let batch = queue.take(maxEvents: options.maxBatchEvents, wait: waiting.answers.isEmpty)
-            if batch.isEmpty {
-                if waiting.answers.isEmpty { break }  // closed and drained
-                flushAndAnswer(&waiting)
-                continue
-            }
-            commit(batch, tail: &tail, waiting: &waiting)
+            let batch = queue.take(maxEvents: options.maxBatchEvents)
+            if batch.isEmpty { break }  // closed and drained
+            commit(batch, tail: &tail)
         }
     }
 
-    /// Makes everything committed durable, then answers the waiting callers.
-    private func flushAndAnswer(_ waiting: inout Unacknowledged) {
-        do {
-            try env.sync()
-        } catch {
-            // The commits are in the file but their durability is unknown: say so rather than acknowledge.
-            let failure = EventStoreError.storage("flushing to disk: \(error); the append may or may not have survived")
-            for (pending, _) in waiting.answers { pending.continuation.resume(throwing: failure) }
-            waiting = Unacknowledged()
-            return
-        }
-        answer(&waiting)
-    }
-
-    private func answer(_ waiting: inout Unacknowledged) {
-        if waiting.count > committed.count { committed.publish(waiting.count) }
-        for (pending, outcome) in waiting.answers {
-            pending.continuation.resume(with: outcome.mapError { $0 as any Error })
-        }
-        waiting.answers.removeAll(keepingCapacity: true)
-    }
-
-    private func commit(_ batch: [Pending], tail: inout Tail?, waiting: inout Unacknowledged) {
+    private func commit(_ batch: [Pending], tail: inout Tail?) {
         var outcomes: [Result<AppendResult, EventStoreError>] = []
         var newTail = Tail()
-        var wrote = false
         while true {
             do {
                 let now = options.clock()
-                (outcomes, newTail, wrote) = try env.write { txn in
+                (outcomes, newTail) = try env.write { txn in
                     var t = try current(tail, txn)
-                    let before = t.frontier.size
                     let results = try batch.map { try apply($0.prepared, txn, &t, now) }
-                    return (results, t, t.frontier.size != before)
+                    return (results, t)
                 }
                 break
             } catch let error as LMDBError where error.code == .mapFull {
+                // Nothing was written: grow the map and write the whole batch again.
                 let size = env.mapSize
                 if size >= options.maxMapSize {
-                    fail(batch, .storeFull(mapSize: size, ceiling: options.maxMapSize), waiting: &waiting)
-                    return
+                    return fail(batch, .storeFull(mapSize: size, ceiling: options.maxMapSize))
                 }
                 do {
                     try env.resize(to: min(options.maxMapSize, size * 2))
                 } catch {
-                    fail(batch, .storage("growing the map: \(error)"), waiting: &waiting)
-                    return
+                    return fail(batch, .storage("growing the map: \(error)"))
                 }
-            } catch let error as LMDBError {
-                tail = nil
-                fail(batch, error.isDiskFull ? .diskFull(error.description) : .storage(error.description), waiting: &waiting)
-                return
-            } catch let error as EventStoreError {
-                tail = nil
-                fail(batch, error, waiting: &waiting)
-                return
             } catch {
                 tail = nil
-                fail(batch, .storage("\(error)"), waiting: &waiting)
-                return
+                switch error {
+                case let e as LMDBError: return fail(batch, e.isDiskFull ? .diskFull(e.description) : .storage(e.description))
+                case let e as EventStoreError: return fail(batch, e)
+                default: return fail(batch, .storage("\(error)"))
+                }
             }
         }
         tail = newTail
-        if wrote {
-            // This commit's data flush also flushed the previous commit's meta page: those are durable now.
-            answer(&waiting)
+        // Durable now: tell subscribers, then answer every caller.
+        committed.publish(newTail.frontier.size)
+        for (pending, outcome) in zip(batch, outcomes) {
+            pending.continuation.resume(with: outcome.mapError { $0 as any Error })
         }
-        // Answers that refer to this commit (or, when nothing was written, to earlier unflushed ones) wait.
-        waiting.answers.append(contentsOf: zip(batch, outcomes).map { ($0, $1) })
-        waiting.count = newTail.frontier.size
     }
 
-    /// Fails a batch that was not written; earlier commits are flushed and answered first.
-    private func fail(_ batch: [Pending], _ error: EventStoreError, waiting: inout Unacknowledged) {
-        if !waiting.answers.isEmpty { flushAndAnswer(&waiting) }
+    private func fail(_ batch: [Pending], _ error: EventStoreError) {
         for p in batch { p.continuation.resume(throwing: error) }
     }
 

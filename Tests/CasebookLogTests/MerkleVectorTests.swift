@@ -168,7 +168,7 @@ private func flipped(_ h: MerkleHash, bit: Int = 0) -> MerkleHash {
             let viaSubtrees = Merkle.subtreeHash(start: 0, size: UInt64(n)) { start, level in naivePerfect(leaves, start, level) }
             #expect(viaSubtrees == expected, "subtreeHash root of \(n) leaves")
             #expect(referenceRoot(leaves.prefix(n)) == expected, "reference root of \(n) leaves")
-            if n > 0 { try frontier.append(leaves[n - 1]) }
+            if n > 0 { frontier.append(leaves[n - 1]) }
             #expect(frontier.size == UInt64(n))
             #expect(frontier.root == expected, "frontier root of \(n) leaves")
             // A frontier rebuilt from the perfect subtrees of n leaves is the same frontier.
@@ -385,7 +385,7 @@ private func flipped(_ h: MerkleHash, bit: Int = 0) -> MerkleHash {
         var roots: [MerkleHash] = [Merkle.emptyRoot]
         var frontier = MerkleFrontier()
         for n in 1...maxSize {
-            try frontier.append(leaves[n - 1])
+            frontier.append(leaves[n - 1])
             roots.append(frontier.root)
         }
         for n in 0...maxSize {
@@ -395,7 +395,7 @@ private func flipped(_ h: MerkleHash, bit: Int = 0) -> MerkleHash {
             }
             if n % 37 == 0 || n == maxSize {
                 var incremental = MerkleFrontier()
-                for l in leaves.prefix(n) { try incremental.append(l) }
+                for l in leaves.prefix(n) { incremental.append(l) }
                 #expect(MerkleFrontier(size: UInt64(n), perfect: perfect) == incremental, "rebuilt frontier of \(n)")
             }
         }

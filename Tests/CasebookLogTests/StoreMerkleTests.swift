@@ -1,4 +1,5 @@
 import CasebookLog
+import Crypto  // reached through CasebookLog's dependency; used only to make and check keys directly
 import Foundation
 import Testing
 
@@ -263,6 +264,31 @@ private let signingTime = Timestamp(iso8601: "2026-03-01T12:00:00Z")!
         #expect(throws: EventStoreError.self) { try CheckpointSigner(keyFile: dir.path + "/bad.key") }
     }
 
+    @Test func signerFromAKeyInMemoryMatchesTheDocumentedFormats() async throws {
+        let key = Curve25519.Signing.PrivateKey()
+        let signer = CheckpointSigner(key: key)
+        let publicKey = key.publicKey.rawRepresentation
+        #expect(signer.publicKeyBase64 == publicKey.base64EncodedString())
+        #expect(signer.keyId == Hex.encode(Array(SHA256.hash(data: publicKey)).prefix(8)))
+        // The key file format: base64 of the 32-byte seed.
+        let keys = TempDir("keys")
+        defer { keys.cleanup() }
+        try (key.rawRepresentation.base64EncodedString() + "\n").write(toFile: keys.path + ".key", atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: keys.path + ".key") }
+        #expect(try CheckpointSigner(keyFile: keys.path + ".key").keyId == signer.keyId)
+
+        try await withStore { store, _ in
+            try await fill(store, count: 10)
+            let cp = try store.checkpoint(signer: signer, time: signingTime)
+            #expect(cp.verifySignature(trustedKeyIds: [signer.keyId]))
+            // The signature is an Ed25519 signature by that key over the documented message.
+            let signature = try #require(Data(base64Encoded: cp.signature))
+            let message = Array("casebook-checkpoint/v1\n\(store.origin)\n10\n\(try store.root().hex)\n2026-03-01T12:00:00.000Z\n".utf8)
+            #expect(key.publicKey.isValidSignature(signature, for: message))
+            #expect(!Curve25519.Signing.PrivateKey().publicKey.isValidSignature(signature, for: message))
+        }
+    }
+
     @Test func checkpointIsSignedAndConsistentAfterMoreAppends() async throws {
         let keys = TempDir("keys")
         defer { keys.cleanup() }
@@ -306,6 +332,52 @@ private let signingTime = Timestamp(iso8601: "2026-03-01T12:00:00Z")!
             // The store proves the old checkpoint's tree is a prefix of today's.
             let proof = try store.consistencyProof(from: cp.treeSize)
             #expect(proof.fromRoot == cp.root && proof.toRoot == later.root && proof.verify())
+        }
+    }
+
+    @Test func checkpointsSignedDuringAppendsCoverOnlyDurableEvents() async throws {
+        // `count` is documented as the number of durable events. A signed checkpoint is kept outside the
+        // store for good; if it covered a commit not yet flushed and the machine then crashed, the
+        // recovered (honest) log would be smaller than the checkpoint and look rolled back for ever.
+        let keys = TempDir("keys")
+        defer { keys.cleanup() }
+        let signer = try makeSigner(keys)
+        try await withStore { store, _ in
+            let writers = 8, perWriter = 250
+            typealias Sample = (treeSize: UInt64, durable: UInt64, verdict: CheckpointVerdict)
+            let samples = try await withThrowingTaskGroup(of: [Sample].self) { group in
+                for w in 0..<writers {
+                    group.addTask {
+                        for i in 0..<perWriter { try await store.append(to: "w-\(w)", events: [event("x", "{\"i\":\(i)}")]) }
+                        return []
+                    }
+                }
+                group.addTask {
+                    var seen: [Sample] = []
+                    while store.count < UInt64(writers * perWriter) {
+                        let cp = try store.checkpoint(signer: signer, time: signingTime)
+                        let durable = store.count  // read after signing; it only grows
+                        seen.append((cp.treeSize, durable, try store.check(cp)))
+                        await Task.yield()
+                    }
+                    return seen
+                }
+                var all: [Sample] = []
+                for try await part in group { all += part }
+                return all
+            }
+            #expect(!samples.isEmpty)
+            let beyondDurable = samples.filter { $0.treeSize > $0.durable }
+            #expect(beyondDurable.count == 0,
+                    "\(beyondDurable.count) of \(samples.count) checkpoints covered positions not yet durable, e.g. treeSize \(beyondDurable.first?.treeSize ?? 0) while count was \(beyondDurable.first?.durable ?? 0)")
+            // The live store judging its own fresh checkpoint.
+            let notConsistent = samples.filter { $0.verdict != .consistent }
+            #expect(notConsistent.count == 0,
+                    "\(notConsistent.count) fresh checkpoints were not consistent with the live store, e.g. \(notConsistent.first.map { "\($0.verdict)" } ?? "")")
+            // Once the appends are acknowledged, a checkpoint and the durable count agree.
+            let final = try store.checkpoint(signer: signer, time: signingTime)
+            #expect(final.treeSize == store.count && final.treeSize == UInt64(writers * perWriter))
+            #expect(try store.check(final) == .consistent)
         }
     }
 

@@ -279,6 +279,38 @@ private func events(_ n: Int, _ tag: String) -> [ProposedEvent] {
         }
     }
 
+    @Test func aZeroBatchSizeNeitherSpinsNorSkipsEvents() async throws {
+        try await withStore { store, _ in
+            try await store.append(to: "s", events: events(5, "s"))
+            // A subscription with batchSize 0 must deliver the events (e.g. by reading at least one at a
+            // time) or end; it must not loop forever reading empty batches.
+            let zero = Task { () throws -> [UInt64] in
+                var seen: [UInt64] = []
+                for try await e in store.subscribe(from: 0, batchSize: 0) {
+                    seen.append(e.position)
+                    if seen.count == 5 { break }
+                }
+                return seen
+            }
+            if let result = await outcome(of: zero, within: 3) {
+                if case .success(let seen) = result { #expect(seen == [0, 1, 2, 3, 4]) }
+            } else {
+                Issue.record("subscribe(batchSize: 0) delivered nothing within 3 s (it reads empty batches forever; it was cancelled)")
+            }
+            // scan with batchSize 0 must visit the events or refuse, not silently visit none.
+            var visited: [UInt64] = []
+            do {
+                try store.scan(from: 0, batchSize: 0) { e in
+                    visited.append(e.position)
+                    return true
+                }
+                #expect(visited == [0, 1, 2, 3, 4], "scan(batchSize: 0) returned without error having visited \(visited)")
+            } catch {
+                #expect(visited.isEmpty)
+            }
+        }
+    }
+
     @Test func cancellingATaskWaitingInNextEndsItPromptly() async throws {
         try await withStore { store, _ in
             try await store.append(to: "s", events: events(3, "s"))
