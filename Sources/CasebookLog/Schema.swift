@@ -9,10 +9,11 @@ import CasebookLMDB
 /// | `streams` | stream id, UTF-8 | stream number (u64 BE) + version of its last event (u64 BE) |
 /// | `stream_index` | stream number (u64 BE) + stream version (u64 BE) | position (u64 BE) |
 /// | `commands` | command id, UTF-8 | varints: first position, first version, event count; then the stream id |
-/// | `merkle` | last leaf index (u64 BE) + level (u8) | the 32-byte hash of the perfect subtree of `2^level` leaves ending at that leaf |
+/// | `merkle` | leaf index (u64 BE) | the hashes of the perfect subtrees that end at that leaf, level 0 (the leaf hash) first, 32 bytes each |
 ///
-/// Every `merkle` key is larger than all keys before it in append order, so nodes are written with
-/// `MDB_APPEND`, like events.
+/// Leaf `i` completes the subtrees of levels 0 … t, where t is the number of trailing one bits of `i`;
+/// so half the `merkle` values hold one hash, a quarter two, and so on. Both `events` and `merkle` are
+/// written with `MDB_APPEND`: one entry per event each.
 enum Schema {
     static let formatValue = "casebook-log/1"
     static let databases: [DatabaseSpec] = ["meta", "events", "streams", "stream_index", "commands", "merkle"].map { DatabaseSpec($0) }
@@ -35,16 +36,9 @@ enum Schema {
         }
     }
 
-    static func merkleKey(start: UInt64, level: Int) -> [UInt8] {
-        var key = BigEndian.bytes(start + (UInt64(1) << level) - 1)
-        key.append(UInt8(level))
-        return key
-    }
-
-    static func merkleKey(lastLeaf: UInt64, level: Int) -> [UInt8] {
-        var key = BigEndian.bytes(lastLeaf)
-        key.append(UInt8(level))
-        return key
+    /// How many subtree hashes leaf `index` completes (and its `merkle` value holds).
+    static func merkleLevels(completedBy index: UInt64) -> Int {
+        (~index).trailingZeroBitCount + 1
     }
 
     struct StreamHead {
@@ -114,11 +108,15 @@ extension Transaction {
 
     /// The persisted hash of the perfect subtree of `2^level` leaves starting at `start`.
     func merkleNode(_ db: Schema.Handles, start: UInt64, level: Int) throws -> MerkleHash {
-        try Schema.merkleKey(start: start, level: level).withUnsafeBytes { key in
-            guard let raw = try get(db.merkle, key: key), let hash = MerkleHash(bytes: Array(raw)) else {
-                throw EventStoreError.corrupt(position: start, reason: "Merkle node (level \(level)) missing or malformed")
+        let last = start + (UInt64(1) << level) - 1
+        var key = last.bigEndian
+        return try withUnsafeBytes(of: &key) { key in
+            guard let raw = try get(db.merkle, key: key), raw.count == 32 * Schema.merkleLevels(completedBy: last),
+                  raw.count >= 32 * (level + 1)
+            else {
+                throw EventStoreError.corrupt(position: last, reason: "Merkle node (level \(level)) missing or malformed")
             }
-            return hash
+            return MerkleHash(UnsafeRawBufferPointer(rebasing: raw[(32 * level)..<(32 * level + 32)]))
         }
     }
 

@@ -1,4 +1,7 @@
 import CasebookLMDB
+import Dispatch
+import Foundation
+import Synchronization
 
 /// An append as the writer receives it: the request, with each event's envelope already encoded by the
 /// appender (on its own thread), waiting only for its position, version and time.
@@ -27,6 +30,10 @@ final class Writer: Sendable {
     let options: EventStoreOptions
     let queue: AppendQueue
     let committed: CommitNotifier
+    /// Wakes the callers of large batches, so that this thread can start the next transaction.
+    let responder = Responder()
+    /// Where the writer's time goes, for benchmarks.
+    let timing = WriterTiming()
 
     init(env: Environment, db: Schema.Handles, options: EventStoreOptions, queue: AppendQueue, committed: CommitNotifier) {
         self.env = env
@@ -45,11 +52,21 @@ final class Writer: Sendable {
 
     func run() {
         var tail: Tail? = nil
+        var gather = 1
+        var linger: UInt64 = 0
         while true {
-            let batch = queue.take(maxEvents: options.maxBatchEvents)
+            let t0 = WriterTiming.now()
+            let batch = queue.take(maxEvents: options.maxBatchEvents, gather: gather, linger: linger)
+            let t1 = WriterTiming.now()
+            timing.waiting.add(t1 - t0, ordering: .relaxed)
             if batch.isEmpty { break }  // closed and drained
             commit(batch, tail: &tail)
+            // Next time, gather as many appends as this batch had (those callers are about to return),
+            // lingering at most a fraction of what this commit took.
+            gather = batch.count
+            linger = min(options.maxLinger, (WriterTiming.now() - t1) / 4)
         }
+        responder.finish()
     }
 
     private func commit(_ batch: [Pending], tail: inout Tail?) {
@@ -58,11 +75,16 @@ final class Writer: Sendable {
         while true {
             do {
                 let now = options.clock()
+                let t0 = WriterTiming.now()
+                var t1 = t0
                 (outcomes, newTail) = try env.write { txn in
                     var t = try current(tail, txn)
                     let results = try batch.map { try apply($0.prepared, txn, &t, now) }
+                    t1 = WriterTiming.now()
                     return (results, t)
                 }
+                timing.applying.add(t1 - t0, ordering: .relaxed)
+                timing.committing.add(WriterTiming.now() - t1, ordering: .relaxed)
                 break
             } catch let error as LMDBError where error.code == .mapFull {
                 // Nothing was written: grow the map and write the whole batch again.
@@ -85,15 +107,18 @@ final class Writer: Sendable {
             }
         }
         tail = newTail
-        // Durable now: tell subscribers, then answer every caller.
+        // Durable now: tell subscribers, then answer every caller. Waking a caller costs microseconds; a
+        // lone caller is woken here, a crowd by the responder thread while this one writes the next batch.
         committed.publish(newTail.frontier.size)
-        for (pending, outcome) in zip(batch, outcomes) {
-            pending.continuation.resume(with: outcome.mapError { $0 as any Error })
+        if batch.count <= 2 {
+            Responder.answer(batch, outcomes)
+        } else {
+            responder.answer(batch, outcomes)
         }
     }
 
     private func fail(_ batch: [Pending], _ error: EventStoreError) {
-        for p in batch { p.continuation.resume(throwing: error) }
+        responder.answer(batch, Array(repeating: .failure(error), count: batch.count))
     }
 
     /// The tail as the transaction sees it: the cached one if no one else appended, else reloaded.
@@ -162,10 +187,12 @@ final class Writer: Sendable {
                 try withUnsafeBytes(of: &indexKey) { try txn.put(db.streamIndex, key: $0, value: key) }
                 return leaf
             }
-            try tail.frontier.append(leaf) { level, hash in
-                var nodeKey = (position.bigEndian, UInt8(level))
-                try withUnsafeBytes(of: &nodeKey) { key in
-                    try hash.withUnsafeBytes { try txn.put(db.merkle, key: UnsafeRawBufferPointer(rebasing: key.prefix(9)), value: $0, flags: .append) }
+            // One `merkle` entry per leaf: the hashes of every subtree the leaf completes, written in place.
+            try withUnsafeBytes(of: &positionKey) { key in
+                try txn.reserve(db.merkle, key: key, size: 32 * Schema.merkleLevels(completedBy: position), flags: .append) { out in
+                    tail.frontier.append(leaf) { level, hash in
+                        hash.withUnsafeBytes { out.baseAddress!.advanced(by: 32 * level).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                    }
                 }
             }
             version += 1
@@ -185,4 +212,64 @@ final class Writer: Sendable {
             streamId: request.streamId, firstPosition: firstPosition, lastPosition: firstPosition + count - 1,
             firstVersion: firstVersion, lastVersion: lastVersion, deduplicated: false))
     }
+}
+
+/// A thread that resumes appenders' continuations, in the order the writer hands them over.
+final class Responder: Sendable {
+    private struct State {
+        var work: [([Pending], [Result<AppendResult, EventStoreError>])] = []
+        var finished = false
+    }
+    private let state = Mutex(State())
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+
+    init() {
+        let thread = Thread { [self] in run() }
+        thread.name = "casebook-log-responder"
+        thread.start()
+    }
+
+    static func answer(_ batch: [Pending], _ outcomes: [Result<AppendResult, EventStoreError>]) {
+        for (pending, outcome) in zip(batch, outcomes) {
+            pending.continuation.resume(with: outcome.mapError { $0 as any Error })
+        }
+    }
+
+    /// Queues answers for the responder thread.
+    func answer(_ batch: [Pending], _ outcomes: [Result<AppendResult, EventStoreError>]) {
+        state.withLock { $0.work.append((batch, outcomes)) }
+        wakeUp.signal()
+    }
+
+    /// Answers everything queued, then stops the thread; returns when it has.
+    func finish() {
+        state.withLock { $0.finished = true }
+        wakeUp.signal()
+        done.wait()
+    }
+
+    private func run() {
+        while true {
+            let (work, finished) = state.withLock { s in
+                defer { s.work.removeAll(keepingCapacity: true) }
+                return (s.work, s.finished)
+            }
+            for (batch, outcomes) in work { Self.answer(batch, outcomes) }
+            if work.isEmpty {
+                if finished { break }
+                wakeUp.wait()
+            }
+        }
+        done.signal()
+    }
+}
+
+/// Cumulative nanoseconds the writer spent waiting for appends, applying them, and committing.
+final class WriterTiming: Sendable {
+    let waiting = Atomic<UInt64>(0)
+    let applying = Atomic<UInt64>(0)
+    let committing = Atomic<UInt64>(0)
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 }

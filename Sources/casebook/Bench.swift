@@ -104,6 +104,7 @@ struct AppendBench: AsyncParsableCommand {
         let seconds = Double(nowNanos() - started) / 1e9
         let commits = store.commitCount - commitsBefore
         let stats = try store.stats()
+        let writer = store.writerMilliseconds
         store.close()
         let figures: [String: any Sendable] = [
             "bench": "append", "events": events, "streams": streams, "writers": writers, "inFlight": inFlight,
@@ -112,6 +113,8 @@ struct AppendBench: AsyncParsableCommand {
             "p99Us": round2(latencies.percentile(0.99)), "p999Us": round2(latencies.percentile(0.999)),
             "commits": Int(commits), "eventsPerCommit": round2(Double(events) / Double(max(commits, 1))),
             "storeBytes": stats.usedBytes, "durable": true,
+            "writerWaitingMs": round2(writer.waiting), "writerApplyingMs": round2(writer.applying),
+            "writerCommittingMs": round2(writer.committing),
         ]
         print(try jsonObject(figures))
         if keep { warn("store kept at \(path)") }

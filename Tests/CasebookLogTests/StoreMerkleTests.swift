@@ -81,7 +81,7 @@ private let signingTime = Timestamp(iso8601: "2026-03-01T12:00:00Z")!
             var frontier = MerkleFrontier()
             var frontierRoots = [frontier.root]
             for leaf in leaves {
-                try frontier.append(leaf)
+                frontier.append(leaf)
                 frontierRoots.append(frontier.root)
             }
             for n in Self.sizes {
