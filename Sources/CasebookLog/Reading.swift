@@ -94,7 +94,9 @@ extension EventStore {
 
     static func decode(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> RecordedEvent {
         let position = BigEndian.read(key)
-        guard key.count == 8, let event = Envelope.decode(value), event.position == position else {
+        guard key.count == 8, let position, let (envelope, _) = Schema.split(record: value, position: position),
+              let event = Envelope.decode(envelope), event.position == position
+        else {
             throw EventStoreError.corrupt(position: position, reason: "malformed event envelope")
         }
         return event

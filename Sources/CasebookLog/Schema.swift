@@ -5,18 +5,19 @@ import CasebookLMDB
 /// | database | key | value |
 /// |---|---|---|
 /// | `meta` | UTF-8 name | UTF-8 value (`format`, `store-id`) |
-/// | `events` | position, u64 big-endian | the event's ``Envelope`` |
+/// | `events` | position, u64 big-endian | the event's ``Envelope``, then its Merkle hashes (below) |
 /// | `streams` | stream id, UTF-8 | stream number (u64 BE) + version of its last event (u64 BE) |
 /// | `stream_index` | stream number (u64 BE) + stream version (u64 BE) | position (u64 BE) |
 /// | `commands` | command id, UTF-8 | varints: first position, first version, event count; then the stream id |
-/// | `merkle` | leaf index (u64 BE) | the hashes of the perfect subtrees that end at that leaf, level 0 (the leaf hash) first, 32 bytes each |
 ///
-/// Leaf `i` completes the subtrees of levels 0 … t, where t is the number of trailing one bits of `i`;
-/// so half the `merkle` values hold one hash, a quarter two, and so on. Both `events` and `merkle` are
-/// written with `MDB_APPEND`: one entry per event each.
+/// The Merkle tree is kept with the records: the event at position `i` (leaf `i`) completes the perfect
+/// subtrees of levels 0 … t, where t is the number of trailing one bits of `i`, and its record ends with
+/// their hashes, level 0 (the leaf hash, SHA-256 of `0x00` and the envelope) first, 32 bytes each. So
+/// half the records carry one hash, a quarter two, and so on; an append writes one `events` entry (with
+/// `MDB_APPEND`) and no separate tree, and any subtree hash is one lookup away.
 enum Schema {
     static let formatValue = "casebook-log/1"
-    static let databases: [DatabaseSpec] = ["meta", "events", "streams", "stream_index", "commands", "merkle"].map { DatabaseSpec($0) }
+    static let databases: [DatabaseSpec] = ["meta", "events", "streams", "stream_index", "commands"].map { DatabaseSpec($0) }
 
     struct Handles: Sendable {
         let meta: Database
@@ -24,7 +25,6 @@ enum Schema {
         let streams: Database
         let streamIndex: Database
         let commands: Database
-        let merkle: Database
 
         init(_ env: Environment) {
             meta = env.database("meta")
@@ -32,13 +32,20 @@ enum Schema {
             streams = env.database("streams")
             streamIndex = env.database("stream_index")
             commands = env.database("commands")
-            merkle = env.database("merkle")
         }
     }
 
-    /// How many subtree hashes leaf `index` completes (and its `merkle` value holds).
+    /// How many subtree hashes leaf `index` completes (and its record carries).
     static func merkleLevels(completedBy index: UInt64) -> Int {
         (~index).trailingZeroBitCount + 1
+    }
+
+    /// Splits a stored record into its envelope and its Merkle hashes; nil if it is too short.
+    static func split(record: UnsafeRawBufferPointer, position: UInt64) -> (envelope: UnsafeRawBufferPointer, hashes: UnsafeRawBufferPointer)? {
+        let hashBytes = 32 * merkleLevels(completedBy: position)
+        guard record.count > hashBytes else { return nil }
+        let cut = record.count - hashBytes
+        return (UnsafeRawBufferPointer(rebasing: record[..<cut]), UnsafeRawBufferPointer(rebasing: record[cut...]))
     }
 
     struct StreamHead {
@@ -111,12 +118,12 @@ extension Transaction {
         let last = start + (UInt64(1) << level) - 1
         var key = last.bigEndian
         return try withUnsafeBytes(of: &key) { key in
-            guard let raw = try get(db.merkle, key: key), raw.count == 32 * Schema.merkleLevels(completedBy: last),
-                  raw.count >= 32 * (level + 1)
+            guard let raw = try get(db.events, key: key), let (_, hashes) = Schema.split(record: raw, position: last),
+                  hashes.count >= 32 * (level + 1)
             else {
                 throw EventStoreError.corrupt(position: last, reason: "Merkle node (level \(level)) missing or malformed")
             }
-            return MerkleHash(UnsafeRawBufferPointer(rebasing: raw[(32 * level)..<(32 * level + 32)]))
+            return MerkleHash(UnsafeRawBufferPointer(rebasing: hashes[(32 * level)..<(32 * level + 32)]))
         }
     }
 

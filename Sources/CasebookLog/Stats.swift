@@ -10,8 +10,6 @@ public struct StoreStats: Sendable, Codable {
     public var streams: Int
     /// Idempotency records.
     public var commands: Int
-    /// Persisted Merkle entries (one per event, each with every subtree hash its leaf completes).
-    public var merkleEntries: Int
     /// The Merkle root of the whole log, hex.
     public var root: String
     /// The map size in bytes.
@@ -30,7 +28,7 @@ extension EventStore {
             let root = try Merkle.subtreeHash(start: 0, size: n) { s, l in try txn.merkleNode(db, start: s, level: l) }
             return StoreStats(
                 storeId: storeId, events: n, streams: try txn.count(db.streams), commands: try txn.count(db.commands),
-                merkleEntries: try txn.count(db.merkle), root: root.hex, mapSize: env.mapSize,
+                root: root.hex, mapSize: env.mapSize,
                 maxMapSize: options.maxMapSize, usedBytes: env.usedBytes)
         }
     }

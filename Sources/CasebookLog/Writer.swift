@@ -176,24 +176,21 @@ final class Writer: Sendable {
         for (event, envelope) in zip(request.events, prepared.envelopes) {
             let position = tail.frontier.size
             var positionKey = position.bigEndian
-            let leaf = try withUnsafeBytes(of: &positionKey) { key in
-                // Copy the prepared envelope straight into the page, fill in its header, hash it there.
-                let leaf = try txn.reserve(db.events, key: key, size: envelope.count, flags: .append) { out in
+            try withUnsafeBytes(of: &positionKey) { key in
+                // Copy the prepared envelope straight into the page, fill in its header, hash it there, and
+                // follow it with the hashes of the subtrees this leaf completes.
+                let size = envelope.count + 32 * Schema.merkleLevels(completedBy: position)
+                try txn.reserve(db.events, key: key, size: size, flags: .append) { out in
                     envelope.withUnsafeBytes { out.copyMemory(from: $0) }
-                    Envelope.patch(out, position: position, version: version, recordedAt: event.recordedAt ?? now)
-                    return Merkle.leafHash(UnsafeRawBufferPointer(out))
+                    let envelopePart = UnsafeMutableRawBufferPointer(rebasing: out[..<envelope.count])
+                    Envelope.patch(envelopePart, position: position, version: version, recordedAt: event.recordedAt ?? now)
+                    let hashes = out.baseAddress! + envelope.count
+                    tail.frontier.append(Merkle.leafHash(UnsafeRawBufferPointer(envelopePart))) { level, hash in
+                        hash.withUnsafeBytes { (hashes + 32 * level).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                    }
                 }
                 var indexKey = (streamNumber.bigEndian, version.bigEndian)
                 try withUnsafeBytes(of: &indexKey) { try txn.put(db.streamIndex, key: $0, value: key) }
-                return leaf
-            }
-            // One `merkle` entry per leaf: the hashes of every subtree the leaf completes, written in place.
-            try withUnsafeBytes(of: &positionKey) { key in
-                try txn.reserve(db.merkle, key: key, size: 32 * Schema.merkleLevels(completedBy: position), flags: .append) { out in
-                    tail.frontier.append(leaf) { level, hash in
-                        hash.withUnsafeBytes { out.baseAddress!.advanced(by: 32 * level).copyMemory(from: $0.baseAddress!, byteCount: 32) }
-                    }
-                }
             }
             version += 1
         }
