@@ -204,51 +204,51 @@ final class AppendQueue: Sendable {
 
     /// Waits for appends and takes as many as fit in `maxEvents` (at least one); an empty array means
     /// the queue is closed and drained.
-    ///
-    /// Group commit works best when the callers just answered make the next batch too: it then holds
-    /// everyone in flight instead of alternating between two halves. So once an append is waiting, the
-    /// writer lingers until `gather` appends (or `maxEvents` events) are queued, but no longer than
-    /// `linger` nanoseconds. With `gather` 1, or a lone appender, nothing waits.
-    func take(maxEvents: Int, gather: Int = 1, linger: UInt64 = 0) -> [Pending] {
-        enum Next { case batch([Pending]), closed, empty, notYet }
-        var deadline: DispatchTime? = nil
+    func take(maxEvents: Int) -> [Pending] {
         while true {
-            let next = state.withLock { s -> Next in
-                if s.items.isEmpty {
-                    if s.closed { return .closed }
-                    s.wakeAt = 1
-                    return .empty
-                }
-                let ready = s.closed || linger == 0 || s.items.count >= gather || s.queuedEvents >= maxEvents
-                    || deadline.map { DispatchTime.now() >= $0 } == true
-                guard ready else {
-                    s.wakeAt = gather
-                    s.wakeAtEvents = maxEvents
-                    return .notYet
-                }
-                s.wakeAt = 0
-                var events = 0
-                var n = 0
-                while n < s.items.count {
-                    let count = s.items[n].prepared.request.events.count
-                    if n > 0 && events + count > maxEvents { break }
-                    events += count
-                    n += 1
-                }
-                let batch = Array(s.items.prefix(n))
-                s.items.removeFirst(n)
-                s.queuedEvents -= events
-                return .batch(batch)
+            let (batch, closed) = state.withLock { s -> ([Pending], Bool) in
+                if s.items.isEmpty { s.wakeAt = 1 }
+                return (Self.takeLocked(&s, maxEvents: maxEvents), s.closed)
             }
-            switch next {
-            case .batch(let batch): return batch
-            case .closed: return []
-            case .empty: wakeUp.wait()
-            case .notYet:
-                if deadline == nil { deadline = .now() + .nanoseconds(Int(linger)) }
-                _ = wakeUp.wait(timeout: deadline!)
-            }
+            if !batch.isEmpty || closed { return batch }
+            wakeUp.wait()
         }
+    }
+
+    /// Takes the appends that arrive before `deadline`: returns as soon as `want` are queued (taking
+    /// all that fit in `maxEvents`), or at the deadline with whatever is queued (possibly nothing).
+    ///
+    /// The writer calls this with its transaction open, to write the callers it just answered into the
+    /// same batch as they come back, instead of alternating between two half-size batches.
+    func takeArrivals(want: Int, maxEvents: Int, deadline: DispatchTime) -> [Pending] {
+        while true {
+            let batch = state.withLock { s -> [Pending]? in
+                if s.items.count >= want || s.queuedEvents >= maxEvents || s.closed || DispatchTime.now() >= deadline {
+                    s.wakeAt = 0
+                    return Self.takeLocked(&s, maxEvents: maxEvents)
+                }
+                s.wakeAt = want
+                s.wakeAtEvents = maxEvents
+                return nil
+            }
+            if let batch { return batch }
+            _ = wakeUp.wait(timeout: deadline)
+        }
+    }
+
+    private static func takeLocked(_ s: inout State, maxEvents: Int) -> [Pending] {
+        var events = 0
+        var n = 0
+        while n < s.items.count {
+            let count = s.items[n].prepared.request.events.count
+            if n > 0 && events + count > maxEvents { break }
+            events += count
+            n += 1
+        }
+        let batch = Array(s.items.prefix(n))
+        s.items.removeFirst(n)
+        s.queuedEvents -= events
+        return batch
     }
 }
 

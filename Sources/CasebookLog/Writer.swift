@@ -56,54 +56,74 @@ final class Writer: Sendable {
         var linger: UInt64 = 0
         while true {
             let t0 = WriterTiming.now()
-            let batch = queue.take(maxEvents: options.maxBatchEvents, gather: gather, linger: linger)
+            let first = queue.take(maxEvents: options.maxBatchEvents)
+            timing.waiting.add(WriterTiming.now() - t0, ordering: .relaxed)
+            if first.isEmpty { break }  // closed and drained
             let t1 = WriterTiming.now()
-            timing.waiting.add(t1 - t0, ordering: .relaxed)
-            if batch.isEmpty { break }  // closed and drained
-            commit(batch, tail: &tail)
+            let size = commit(first, gathering: gather, until: .now() + .nanoseconds(Int(linger)), tail: &tail)
             // Next time, gather as many appends as this batch had (those callers are about to return),
             // lingering at most a fraction of what this commit took.
-            gather = batch.count
+            gather = size
             linger = min(options.maxLinger, (WriterTiming.now() - t1) / 4)
         }
         responder.finish()
     }
 
-    private func commit(_ batch: [Pending], tail: inout Tail?) {
+    /// Writes `first`, and while the transaction is open keeps taking and writing appends that arrive,
+    /// until `gather` appends are in it, the batch is full, or `deadline` passes; then commits. Returns
+    /// how many appends the batch held.
+    private func commit(_ first: [Pending], gathering gather: Int, until deadline: DispatchTime, tail: inout Tail?) -> Int {
+        var batch = first
         var outcomes: [Result<AppendResult, EventStoreError>] = []
         var newTail = Tail()
+        var retrying = false
         while true {
             do {
                 let now = options.clock()
+                var applying: UInt64 = 0
                 let t0 = WriterTiming.now()
                 var t1 = t0
                 (outcomes, newTail) = try env.write { txn in
                     var t = try current(tail, txn)
-                    let results = try batch.map { try apply($0.prepared, txn, &t, now) }
+                    var events = 0
+                    var results = try applyAll(batch[...], txn, &t, now, events: &events, nanoseconds: &applying)
+                    // Callers answered a moment ago are coming back: write what arrives while waiting for them.
+                    while !retrying, batch.count < gather, events < options.maxBatchEvents {
+                        let more = queue.takeArrivals(
+                            want: max(1, (gather - batch.count) / 4), maxEvents: options.maxBatchEvents - events, deadline: deadline)
+                        if more.isEmpty { break }
+                        batch += more
+                        results += try applyAll(more[...], txn, &t, now, events: &events, nanoseconds: &applying)
+                    }
                     t1 = WriterTiming.now()
                     return (results, t)
                 }
-                timing.applying.add(t1 - t0, ordering: .relaxed)
+                timing.applying.add(applying, ordering: .relaxed)
+                timing.waiting.add(t1 - t0 - applying, ordering: .relaxed)
                 timing.committing.add(WriterTiming.now() - t1, ordering: .relaxed)
                 break
             } catch let error as LMDBError where error.code == .mapFull {
                 // Nothing was written: grow the map and write the whole batch again.
+                retrying = true
                 let size = env.mapSize
                 if size >= options.maxMapSize {
-                    return fail(batch, .storeFull(mapSize: size, ceiling: options.maxMapSize))
+                    fail(batch, .storeFull(mapSize: size, ceiling: options.maxMapSize))
+                    return batch.count
                 }
                 do {
                     try env.resize(to: min(options.maxMapSize, size * 2))
                 } catch {
-                    return fail(batch, .storage("growing the map: \(error)"))
+                    fail(batch, .storage("growing the map: \(error)"))
+                    return batch.count
                 }
             } catch {
                 tail = nil
                 switch error {
-                case let e as LMDBError: return fail(batch, e.isDiskFull ? .diskFull(e.description) : .storage(e.description))
-                case let e as EventStoreError: return fail(batch, e)
-                default: return fail(batch, .storage("\(error)"))
+                case let e as LMDBError: fail(batch, e.isDiskFull ? .diskFull(e.description) : .storage(e.description))
+                case let e as EventStoreError: fail(batch, e)
+                default: fail(batch, .storage("\(error)"))
                 }
+                return batch.count
             }
         }
         tail = newTail
@@ -115,10 +135,26 @@ final class Writer: Sendable {
         } else {
             responder.answer(batch, outcomes)
         }
+        return batch.count
     }
 
     private func fail(_ batch: [Pending], _ error: EventStoreError) {
         responder.answer(batch, Array(repeating: .failure(error), count: batch.count))
+    }
+
+    private func applyAll(
+        _ appends: ArraySlice<Pending>, _ txn: borrowing Transaction, _ tail: inout Tail, _ now: Timestamp,
+        events: inout Int, nanoseconds: inout UInt64
+    ) throws -> [Result<AppendResult, EventStoreError>] {
+        let start = WriterTiming.now()
+        defer { nanoseconds += WriterTiming.now() - start }
+        var results: [Result<AppendResult, EventStoreError>] = []
+        results.reserveCapacity(appends.count)
+        for pending in appends {
+            events += pending.prepared.request.events.count
+            results.append(try apply(pending.prepared, txn, &tail, now))
+        }
+        return results
     }
 
     /// The tail as the transaction sees it: the cached one if no one else appended, else reloaded.
