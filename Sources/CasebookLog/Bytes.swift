@@ -74,9 +74,12 @@ struct ByteReader {
         return UnsafeRawBufferPointer(rebasing: buffer[start..<offset])
     }
 
+    /// A length-prefixed string. Invalid UTF-8 is repaired rather than refused: the writer only ever
+    /// encodes Swift strings, so such bytes mean damage, which the Merkle check reports by position.
     mutating func string() -> String? {
         guard let raw = slice() else { return nil }
-        return String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self)
+        if raw.isEmpty { return "" }
+        return String(decoding: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
     }
 
     mutating func blob() -> [UInt8]? {
