@@ -62,8 +62,9 @@ final class Writer: Sendable {
             let t1 = WriterTiming.now()
             let size = commit(first, gathering: gather, until: .now() + .nanoseconds(Int(linger)), tail: &tail)
             // Next time, gather as many appends as this batch had (those callers are about to return),
-            // lingering at most a fraction of what this commit took.
-            gather = size
+            // lingering at most a fraction of what this commit took. Past a few hundred appends a bigger
+            // batch saves little, so the writer does not wait for more than that.
+            gather = min(size, 256)
             linger = min(options.maxLinger, (WriterTiming.now() - t1) / 4)
         }
         responder.finish()
