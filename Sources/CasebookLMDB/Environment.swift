@@ -21,11 +21,14 @@ public struct DatabaseSpec: Sendable, Hashable {
     public var name: String
     /// Whether keys may hold several sorted values (`MDB_DUPSORT`).
     public var duplicateKeys: Bool
+    /// With `duplicateKeys`: every value has the same size, so LMDB packs them tightly (`MDB_DUPFIXED`).
+    public var fixedSizeValues: Bool
 
     /// Declares a named database.
-    public init(_ name: String, duplicateKeys: Bool = false) {
+    public init(_ name: String, duplicateKeys: Bool = false, fixedSizeValues: Bool = false) {
         self.name = name
         self.duplicateKeys = duplicateKeys
+        self.fixedSizeValues = fixedSizeValues
     }
 }
 
@@ -102,6 +105,7 @@ public final class Environment: @unchecked Sendable {  // wraps MDB_env*, which 
                 var dbi: MDB_dbi = 0
                 var dbFlags: UInt32 = options.readOnly ? 0 : UInt32(MDB_CREATE)
                 if spec.duplicateKeys { dbFlags |= UInt32(MDB_DUPSORT) }
+                if spec.duplicateKeys && spec.fixedSizeValues { dbFlags |= UInt32(MDB_DUPFIXED) }
                 try check(mdb_dbi_open(txn, spec.name, dbFlags, &dbi), "mdb_dbi_open(\(spec.name))")
                 opened[spec.name] = Database(dbi: dbi, name: spec.name)
             }

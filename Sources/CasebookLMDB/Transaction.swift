@@ -8,6 +8,8 @@ public struct PutFlags: OptionSet, Sendable {
     public static let noOverwrite = PutFlags(rawValue: UInt32(MDB_NOOVERWRITE))
     /// The key sorts after every key already present (`MDB_APPEND`); LMDB fails with `keyExists` otherwise.
     public static let append = PutFlags(rawValue: UInt32(MDB_APPEND))
+    /// In a database with duplicate keys: the value sorts after the key's other values (`MDB_APPENDDUP`).
+    public static let appendDuplicate = PutFlags(rawValue: UInt32(MDB_APPENDDUP))
 }
 
 /// A live LMDB transaction, handed to the body of ``Environment/read(_:)`` or ``Environment/write(_:)``.
@@ -106,10 +108,11 @@ public struct Cursor: ~Copyable {
     /// One key/value pair under the cursor.
     public typealias Entry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
 
-    private func move(_ op: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws -> Entry? {
+    private func move(_ op: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil, value: UnsafeRawBufferPointer? = nil) throws -> Entry? {
         var k = MDB_val()
         if let key { k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress)) }
         var v = MDB_val()
+        if let value { v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress)) }
         let rc = mdb_cursor_get(raw, &k, &v, op)
         if rc == MDB_NOTFOUND { return nil }
         try check(rc, "mdb_cursor_get(\(name))")
@@ -128,4 +131,14 @@ public struct Cursor: ~Copyable {
     public func seek(exactly key: UnsafeRawBufferPointer) throws -> Entry? { try move(MDB_SET_KEY, key: key) }
     /// The first entry whose key is greater than or equal to `key`.
     public func seek(atLeast key: UnsafeRawBufferPointer) throws -> Entry? { try move(MDB_SET_RANGE, key: key) }
+
+    /// With duplicate keys: the first value of `key` that is greater than or equal to `value`
+    /// (`MDB_GET_BOTH_RANGE`).
+    public func seek(key: UnsafeRawBufferPointer, valueAtLeast value: UnsafeRawBufferPointer) throws -> Entry? {
+        try move(MDB_GET_BOTH_RANGE, key: key, value: value)
+    }
+    /// With duplicate keys: the next value of the current key, or nil after its last.
+    public func nextDuplicate() throws -> Entry? { try move(MDB_NEXT_DUP) }
+    /// With duplicate keys: the previous value of the current key, or nil before its first.
+    public func previousDuplicate() throws -> Entry? { try move(MDB_PREV_DUP) }
 }

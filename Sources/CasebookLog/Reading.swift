@@ -59,28 +59,47 @@ extension EventStore {
     ) throws -> [RecordedEvent] {
         try env.read { txn in
             guard let head = try txn.streamHead(db, streamId), limit > 0 else { return [] }
-            let versions: [UInt64]
+            let start: UInt64
             switch direction {
             case .forward:
-                let start = version ?? 0
+                start = version ?? 0
                 guard start <= head.version else { return [] }
-                let end = min(head.version, start &+ UInt64(limit) &- 1)
-                versions = Array(start...max(start, end))
             case .backward:
-                let start = min(version ?? head.version, head.version)
-                let end = start >= UInt64(limit) - 1 ? start - UInt64(limit) + 1 : 0
-                versions = Array((end...start).reversed())
+                start = Swift.min(version ?? head.version, head.version)
+            }
+            // The stream's index entries: (version, position), sorted by version under its stream number.
+            var positions: [UInt64] = []
+            positions.reserveCapacity(Swift.min(limit, Int(head.version) + 1))
+            var key = head.number.bigEndian
+            var from = (start.bigEndian, UInt64(0))
+            try withUnsafeBytes(of: &key) { k in
+                try withUnsafeBytes(of: &from) { v in
+                    try txn.withCursor(db.streamIndex) { cursor in
+                        var entry = try cursor.seek(key: k, valueAtLeast: v)
+                        var expected = start
+                        while let (_, value) = entry, positions.count < limit {
+                            guard value.count == 16, BigEndian.read(value) == expected, let p = BigEndian.read(value, at: 8) else {
+                                throw EventStoreError.corrupt(position: nil, reason: "stream '\(streamId)' has no index entry for version \(expected)")
+                            }
+                            positions.append(p)
+                            if direction == .forward {
+                                guard expected < head.version else { break }
+                                expected += 1
+                                entry = try cursor.nextDuplicate()
+                            } else {
+                                guard expected > 0 else { break }
+                                expected -= 1
+                                entry = try cursor.previousDuplicate()
+                            }
+                        }
+                    }
+                }
             }
             var out: [RecordedEvent] = []
-            out.reserveCapacity(versions.count)
-            for v in versions {
-                let position = try BigEndian.bytes(head.number, v).withUnsafeBytes { key -> UInt64 in
-                    guard let raw = try txn.get(db.streamIndex, key: key), raw.count == 8, let p = BigEndian.read(raw) else {
-                        throw EventStoreError.corrupt(position: nil, reason: "stream '\(streamId)' has no index entry for version \(v)")
-                    }
-                    return p
-                }
-                let event = try BigEndian.bytes(position).withUnsafeBytes { key -> RecordedEvent in
+            out.reserveCapacity(positions.count)
+            for position in positions {
+                var positionKey = position.bigEndian
+                let event = try withUnsafeBytes(of: &positionKey) { key -> RecordedEvent in
                     guard let raw = try txn.get(db.events, key: key) else {
                         throw EventStoreError.corrupt(position: position, reason: "indexed event is missing")
                     }

@@ -7,7 +7,7 @@ import CasebookLMDB
 /// | `meta` | UTF-8 name | UTF-8 value (`format`, `store-id`) |
 /// | `events` | position, u64 big-endian | the event's ``Envelope``, then its Merkle hashes (below) |
 /// | `streams` | stream id, UTF-8 | stream number (u64 BE) + version of its last event (u64 BE) |
-/// | `stream_index` | stream number (u64 BE) + stream version (u64 BE) | position (u64 BE) |
+/// | `stream_index` | stream number (u64 BE) | one value per event, sorted (`MDB_DUPSORT`, `MDB_DUPFIXED`): stream version (u64 BE) + position (u64 BE) |
 /// | `commands` | command id, UTF-8 | varints: first position, first version, event count; then the stream id |
 ///
 /// The Merkle tree is kept with the records: the event at position `i` (leaf `i`) completes the perfect
@@ -17,7 +17,10 @@ import CasebookLMDB
 /// `MDB_APPEND`) and no separate tree, and any subtree hash is one lookup away.
 enum Schema {
     static let formatValue = "casebook-log/1"
-    static let databases: [DatabaseSpec] = ["meta", "events", "streams", "stream_index", "commands"].map { DatabaseSpec($0) }
+    static let databases: [DatabaseSpec] = [
+        DatabaseSpec("meta"), DatabaseSpec("events"), DatabaseSpec("streams"),
+        DatabaseSpec("stream_index", duplicateKeys: true, fixedSizeValues: true), DatabaseSpec("commands"),
+    ]
 
     struct Handles: Sendable {
         let meta: Database
@@ -124,6 +127,22 @@ extension Transaction {
                 throw EventStoreError.corrupt(position: last, reason: "Merkle node (level \(level)) missing or malformed")
             }
             return MerkleHash(UnsafeRawBufferPointer(rebasing: hashes[(32 * level)..<(32 * level + 32)]))
+        }
+    }
+
+    /// The position of version `version` of stream number `stream`, from the stream index.
+    func indexedPosition(_ db: Schema.Handles, stream: UInt64, version: UInt64) throws -> UInt64? {
+        var key = stream.bigEndian
+        var value = (version.bigEndian, UInt64(0))
+        return try withUnsafeBytes(of: &key) { k in
+            try withUnsafeBytes(of: &value) { v in
+                try withCursor(db.streamIndex) { cursor in
+                    guard let (_, found) = try cursor.seek(key: k, valueAtLeast: v), found.count == 16,
+                          BigEndian.read(found) == version
+                    else { return nil }
+                    return BigEndian.read(found, at: 8)
+                }
+            }
         }
     }
 

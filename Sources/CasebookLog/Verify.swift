@@ -149,9 +149,7 @@ extension EventStore {
                             if event.streamVersion != s.nextVersion {
                                 report.add(position, "stream '\(event.streamId)' version \(event.streamVersion), expected \(s.nextVersion)")
                             }
-                            let indexed = try BigEndian.bytes(s.number, event.streamVersion).withUnsafeBytes { k in
-                                try txn.get(db.streamIndex, key: k).flatMap { $0.count == 8 ? BigEndian.read($0) : nil }
-                            }
+                            let indexed = try txn.indexedPosition(db, stream: s.number, version: event.streamVersion)
                             if indexed != position {
                                 report.add(position, "stream index for '\(event.streamId)' version \(event.streamVersion) points to \(indexed.map(String.init) ?? "nothing")")
                             }

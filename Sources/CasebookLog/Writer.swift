@@ -226,8 +226,11 @@ final class Writer: Sendable {
                         hash.withUnsafeBytes { (hashes + 32 * level).copyMemory(from: $0.baseAddress!, byteCount: 32) }
                     }
                 }
-                var indexKey = (streamNumber.bigEndian, version.bigEndian)
-                try withUnsafeBytes(of: &indexKey) { try txn.put(db.streamIndex, key: $0, value: key) }
+                var streamKey = streamNumber.bigEndian
+                var indexValue = (version.bigEndian, position.bigEndian)
+                try withUnsafeBytes(of: &streamKey) { k in
+                    try withUnsafeBytes(of: &indexValue) { try txn.put(db.streamIndex, key: k, value: $0, flags: .appendDuplicate) }
+                }
             }
             version += 1
         }

@@ -131,6 +131,26 @@ import Testing
         }
     }
 
+    @Test func streamsReadForwardAndBackwardFromAnyVersion() async throws {
+        try await withStore { store, _ in
+            for i in 0..<30 {
+                try await store.append(to: i % 3 == 0 ? "other" : "s", events: [event("e", "{\"i\":\(i)}")])
+            }
+            let all = try store.readStream("s")
+            #expect(all.map(\.streamVersion) == Array(0..<20))
+            #expect(try store.readStream("s", from: 5, limit: 3).map(\.streamVersion) == [5, 6, 7])
+            #expect(try store.readStream("s", from: 18, limit: 10).map(\.streamVersion) == [18, 19])
+            #expect(try store.readStream("s", from: 20).isEmpty)
+            #expect(try store.readStream("s", direction: .backward, limit: 3).map(\.streamVersion) == [19, 18, 17])
+            #expect(try store.readStream("s", from: 2, direction: .backward).map(\.streamVersion) == [2, 1, 0])
+            #expect(try store.readStream("s", from: 99, direction: .backward, limit: 1).map(\.streamVersion) == [19])
+            #expect(try store.readStream("missing").isEmpty)
+            // Positions interleave with the other stream, and each event is the one indexed.
+            #expect(all.allSatisfy { $0.streamId == "s" })
+            #expect(all.map(\.position) == (0..<30).filter { $0 % 3 != 0 }.map(UInt64.init))
+        }
+    }
+
     @Test func invalidRequestsAreRefusedBeforeTheWriter() async throws {
         try await withStore { store, _ in
             await #expect(throws: EventStoreError.invalidRequest("stream id is empty")) {
