@@ -22,7 +22,9 @@
  * Store layout (integers are 8-byte big-endian):
  *   events:       position -> envelope header (~73 bytes) + payload
  *   streams:      "stream-%06d" -> stream number + head version (16 bytes)
- *   stream_index: stream number + version (16 bytes) -> position
+ *   stream_index: stream number (8 bytes) -> sorted fixed-size duplicates
+ *                 (MDB_DUPSORT | MDB_DUPFIXED), each version + position (16
+ *                 bytes), appended with MDB_APPENDDUP — the log's own layout.
  * Environment: maxdbs 8, mapsize 4 GiB, MDB_NOTLS only (durable), mode 0644.
  *
  * Output: one JSON object on one line to stdout.
@@ -211,7 +213,7 @@ static void open_store(struct store *st, const char *dir, int create)
           "mdb_txn_begin");
     check(mdb_dbi_open(txn, "events", dbflags, &st->events), "open events");
     check(mdb_dbi_open(txn, "streams", dbflags, &st->streams), "open streams");
-    check(mdb_dbi_open(txn, "stream_index", dbflags, &st->index),
+    check(mdb_dbi_open(txn, "stream_index", dbflags | MDB_DUPSORT | MDB_DUPFIXED, &st->index),
           "open stream_index");
     check(mdb_txn_commit(txn), "mdb_txn_commit (open)");
 }
@@ -274,7 +276,7 @@ static int cmd_write(const char *dir, uint64_t events, uint64_t streams,
         uint64_t s = pos % streams;
         char name[NAME_MAX_LEN];
         size_t name_len = (size_t)stream_name(name, s);
-        unsigned char head[16], ikey[16], pkey[8], pval[8];
+        unsigned char head[16], ikey[16], pkey[8], pval[16];
         MDB_val k, v;
 
         if (txn == NULL) {
@@ -311,13 +313,13 @@ static int cmd_write(const char *dir, uint64_t events, uint64_t streams,
         check(mdb_put(txn, st.events, &k, &v, MDB_APPEND), "mdb_put events");
         bytes += v.mv_size;
 
-        /* 3. stream_index (stream number, version) -> position */
+        /* 3. stream_index: stream number -> (version, position), a sorted duplicate */
         put_u64(ikey, stream_no);
-        put_u64(ikey + 8, version);
-        put_u64(pval, pos);
-        k.mv_size = 16, k.mv_data = ikey;
-        v.mv_size = 8, v.mv_data = pval;
-        check(mdb_put(txn, st.index, &k, &v, 0), "mdb_put stream_index");
+        put_u64(pval, version);
+        put_u64(pval + 8, pos);
+        k.mv_size = 8, k.mv_data = ikey;
+        v.mv_size = 16, v.mv_data = pval;
+        check(mdb_put(txn, st.index, &k, &v, MDB_APPENDDUP), "mdb_put stream_index");
 
         /* 4. the new stream head */
         put_u64(head, stream_no);
@@ -416,16 +418,14 @@ static uint64_t read_one_stream(struct store *st, const char *name)
 
     check(mdb_cursor_open(txn, st->index, &cur), "mdb_cursor_open stream_index");
     put_u64(start, stream_no);
-    put_u64(start + 8, 0);
-    k.mv_size = 16, k.mv_data = start;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == MDB_SUCCESS && k.mv_size == 16 &&
-           get_u64(k.mv_data) == stream_no) {
-        MDB_val pos = v;
+    k.mv_size = 8, k.mv_data = start;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    while (rc == MDB_SUCCESS && v.mv_size == 16) {
+        MDB_val pos = { 8, (unsigned char *)v.mv_data + 8 };
         check(mdb_get(txn, st->events, &pos, &ev), "mdb_get events");
         sum += touch(&ev);
         n++;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
     }
     if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
         check(rc, "mdb_cursor_get stream_index");
