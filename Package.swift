@@ -7,10 +7,12 @@ let package = Package(
     products: [
         .executable(name: "casebook", targets: ["casebook"]),
         .library(name: "CasebookLog", targets: ["CasebookLog"]),
+        .library(name: "CasebookWorkflow", targets: ["CasebookWorkflow"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // LMDB from the system (Debian: liblmdb-dev). Prefixed so it cannot collide with other CLMDBs.
@@ -29,15 +31,22 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Workflow definitions (YAML), their linter, guard expressions, working-day calendars, the case engine.
+        .target(
+            name: "CasebookWorkflow",
+            dependencies: ["CasebookLog", .product(name: "Yams", package: "Yams")]
+        ),
         // The command-line tool.
         .executableTarget(
             name: "casebook",
             dependencies: [
                 "CasebookLog",
+                "CasebookWorkflow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "CasebookLMDBTests", dependencies: ["CasebookLMDB"]),
+        .testTarget(name: "CasebookWorkflowTests", dependencies: ["CasebookWorkflow"]),
         .testTarget(
             name: "CasebookLogTests",
             dependencies: ["CasebookLog"],
