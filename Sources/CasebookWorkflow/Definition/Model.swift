@@ -1,0 +1,313 @@
+/// A workflow definition as written in `Workflows/*.yaml`: who may issue which command in which state,
+/// with what data, under which guards and time limits, and what follows.
+///
+/// Every element remembers where it was written, so that the linter and the engine can point at it.
+public struct WorkflowDefinition: Sendable {
+    /// The workflow's name, e.g. `resident-request`; cases and references use it.
+    public var name: String
+    /// The definition's version number (administrators raise it on each published change).
+    public var version: Int
+    /// A human title; Chinese and English are both fine.
+    public var title: String
+    /// The working-day calendar its clocks use (a file under `Workflows/calendars/`), if any.
+    public var calendar: String?
+    /// Roles that may act on cases.
+    public var roles: [RoleDefinition]
+    /// Typed case data.
+    public var fields: [FieldDefinition]
+    /// States; exactly one is initial.
+    public var states: [StateDefinition]
+    /// Named clocks (time limits).
+    public var clocks: [ClockDefinition]
+    /// Commands: the only way a case changes.
+    public var commands: [CommandDefinition]
+    /// Decision tables.
+    public var decisions: [DecisionTable]
+    /// Where the definition was read from.
+    public var location: SourceLocation
+
+    /// The state marked initial.
+    public var initialState: StateDefinition? { states.first { $0.isInitial } }
+
+    /// Looks up a state by name.
+    public func state(_ name: String) -> StateDefinition? { states.first { $0.name == name } }
+    /// Looks up a command by name.
+    public func command(_ name: String) -> CommandDefinition? { commands.first { $0.name == name } }
+    /// Looks up a case field by name.
+    public func field(_ name: String) -> FieldDefinition? { fields.first { $0.name == name } }
+    /// Looks up a clock by name.
+    public func clock(_ name: String) -> ClockDefinition? { clocks.first { $0.name == name } }
+    /// Looks up a decision table by name.
+    public func decision(_ name: String) -> DecisionTable? { decisions.first { $0.name == name } }
+}
+
+/// A role, e.g. `counter` (front-desk worker) or `street-office`.
+public struct RoleDefinition: Sendable, Hashable {
+    /// The role's name.
+    public var name: String
+    /// A human title.
+    public var title: String?
+    /// Where it was declared.
+    public var location: SourceLocation
+}
+
+/// A typed field of case data or of a command's data.
+public struct FieldDefinition: Sendable, Hashable {
+    /// The field's name.
+    public var name: String
+    /// Its type.
+    public var type: FieldType
+    /// Whether a command must carry it (command data) or a case must have it once opened (case data).
+    public var required: Bool
+    /// Personal data: stored encrypted under the subject's key.
+    public var pii: Bool
+    /// A human title.
+    public var title: String?
+    /// Where it was declared.
+    public var location: SourceLocation
+}
+
+/// A state of a case.
+public struct StateDefinition: Sendable, Hashable {
+    /// The state's name.
+    public var name: String
+    /// A human title.
+    public var title: String?
+    /// Cases start here.
+    public var isInitial: Bool
+    /// Cases end here; no command leaves it.
+    public var isFinal: Bool
+    /// The role responsible while a case is in this state (who the case waits for).
+    public var owner: String?
+    /// Where it was declared.
+    public var location: SourceLocation
+}
+
+/// A time limit a command can start, pause, resume and stop.
+public struct ClockDefinition: Sendable, Hashable {
+    /// The clock's name.
+    public var name: String
+    /// How long it runs before it is breached.
+    public var budget: ClockBudgetSpec
+    /// What happens, exactly once, when it is breached.
+    public var onBreach: Escalation
+    /// Where it was declared.
+    public var location: SourceLocation
+}
+
+/// A clock budget as written: `5 working days`, `10 calendar days`, `48 hours`.
+public struct ClockBudgetSpec: Sendable, Hashable, CustomStringConvertible {
+    /// The unit of a budget.
+    public enum Unit: String, Sendable, Hashable {
+        /// Working days on the workflow's calendar.
+        case workingDays = "working days"
+        /// Calendar days.
+        case calendarDays = "calendar days"
+        /// Hours.
+        case hours
+    }
+    /// How many units.
+    public var amount: Int
+    /// Which unit.
+    public var unit: Unit
+
+    public var description: String { "\(amount) \(amount == 1 && unit != .hours ? String(unit.rawValue.dropLast()) : unit.rawValue)" }
+}
+
+/// What a breached clock does: record an event, and optionally move the case or set a flag.
+public struct Escalation: Sendable, Hashable {
+    /// The event type recorded on breach (e.g. `request.overdue`).
+    public var event: String
+    /// A state to move the case to, if any.
+    public var moveTo: String?
+    /// A boolean case field to set true, if any.
+    public var flag: String?
+    /// A role to notify (recorded in the event), if any.
+    public var notify: String?
+    /// Where it was declared.
+    public var location: SourceLocation
+}
+
+/// A command: who may issue it, in which states, with what data, under which guards, and what follows.
+public struct CommandDefinition: Sendable, Hashable {
+    /// The command's name.
+    public var name: String
+    /// A human title.
+    public var title: String?
+    /// The states it applies in (`*` in the file means every non-final state).
+    public var from: [Named]
+    /// The state it leads to; nil keeps the case where it is.
+    public var to: Named?
+    /// The roles that may issue it.
+    public var roles: [Named]
+    /// The data it carries.
+    public var data: [FieldDefinition]
+    /// Conditions that must all hold.
+    public var guards: [Guard]
+    /// Case fields it sets, each from an expression.
+    public var assignments: [Assignment]
+    /// Clock operations.
+    public var clockOperations: [ClockOperation]
+    /// Decision tables it consults (their outputs are set on the case).
+    public var decide: [Named]
+    /// Effects after the transition.
+    public var effects: [Effect]
+    /// True for a command that opens a case (issued in no state; leads to the initial state).
+    public var opensCase: Bool
+    /// Where it was declared.
+    public var location: SourceLocation
+}
+
+/// A name with the place it was written.
+public struct Named: Sendable, Hashable, CustomStringConvertible {
+    /// The name.
+    public var name: String
+    /// Where.
+    public var location: SourceLocation
+    public var description: String { name }
+}
+
+/// A guard: an expression that must be true, with an optional message for the refusal.
+public struct Guard: Sendable, Hashable {
+    /// The expression's text.
+    public var source: String
+    /// Where it starts.
+    public var location: SourceLocation
+    /// The reason given to the user when it fails.
+    public var message: String?
+}
+
+/// `field: expression` in a command's `set:`.
+public struct Assignment: Sendable, Hashable {
+    /// The case field set.
+    public var field: Named
+    /// The expression's text.
+    public var source: String
+    /// Where the expression starts.
+    public var location: SourceLocation
+}
+
+/// `clock: start|pause|resume|stop`.
+public struct ClockOperation: Sendable, Hashable {
+    /// What to do.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// Start the clock (its budget begins).
+        case start
+        /// Suspend it (e.g. waiting for the resident's materials).
+        case pause
+        /// Continue it.
+        case resume
+        /// Stop it for good.
+        case stop
+    }
+    /// The clock.
+    public var clock: Named
+    /// The operation.
+    public var kind: Kind
+}
+
+/// Something a transition causes beyond its own events.
+public enum Effect: Sendable, Hashable {
+    /// Record a domain event of this type on the case (for projections).
+    case emit(type: String, location: SourceLocation)
+    /// Open a linked case of another workflow, optionally remembering its id in a reference field.
+    case open(workflow: Named, command: String, storeIdIn: Named?, location: SourceLocation)
+    /// Issue a command to the case whose id is in a reference field (e.g. withdraw admitted work).
+    case send(command: String, toCaseIn: Named, location: SourceLocation)
+}
+
+/// A DMN-like decision table.
+public struct DecisionTable: Sendable, Hashable {
+    /// How rules combine.
+    public enum HitPolicy: String, Sendable, Hashable {
+        /// At most one rule may match any input; overlapping rules are a compile error.
+        case unique
+        /// The first matching rule wins.
+        case first
+    }
+    /// The table's name.
+    public var name: String
+    /// The hit policy.
+    public var hitPolicy: HitPolicy
+    /// Input expressions (over case and command data).
+    public var inputs: [Guard]
+    /// Output case fields.
+    public var outputs: [Named]
+    /// Rules, in order.
+    public var rules: [DecisionRule]
+    /// Where it was declared.
+    public var location: SourceLocation
+}
+
+/// One row of a decision table: a test per input, a value per output.
+public struct DecisionRule: Sendable, Hashable {
+    /// One test per input.
+    public var tests: [InputTest]
+    /// One literal per output.
+    public var outputs: [(String, SourceLocation)]
+    /// Where the row starts.
+    public var location: SourceLocation
+
+    public static func == (a: DecisionRule, b: DecisionRule) -> Bool {
+        a.tests == b.tests && a.location == b.location && a.outputs.map(\.0) == b.outputs.map(\.0)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(tests)
+        hasher.combine(location)
+        hasher.combine(outputs.map(\.0))
+    }
+}
+
+/// A decision-table cell: what an input must be for the rule to match.
+public enum InputTest: Sendable, Hashable, CustomStringConvertible {
+    /// `-`: anything.
+    case any
+    /// One of these literal values (`"a"`, `[a, b]`, `true`).
+    case oneOf([String])
+    /// A numeric interval; nil bounds are open. Written `< 5`, `>= 10`, `[1..10]`.
+    case range(lower: Int64?, lowerInclusive: Bool, upper: Int64?, upperInclusive: Bool)
+
+    public var description: String {
+        switch self {
+        case .any: return "-"
+        case .oneOf(let values): return values.count == 1 ? values[0] : "[" + values.joined(separator: ", ") + "]"
+        case let .range(lower, li, upper, ui):
+            return "\(li ? "[" : "(")\(lower.map(String.init) ?? "-∞")..\(upper.map(String.init) ?? "+∞")\(ui ? "]" : ")")"
+        }
+    }
+
+    /// True if some value satisfies both tests.
+    public func overlaps(_ other: InputTest) -> Bool {
+        switch (self, other) {
+        case (.any, _), (_, .any): return true
+        case let (.oneOf(a), .oneOf(b)): return !Set(a).isDisjoint(with: b)
+        case let (.oneOf(values), .range), let (.range, .oneOf(values)):
+            let range = { if case .range = self { return self } else { return other } }()
+            return values.contains { Int64($0).map { range.contains($0) } ?? false }
+        case let (.range(l1, li1, u1, ui1), .range(l2, li2, u2, ui2)):
+            // The intersection's lower bound is the larger lower bound, its upper the smaller upper.
+            let (lower, lowerIn): (Int64?, Bool) = {
+                guard let l1 else { return (l2, li2) }
+                guard let l2 else { return (l1, li1) }
+                return l1 == l2 ? (l1, li1 && li2) : (l1 > l2 ? (l1, li1) : (l2, li2))
+            }()
+            let (upper, upperIn): (Int64?, Bool) = {
+                guard let u1 else { return (u2, ui2) }
+                guard let u2 else { return (u1, ui1) }
+                return u1 == u2 ? (u1, ui1 && ui2) : (u1 < u2 ? (u1, ui1) : (u2, ui2))
+            }()
+            guard let lower, let upper else { return true }
+            if lower < upper { return lowerIn || upperIn || upper - lower > 1 }
+            return lower == upper && lowerIn && upperIn
+        }
+    }
+
+    /// True if `value` satisfies a range test (false for other kinds).
+    func contains(_ value: Int64) -> Bool {
+        guard case let .range(lower, li, upper, ui) = self else { return false }
+        if let lower, li ? value < lower : value <= lower { return false }
+        if let upper, ui ? value > upper : value >= upper { return false }
+        return true
+    }
+}

@@ -1,0 +1,365 @@
+import Foundation
+
+/// Reads a workflow definition from YAML, collecting every problem it can find (not just the first)
+/// as a ``Diagnostic`` with file, line and column.
+public enum DefinitionParser {
+    static let topKeys = ["workflow", "version", "title", "calendar", "roles", "fields", "states", "clocks", "commands", "decisions"]
+    static let fieldKeys = ["type", "required", "pii", "title", "values"]
+    static let stateKeys = ["initial", "final", "owner", "title"]
+    static let clockKeys = ["budget", "on-breach"]
+    static let breachKeys = ["event", "move-to", "flag", "notify"]
+    static let commandKeys = ["title", "opens", "from", "to", "roles", "data", "guard", "set", "clocks", "decide", "emit", "open", "send"]
+    static let guardKeys = ["if", "message"]
+    static let openKeys = ["workflow", "command", "store-id-in"]
+    static let sendKeys = ["command", "to-case-in"]
+    static let decisionKeys = ["hit", "inputs", "outputs", "rules"]
+    static let ruleKeys = ["when", "then"]
+
+    /// Parses the file at `path`.
+    public static func parse(contentsOf path: String) throws -> (WorkflowDefinition?, [Diagnostic]) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            return (nil, [Diagnostic(at: SourceLocation(file: path, line: 1, column: 1), "cannot read the file: \(error.localizedDescription)")])
+        }
+        return parse(text, file: path)
+    }
+
+    /// Parses definition text; `file` names it in diagnostics. Returns the definition when its shape
+    /// is sound (it may still have semantic errors: see ``Linter``), and every diagnostic found.
+    public static func parse(_ text: String, file: String) -> (WorkflowDefinition?, [Diagnostic]) {
+        var diagnostics: [Diagnostic] = []
+        func attempt<T>(_ body: () throws(Diagnostic) -> T) -> T? {
+            do { return try body() } catch { diagnostics.append(error); return nil }
+        }
+        guard let root = attempt({ () throws(Diagnostic) in try YAMLValue.parse(text, file: file) }),
+              let top = attempt({ () throws(Diagnostic) in try root.mapping("the workflow", allowed: topKeys) })
+        else { return (nil, diagnostics) }
+
+        let name = attempt { () throws(Diagnostic) in
+            try top.required("workflow", in: "the file", hint: "start the file with `workflow: <name>`").string("the workflow name")
+        }
+        let version = attempt { () throws(Diagnostic) -> Int in
+            guard let v = top["version"] else { return 1 }
+            let n = try v.integer("version")
+            guard n >= 1 else { throw v.error("version must be 1 or more") }
+            return n
+        } ?? 1
+        let title = attempt { () throws(Diagnostic) in try top["title"]?.string("the title") } ?? nil
+        let calendar = attempt { () throws(Diagnostic) in try top["calendar"]?.string("the calendar") } ?? nil
+
+        var roles: [RoleDefinition] = []
+        if let node = top["roles"] {
+            if case .sequence = node.node {
+                for (role, location) in attempt({ () throws(Diagnostic) in try node.strings("roles") }) ?? [] {
+                    roles.append(RoleDefinition(name: role, title: nil, location: location))
+                }
+            } else if let map = attempt({ () throws(Diagnostic) in try node.mapping("roles") }) {
+                for entry in map.entries {
+                    let roleTitle = attempt { () throws(Diagnostic) in try entry.value.string("the title of role '\(entry.key)'") }
+                    roles.append(RoleDefinition(name: entry.key, title: roleTitle, location: entry.keyLocation))
+                }
+            }
+        }
+
+        let fields = parseFields(top["fields"], what: "case field", diagnostics: &diagnostics)
+
+        var states: [StateDefinition] = []
+        if let map = attempt({ () throws(Diagnostic) in try top.required("states", in: "the workflow", hint: "list the states a case can be in").mapping("states") }) {
+            for entry in map.entries {
+                var state = StateDefinition(name: entry.key, title: nil, isInitial: false, isFinal: false, owner: nil, location: entry.keyLocation)
+                if case .scalar(let s) = entry.value.node, s.string.isEmpty || s.string == "~" || s.string == "null" {
+                    states.append(state)
+                    continue
+                }
+                guard let attributes = attempt({ () throws(Diagnostic) in try entry.value.mapping("state '\(entry.key)'", allowed: stateKeys) }) else { continue }
+                state.title = attempt { () throws(Diagnostic) in try attributes["title"]?.string("a title") } ?? nil
+                state.isInitial = attempt { () throws(Diagnostic) -> Bool in try attributes["initial"]?.boolean("initial") ?? false } ?? false
+                state.isFinal = attempt { () throws(Diagnostic) -> Bool in try attributes["final"]?.boolean("final") ?? false } ?? false
+                state.owner = attempt { () throws(Diagnostic) in try attributes["owner"]?.string("owner") } ?? nil
+                states.append(state)
+            }
+        }
+
+        var clocks: [ClockDefinition] = []
+        if let map = attempt({ () throws(Diagnostic) in try top["clocks"]?.mapping("clocks") }) ?? nil {
+            for entry in map.entries {
+                if let clock = attempt({ () throws(Diagnostic) in try parseClock(entry.key, entry.value, at: entry.keyLocation) }) {
+                    clocks.append(clock)
+                }
+            }
+        }
+
+        var commands: [CommandDefinition] = []
+        if let map = attempt({ () throws(Diagnostic) in try top.required("commands", in: "the workflow", hint: "commands are how cases move").mapping("commands") }) {
+            for entry in map.entries {
+                if let command = parseCommand(entry.key, entry.value, at: entry.keyLocation, diagnostics: &diagnostics) {
+                    commands.append(command)
+                }
+            }
+        }
+
+        var decisions: [DecisionTable] = []
+        if let map = attempt({ () throws(Diagnostic) in try top["decisions"]?.mapping("decisions") }) ?? nil {
+            for entry in map.entries {
+                if let table = attempt({ () throws(Diagnostic) in try parseDecision(entry.key, entry.value, at: entry.keyLocation) }) {
+                    decisions.append(table)
+                }
+            }
+        }
+
+        guard let name else { return (nil, diagnostics) }
+        let definition = WorkflowDefinition(
+            name: name, version: version, title: title ?? name, calendar: calendar, roles: roles, fields: fields,
+            states: states, clocks: clocks, commands: commands, decisions: decisions, location: root.location)
+        return (definition, diagnostics)
+    }
+
+    // MARK: Fields and types
+
+    static func parseFields(_ node: YAMLValue?, what: String, diagnostics: inout [Diagnostic]) -> [FieldDefinition] {
+        guard let node else { return [] }
+        let map: YAMLMapping
+        do { map = try node.mapping("\(what)s") } catch { diagnostics.append(error); return [] }
+        var fields: [FieldDefinition] = []
+        for entry in map.entries {
+            do {
+                fields.append(try parseField(entry.key, entry.value, at: entry.keyLocation, what: what))
+            } catch {
+                diagnostics.append(error)
+            }
+        }
+        return fields
+    }
+
+    static func parseField(_ name: String, _ value: YAMLValue, at location: SourceLocation, what: String) throws(Diagnostic) -> FieldDefinition {
+        if value.isScalar {
+            // Shorthand: `name: type`.
+            return FieldDefinition(name: name, type: try parseType(value.string("the type of \(what) '\(name)'"), at: value.location),
+                                   required: false, pii: false, title: nil, location: location)
+        }
+        let attributes = try value.mapping("\(what) '\(name)'", allowed: fieldKeys)
+        let typeNode = try attributes.required("type", in: "\(what) '\(name)'", hint: "e.g. `type: string`; types: \(typeNames)")
+        var type = try parseType(typeNode.string("a type"), at: typeNode.location)
+        if let values = attributes["values"] {
+            guard case .enumeration = type else { throw values.error("only an enum field takes 'values'") }
+            let list = try values.strings("the values").map(\.0)
+            guard !list.isEmpty else { throw values.error("an enum needs at least one value") }
+            type = .enumeration(list)
+        }
+        if case .enumeration(let list) = type, list.isEmpty {
+            throw typeNode.error("enum field '\(name)' has no values", hint: "write `type: enum(a, b)` or add `values: [a, b]`")
+        }
+        return FieldDefinition(
+            name: name, type: type, required: try attributes["required"]?.boolean("required") ?? false,
+            pii: try attributes["pii"]?.boolean("pii") ?? false, title: try attributes["title"]?.string("a title"), location: location)
+    }
+
+    static let typeNames = "string, text, integer, money, date, datetime, boolean, enum(a, b), list(T), reference(workflow)"
+
+    /// Parses `string`, `money`, `enum(a, b)`, `list(string)`, `reference(task-admission)`, …
+    static func parseType(_ text: String, at location: SourceLocation) throws(Diagnostic) -> FieldType {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        switch t {
+        case "string": return .string
+        case "text": return .text
+        case "integer", "int": return .integer
+        case "money": return .money
+        case "date": return .date
+        case "datetime": return .datetime
+        case "boolean", "bool": return .boolean
+        case "enum": return .enumeration([])
+        default: break
+        }
+        func inner(_ prefix: String) -> String? {
+            guard t.hasPrefix(prefix + "("), t.hasSuffix(")") else { return nil }
+            return String(t.dropFirst(prefix.count + 1).dropLast()).trimmingCharacters(in: .whitespaces)
+        }
+        if let body = inner("enum") {
+            let values = body.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return .enumeration(values)
+        }
+        if let body = inner("list") { return .list(try parseType(body, at: location.advanced(by: 5))) }
+        if let body = inner("reference") {
+            guard !body.isEmpty else { throw Diagnostic(at: location, "reference needs a workflow name", hint: "e.g. reference(task-admission)") }
+            return .reference(workflow: body)
+        }
+        throw Diagnostic(at: location, "unknown type '\(t)'",
+                         hint: Suggest.closest(t, among: ["string", "text", "integer", "money", "date", "datetime", "boolean"])
+                            .map { "did you mean '\($0)'?" } ?? "types: \(typeNames)")
+    }
+
+    // MARK: Clocks
+
+    static func parseClock(_ name: String, _ value: YAMLValue, at location: SourceLocation) throws(Diagnostic) -> ClockDefinition {
+        let attributes = try value.mapping("clock '\(name)'", allowed: clockKeys)
+        let budgetNode = try attributes.required("budget", in: "clock '\(name)'", hint: "e.g. `budget: 5 working days`")
+        let budget = try parseBudget(budgetNode.string("a budget"), at: budgetNode.location)
+        let breachNode = try attributes.required("on-breach", in: "clock '\(name)'", hint: "say what happens when the limit passes, e.g. `on-breach: { event: request.overdue }`")
+        let breach = try breachNode.mapping("on-breach", allowed: breachKeys)
+        let escalation = Escalation(
+            event: try breach.required("event", in: "on-breach", hint: "the event recorded when the clock is breached").string("an event type"),
+            moveTo: try breach["move-to"]?.string("a state"), flag: try breach["flag"]?.string("a field"),
+            notify: try breach["notify"]?.string("a role"), location: breachNode.location)
+        return ClockDefinition(name: name, budget: budget, onBreach: escalation, location: location)
+    }
+
+    /// Parses `5 working days`, `1 working day`, `10 calendar days`, `48 hours`.
+    static func parseBudget(_ text: String, at location: SourceLocation) throws(Diagnostic) -> ClockBudgetSpec {
+        let words = text.split(separator: " ").map(String.init)
+        guard let first = words.first, let amount = Int(first), amount > 0 else {
+            throw Diagnostic(at: location, "a budget starts with a positive whole number, not '\(text)'", hint: "e.g. `5 working days`")
+        }
+        let unit = words.dropFirst().joined(separator: " ")
+        switch unit {
+        case "working days", "working day", "工作日": return ClockBudgetSpec(amount: amount, unit: .workingDays)
+        case "calendar days", "calendar day", "days", "day", "自然日": return ClockBudgetSpec(amount: amount, unit: .calendarDays)
+        case "hours", "hour", "小时": return ClockBudgetSpec(amount: amount, unit: .hours)
+        default:
+            throw Diagnostic(at: location.advanced(by: first.count + 1), "unknown budget unit '\(unit)'",
+                             hint: "use working days, calendar days or hours")
+        }
+    }
+
+    // MARK: Commands
+
+    static func parseCommand(_ name: String, _ value: YAMLValue, at location: SourceLocation, diagnostics: inout [Diagnostic]) -> CommandDefinition? {
+        var local: [Diagnostic] = []
+        func attempt<T>(_ body: () throws(Diagnostic) -> T) -> T? {
+            do { return try body() } catch { local.append(error); return nil }
+        }
+        defer { diagnostics += local }
+        guard let attributes = attempt({ () throws(Diagnostic) in try value.mapping("command '\(name)'", allowed: commandKeys) }) else { return nil }
+        func names(_ key: String) -> [Named] {
+            guard let node = attributes[key] else { return [] }
+            return (attempt { () throws(Diagnostic) in try node.strings(key) } ?? []).map { Named(name: $0.0, location: $0.1) }
+        }
+        var command = CommandDefinition(
+            name: name, title: attempt { () throws(Diagnostic) in try attributes["title"]?.string("a title") } ?? nil,
+            from: names("from"), to: nil, roles: names("roles"), data: [], guards: [], assignments: [], clockOperations: [],
+            decide: names("decide"), effects: [], opensCase: attempt { () throws(Diagnostic) -> Bool in try attributes["opens"]?.boolean("opens") ?? false } ?? false,
+            location: location)
+        if let to = attributes["to"], let state = attempt({ () throws(Diagnostic) in try to.string("to") }) {
+            command.to = Named(name: state, location: to.location)
+        }
+        command.data = parseFields(attributes["data"], what: "data field", diagnostics: &local)
+        if let node = attributes["guard"] {
+            for item in attempt({ () throws(Diagnostic) in try node.list("guard") }) ?? [] {
+                if item.isScalar {
+                    if let source = attempt({ () throws(Diagnostic) in try item.string("a guard") }) {
+                        command.guards.append(Guard(source: source, location: item.location, message: nil))
+                    }
+                } else if let g = attempt({ () throws(Diagnostic) in try item.mapping("a guard", allowed: guardKeys) }) {
+                    if let condition = attempt({ () throws(Diagnostic) in try g.required("if", in: "a guard", hint: "write `if: <expression>`") }),
+                       let source = attempt({ () throws(Diagnostic) in try condition.string("a guard") }) {
+                        command.guards.append(Guard(source: source, location: condition.location,
+                                                    message: attempt { () throws(Diagnostic) in try g["message"]?.string("a message") } ?? nil))
+                    }
+                }
+            }
+        }
+        if let map = attempt({ () throws(Diagnostic) in try attributes["set"]?.mapping("set") }) ?? nil {
+            for entry in map.entries {
+                if let source = attempt({ () throws(Diagnostic) in try entry.value.string("the value of '\(entry.key)'") }) {
+                    command.assignments.append(Assignment(field: Named(name: entry.key, location: entry.keyLocation), source: source, location: entry.value.location))
+                }
+            }
+        }
+        if let map = attempt({ () throws(Diagnostic) in try attributes["clocks"]?.mapping("clocks") }) ?? nil {
+            for entry in map.entries {
+                guard let op = attempt({ () throws(Diagnostic) in try entry.value.string("a clock operation") }) else { continue }
+                guard let kind = ClockOperation.Kind(rawValue: op) else {
+                    local.append(entry.value.error("unknown clock operation '\(op)'", hint: "use start, pause, resume or stop"))
+                    continue
+                }
+                command.clockOperations.append(ClockOperation(clock: Named(name: entry.key, location: entry.keyLocation), kind: kind))
+            }
+        }
+        if let node = attributes["emit"] {
+            let types: [(String, SourceLocation)] = attempt { () throws(Diagnostic) in try node.strings("emit") } ?? []
+            for (type, at) in types { command.effects.append(Effect.emit(type: type, location: at)) }
+        }
+        if let node = attributes["open"] {
+            for item in attempt({ () throws(Diagnostic) in try node.list("open") }) ?? [] {
+                if let effect = attempt({ () throws(Diagnostic) -> Effect in
+                    let m = try item.mapping("open", allowed: openKeys)
+                    let workflow = try m.required("workflow", in: "open", hint: "the workflow of the case to open")
+                    let storeIn = try m["store-id-in"].map { node throws(Diagnostic) in Named(name: try node.string("a field"), location: node.location) }
+                    return .open(workflow: Named(name: try workflow.string("a workflow"), location: workflow.location),
+                                 command: try m["command"]?.string("a command") ?? "open", storeIdIn: storeIn, location: item.location)
+                }) { command.effects.append(effect) }
+            }
+        }
+        if let node = attributes["send"] {
+            for item in attempt({ () throws(Diagnostic) in try node.list("send") }) ?? [] {
+                if let effect = attempt({ () throws(Diagnostic) -> Effect in
+                    let m = try item.mapping("send", allowed: sendKeys)
+                    let target = try m.required("to-case-in", in: "send", hint: "a reference field holding the other case's id")
+                    return .send(command: try m.required("command", in: "send").string("a command"),
+                                 toCaseIn: Named(name: try target.string("a field"), location: target.location), location: item.location)
+                }) { command.effects.append(effect) }
+            }
+        }
+        return command
+    }
+
+    // MARK: Decision tables
+
+    static func parseDecision(_ name: String, _ value: YAMLValue, at location: SourceLocation) throws(Diagnostic) -> DecisionTable {
+        let attributes = try value.mapping("decision '\(name)'", allowed: decisionKeys)
+        let hitNode = try attributes.required("hit", in: "decision '\(name)'", hint: "`hit: unique` or `hit: first`")
+        let hitText = try hitNode.string("a hit policy")
+        guard let hit = DecisionTable.HitPolicy(rawValue: hitText) else {
+            throw hitNode.error("unknown hit policy '\(hitText)'", hint: "use unique (rules must not overlap) or first (first match wins)")
+        }
+        let inputs = try attributes.required("inputs", in: "decision '\(name)'").list("inputs").map { node throws(Diagnostic) in
+            Guard(source: try node.string("an input"), location: node.location, message: nil)
+        }
+        let outputs = try attributes.required("outputs", in: "decision '\(name)'").strings("outputs").map { Named(name: $0.0, location: $0.1) }
+        var rules: [DecisionRule] = []
+        for row in try attributes.required("rules", in: "decision '\(name)'").list("rules") {
+            let m = try row.mapping("a rule", allowed: ruleKeys)
+            let when = try m.required("when", in: "a rule", hint: "one test per input, `-` for any").list("when")
+            let then = try m.required("then", in: "a rule", hint: "one value per output").list("then")
+            guard when.count == inputs.count else {
+                throw row.error("this rule has \(when.count) tests for \(inputs.count) inputs", hint: "write one test per input, `-` for any")
+            }
+            guard then.count == outputs.count else {
+                throw row.error("this rule has \(then.count) values for \(outputs.count) outputs")
+            }
+            rules.append(DecisionRule(
+                tests: try when.map { cell throws(Diagnostic) in try parseTest(cell) },
+                outputs: try then.map { cell throws(Diagnostic) in (try cell.string("an output value"), cell.location) },
+                location: row.location))
+        }
+        return DecisionTable(name: name, hitPolicy: hit, inputs: inputs, outputs: outputs, rules: rules, location: location)
+    }
+
+    /// Parses a decision cell: `-`, a literal, a list of literals, `< 5`, `>= 10`, `[1..10]`.
+    static func parseTest(_ cell: YAMLValue) throws(Diagnostic) -> InputTest {
+        if case .sequence = cell.node { return .oneOf(try cell.strings("a test").map(\.0)) }
+        let text = try cell.string("a test").trimmingCharacters(in: .whitespaces)
+        if text == "-" || text.isEmpty { return .any }
+        for (op, build) in [
+            ("<=", { (n: Int64) in InputTest.range(lower: nil, lowerInclusive: false, upper: n, upperInclusive: true) }),
+            (">=", { (n: Int64) in InputTest.range(lower: n, lowerInclusive: true, upper: nil, upperInclusive: false) }),
+            ("<", { (n: Int64) in InputTest.range(lower: nil, lowerInclusive: false, upper: n, upperInclusive: false) }),
+            (">", { (n: Int64) in InputTest.range(lower: n, lowerInclusive: false, upper: nil, upperInclusive: false) }),
+        ] where text.hasPrefix(op) {
+            guard let n = Int64(text.dropFirst(op.count).trimmingCharacters(in: .whitespaces)) else {
+                throw cell.error("'\(text)' compares with something that is not a whole number")
+            }
+            return build(n)
+        }
+        if (text.hasPrefix("[") || text.hasPrefix("(")) && (text.hasSuffix("]") || text.hasSuffix(")")), text.contains("..") {
+            let body = text.dropFirst().dropLast()
+            let parts = body.components(separatedBy: "..").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let lo = Int64(parts[0]), let hi = Int64(parts[1]), lo <= hi else {
+                throw cell.error("'\(text)' is not a range", hint: "write [low..high] with whole numbers, ( or ) to exclude an end")
+            }
+            return .range(lower: lo, lowerInclusive: text.hasPrefix("["), upper: hi, upperInclusive: text.hasSuffix("]"))
+        }
+        return .oneOf([text])
+    }
+}
