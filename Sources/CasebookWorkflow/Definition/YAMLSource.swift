@@ -3,7 +3,7 @@ import Yams
 /// A YAML node together with the file it came from, with helpers that turn every shape or type
 /// mismatch into a ``Diagnostic`` at the node's own line and column.
 struct YAMLValue {
-    let node: Node
+    let node: Yams.Node
     let file: String
 
     var location: SourceLocation {
