@@ -185,6 +185,10 @@ public enum DefinitionParser {
             guard !body.isEmpty else { throw Diagnostic(at: location, "reference needs a workflow name", hint: "e.g. reference(task-admission)") }
             return .reference(workflow: body)
         }
+        if t.contains("(") && !t.contains(")") {
+            throw Diagnostic(at: location, "unknown type '\(t)': its parenthesis is not closed",
+                             hint: "inside `{ ... }` a comma ends the entry: write `type: enum, values: [a, b]`, or quote the type")
+        }
         throw Diagnostic(at: location, "unknown type '\(t)'",
                          hint: Suggest.closest(t, among: ["string", "text", "integer", "money", "date", "datetime", "boolean"])
                             .map { "did you mean '\($0)'?" } ?? "types: \(typeNames)")
