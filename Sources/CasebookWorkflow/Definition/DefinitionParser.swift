@@ -16,7 +16,7 @@ public enum DefinitionParser {
     static let ruleKeys = ["when", "then"]
 
     /// Parses the file at `path`.
-    public static func parse(contentsOf path: String) throws -> (WorkflowDefinition?, [Diagnostic]) {
+    public static func parse(contentsOf path: String) -> (WorkflowDefinition?, [Diagnostic]) {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)

@@ -1,0 +1,305 @@
+import CasebookLog
+
+/// What the linter knows beyond the definition itself.
+public struct LintContext: Sendable {
+    /// Names of the other workflows that may be referenced (nil: do not check references).
+    public var knownWorkflows: Set<String>?
+    /// The calendars available (nil: do not check calendars).
+    public var calendars: [String: WorkingCalendar]?
+    /// Years the calendars must cover (e.g. this year and next).
+    public var years: [Int]
+
+    /// A context.
+    public init(knownWorkflows: Set<String>? = nil, calendars: [String: WorkingCalendar]? = nil, years: [Int] = []) {
+        self.knownWorkflows = knownWorkflows
+        self.calendars = calendars
+        self.years = years
+    }
+}
+
+/// Checks a parsed definition for everything the engine would refuse at run time, and for what is
+/// probably a mistake (warnings). Each finding points at the place in the file.
+public enum Linter {
+    /// All findings for `definition`, sorted by position.
+    public static func lint(_ definition: WorkflowDefinition, context: LintContext = LintContext()) -> [Diagnostic] {
+        var out = Findings(definition: definition)
+        out.checkStates()
+        out.checkRolesAndFields()
+        out.checkClocks(context)
+        out.checkCommands(context)
+        out.checkDecisions()
+        out.checkReachability()
+        return out.diagnostics.sorted { $0.location < $1.location }
+    }
+}
+
+private struct Findings {
+    let d: WorkflowDefinition
+    var diagnostics: [Diagnostic] = []
+    let roleNames: [String]
+    let stateNames: [String]
+    let fieldNames: [String]
+
+    init(definition: WorkflowDefinition) {
+        d = definition
+        roleNames = definition.roles.map(\.name)
+        stateNames = definition.states.map(\.name)
+        fieldNames = definition.fields.map(\.name)
+    }
+
+    mutating func error(_ at: SourceLocation, _ message: String, hint: String? = nil) {
+        diagnostics.append(Diagnostic(.error, at: at, message, hint: hint))
+    }
+
+    mutating func warning(_ at: SourceLocation, _ message: String, hint: String? = nil) {
+        diagnostics.append(Diagnostic(.warning, at: at, message, hint: hint))
+    }
+
+    mutating func role(_ name: String, at: SourceLocation, _ what: String) {
+        if !roleNames.contains(name) {
+            error(at, "unknown role '\(name)' in \(what)", hint: Suggest.hint(name, among: roleNames, listing: "roles"))
+        }
+    }
+
+    mutating func state(_ name: String, at: SourceLocation, _ what: String) -> StateDefinition? {
+        guard let s = d.state(name) else {
+            error(at, "unknown state '\(name)' in \(what)", hint: Suggest.hint(name, among: stateNames, listing: "states"))
+            return nil
+        }
+        return s
+    }
+
+    mutating func caseField(_ name: String, at: SourceLocation, _ what: String) -> FieldDefinition? {
+        guard let f = d.field(name) else {
+            error(at, "unknown case field '\(name)' in \(what)", hint: Suggest.hint(name, among: fieldNames, listing: "case fields"))
+            return nil
+        }
+        return f
+    }
+
+    // MARK: States, roles, fields
+
+    mutating func checkStates() {
+        let initial = d.states.filter(\.isInitial)
+        if d.states.isEmpty {
+            error(d.location, "the workflow has no states", hint: "declare `states:` with one `initial: true`")
+        } else if initial.isEmpty {
+            error(d.states[0].location, "no state is marked initial", hint: "add `initial: true` to the state new cases start in")
+        }
+        for extra in initial.dropFirst() {
+            error(extra.location, "state '\(extra.name)' is a second initial state (the first is '\(initial[0].name)')",
+                  hint: "exactly one state may be initial")
+        }
+        for s in d.states where s.isInitial && s.isFinal {
+            error(s.location, "state '\(s.name)' is both initial and final", hint: "a case would end the moment it opens")
+        }
+        if !d.states.contains(where: \.isFinal) && !d.states.isEmpty {
+            warning(d.states[0].location, "no state is final: cases can never be closed", hint: "mark the end states `final: true`")
+        }
+        for s in d.states {
+            if let owner = s.owner { role(owner, at: s.location, "the owner of state '\(s.name)'") }
+        }
+    }
+
+    mutating func checkRolesAndFields() {
+        if d.roles.isEmpty { error(d.location, "the workflow declares no roles", hint: "list who acts on cases under `roles:`") }
+        for f in d.fields + d.commands.flatMap(\.data) {
+            if case .reference(let workflow) = f.type, workflow.isEmpty {
+                error(f.location, "field '\(f.name)' references no workflow")
+            }
+        }
+    }
+
+    // MARK: Clocks
+
+    mutating func checkClocks(_ context: LintContext) {
+        for c in d.clocks {
+            if let move = c.onBreach.moveTo { _ = state(move, at: c.onBreach.location, "the breach of clock '\(c.name)'") }
+            if let flag = c.onBreach.flag, let f = caseField(flag, at: c.onBreach.location, "the breach of clock '\(c.name)'"), f.type != .boolean {
+                error(c.onBreach.location, "clock '\(c.name)' flags '\(flag)', which is \(f.type), not boolean",
+                      hint: "declare `\(flag): boolean`")
+            }
+            if let notify = c.onBreach.notify { role(notify, at: c.onBreach.location, "the breach of clock '\(c.name)'") }
+            if c.budget.unit == .workingDays && d.calendar == nil {
+                error(c.location, "clock '\(c.name)' counts working days but the workflow names no calendar",
+                      hint: "add `calendar: cn` (a file in Workflows/calendars/)")
+            }
+            let started = d.commands.contains { $0.clockOperations.contains { $0.clock.name == c.name && $0.kind == .start } }
+            if !started {
+                warning(c.location, "clock '\(c.name)' is never started", hint: "start it in a command: `clocks: { \(c.name): start }`")
+            }
+        }
+        if let name = d.calendar, let calendars = context.calendars {
+            if let calendar = calendars[name] {
+                for year in context.years where !calendar.covers(year: year) {
+                    error(d.location, "calendar '\(name)' does not cover \(year)",
+                          hint: "add \(year)'s holidays and weekend swaps to Workflows/calendars/\(name)-\(year).yaml")
+                }
+            } else {
+                error(d.location, "unknown calendar '\(name)'",
+                      hint: Suggest.hint(name, among: calendars.keys.sorted(), listing: "calendars in Workflows/calendars"))
+            }
+        }
+    }
+
+    // MARK: Commands
+
+    func environment(for command: CommandDefinition) -> ExpressionEnvironment {
+        ExpressionEnvironment(
+            caseFields: Dictionary(d.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }),
+            commandFields: Dictionary(command.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    mutating func compile(_ source: String, at location: SourceLocation, in env: ExpressionEnvironment, expecting: FieldType?) -> Expression? {
+        do {
+            return try Expression.compile(source, at: location, in: env, expecting: expecting)
+        } catch {
+            diagnostics.append(error)
+            return nil
+        }
+    }
+
+    mutating func checkCommands(_ context: LintContext) {
+        if !d.commands.contains(where: \.opensCase) {
+            error(d.location, "no command opens a case", hint: "mark the command that creates a case `opens: true`")
+        }
+        for c in d.commands {
+            let what = "command '\(c.name)'"
+            if c.roles.isEmpty { error(c.location, "\(what) names no roles, so no one can issue it", hint: "add `roles: [...]`") }
+            for r in c.roles { role(r.name, at: r.location, what) }
+            if c.opensCase {
+                for f in c.from { error(f.location, "\(what) opens a case, so it cannot also apply in state '\(f.name)'", hint: "remove `from:`") }
+                if let to = c.to, let s = d.state(to.name), !s.isInitial {
+                    error(to.location, "\(what) opens a case in '\(to.name)', but cases start in the initial state",
+                          hint: d.initialState.map { "remove `to:` (cases start in '\($0.name)')" })
+                }
+            } else {
+                if c.from.isEmpty { error(c.location, "\(what) applies in no state", hint: "add `from: [state, ...]`, or `from: '*'` for every open state") }
+                for f in c.from where f.name != "*" {
+                    if let s = state(f.name, at: f.location, "the `from` of \(what)"), s.isFinal {
+                        error(f.location, "\(what) leaves final state '\(f.name)'", hint: "final states end a case; make '\(f.name)' not final, or drop it here")
+                    }
+                }
+            }
+            if let to = c.to { _ = state(to.name, at: to.location, "the `to` of \(what)") }
+
+            let env = environment(for: c)
+            for g in c.guards {
+                if let expression = compile(g.source, at: g.location, in: env, expecting: .boolean),
+                   expression.referencedNames.isEmpty,
+                   let value = try? expression.evaluate(EvaluationContext(caseData: [:], commandData: [:], now: Timestamp(millisecondsSince1970: 0), actor: "", role: "")),
+                   value == .boolean(false) {
+                    error(g.location, "this guard is always false, so \(what) can never fire")
+                }
+            }
+            for a in c.assignments {
+                if let field = caseField(a.field.name, at: a.field.location, "the `set` of \(what)") {
+                    _ = compile(a.source, at: a.location, in: env, expecting: field.type)
+                }
+            }
+            for op in c.clockOperations where d.clock(op.clock.name) == nil {
+                error(op.clock.location, "unknown clock '\(op.clock.name)' in \(what)",
+                      hint: Suggest.hint(op.clock.name, among: d.clocks.map(\.name), listing: "clocks"))
+            }
+            for table in c.decide where d.decision(table.name) == nil {
+                error(table.location, "unknown decision table '\(table.name)' in \(what)",
+                      hint: Suggest.hint(table.name, among: d.decisions.map(\.name), listing: "decision tables"))
+            }
+            for effect in c.effects { checkEffect(effect, in: what, context) }
+        }
+    }
+
+    mutating func checkEffect(_ effect: Effect, in what: String, _ context: LintContext) {
+        switch effect {
+        case .emit: break
+        case let .open(workflow, _, storeIdIn, _):
+            if let known = context.knownWorkflows, !known.contains(workflow.name) {
+                error(workflow.location, "\(what) opens a case of unknown workflow '\(workflow.name)'",
+                      hint: Suggest.hint(workflow.name, among: known.sorted(), listing: "workflows"))
+            }
+            if let storeIdIn, let f = caseField(storeIdIn.name, at: storeIdIn.location, what), f.type != .reference(workflow: workflow.name) {
+                error(storeIdIn.location, "'\(storeIdIn.name)' is \(f.type); it must be reference(\(workflow.name)) to hold the new case's id")
+            }
+        case let .send(_, toCaseIn, _):
+            if let f = caseField(toCaseIn.name, at: toCaseIn.location, what) {
+                if case .reference(let workflow) = f.type {
+                    if let known = context.knownWorkflows, !known.contains(workflow) {
+                        error(f.location, "field '\(f.name)' references unknown workflow '\(workflow)'",
+                              hint: Suggest.hint(workflow, among: known.sorted(), listing: "workflows"))
+                    }
+                } else {
+                    error(toCaseIn.location, "'\(toCaseIn.name)' is \(f.type), not a reference to another case")
+                }
+            }
+        }
+    }
+
+    // MARK: Decision tables
+
+    mutating func checkDecisions() {
+        for table in d.decisions {
+            let env = ExpressionEnvironment(caseFields: Dictionary(d.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }), commandFields: [:])
+            for input in table.inputs { _ = compile(input.source, at: input.location, in: env, expecting: nil) }
+            let outputTypes = table.outputs.map { caseField($0.name, at: $0.location, "the outputs of decision '\(table.name)'")?.type }
+            for rule in table.rules {
+                for ((value, at), type) in zip(rule.outputs, outputTypes) {
+                    if case .enumeration(let allowed)? = type, !allowed.contains(value) {
+                        error(at, "'\(value)' is not one of \(allowed.joined(separator: ", "))", hint: Suggest.closest(value, among: allowed).map { "did you mean '\($0)'?" })
+                    }
+                }
+            }
+            guard table.hitPolicy == .unique else { continue }
+            for (i, a) in table.rules.enumerated() {
+                for b in table.rules[(i + 1)...] where zip(a.tests, b.tests).allSatisfy({ $0.overlaps($1) }) {
+                    let cells = zip(a.tests, b.tests).map { "\($0) / \($1)" }.joined(separator: ", ")
+                    error(b.location, "decision '\(table.name)' is unique, but this rule overlaps the rule at line \(a.location.line) (\(cells))",
+                          hint: "make the tests exclusive, or use `hit: first` if the first match should win")
+                }
+            }
+        }
+    }
+
+    // MARK: Reachability
+
+    mutating func checkReachability() {
+        guard let initial = d.initialState else { return }
+        let open = d.states.filter { !$0.isFinal }.map(\.name)
+        func sources(_ c: CommandDefinition) -> [String] {
+            c.from.contains { $0.name == "*" } ? open : c.from.map(\.name)
+        }
+        var reachable: Set<String> = [initial.name]
+        var frontier = [initial.name]
+        while let s = frontier.popLast() {
+            for c in d.commands where !c.opensCase && sources(c).contains(s) {
+                let next = c.to?.name ?? s
+                if d.state(next) != nil, reachable.insert(next).inserted { frontier.append(next) }
+            }
+            for clock in d.clocks { if let move = clock.onBreach.moveTo, d.state(move) != nil, reachable.insert(move).inserted { frontier.append(move) } }
+        }
+        for s in d.states where !reachable.contains(s.name) {
+            error(s.location, "state '\(s.name)' is unreachable from the initial state '\(initial.name)'",
+                  hint: "add a command with `to: \(s.name)`, or remove the state")
+        }
+        for s in d.states where !s.isFinal && reachable.contains(s.name) {
+            let leaves = d.commands.contains { !$0.opensCase && sources($0).contains(s.name) && ($0.to.map { $0.name != s.name } ?? false) }
+                || d.clocks.contains { $0.onBreach.moveTo.map { $0 != s.name } ?? false }
+            if !leaves {
+                error(s.location, "state '\(s.name)' is a dead end: it is not final and no command leads out of it",
+                      hint: "add a command `from: \(s.name)` with a `to:`, or mark it `final: true`")
+            }
+            let waited = s.owner != nil || d.commands.contains { c in
+                c.to?.name == s.name && c.clockOperations.contains { $0.kind == .start || $0.kind == .resume }
+            }
+            if !waited && !s.isInitial {
+                warning(s.location, "cases can wait in state '\(s.name)' with no owner and no running clock",
+                        hint: "give it `owner: <role>`, or start or resume a clock on the way in")
+            }
+        }
+        for c in d.commands where !c.opensCase {
+            let live = sources(c).filter { reachable.contains($0) && d.state($0)?.isFinal == false }
+            if live.isEmpty && !c.from.isEmpty && c.from.allSatisfy({ d.state($0.name) != nil || $0.name == "*" }) {
+                error(c.location, "command '\(c.name)' can never fire: none of its states can be reached")
+            }
+        }
+    }
+}
