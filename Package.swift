@@ -34,7 +34,11 @@ let package = Package(
         // Workflow definitions (YAML), their linter, guard expressions, working-day calendars, the case engine.
         .target(
             name: "CasebookWorkflow",
-            dependencies: ["CasebookLog", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "CasebookLog",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // The command-line tool.
         .executableTarget(

@@ -6,7 +6,7 @@ import Foundation
 struct WorkflowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workflow", abstract: "Check and draw workflow definitions.",
-        subcommands: [Lint.self, Graph.self])
+        subcommands: [Lint.self, Graph.self, Publish.self])
 
     struct Lint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,0 +1,169 @@
+import CasebookLog
+
+/// Errors of the engine itself (as opposed to a refused command, which is a ``Rejection``).
+public enum EngineError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// No published workflow has this name.
+    case unknownWorkflow(String, published: [String])
+    /// No published definition has this hash.
+    case unknownDefinition(String)
+    /// The case does not exist.
+    case unknownCase(String)
+    /// A record in the log cannot be read as the engine wrote it.
+    case corrupt(String)
+    /// The case kept changing under the command; it was tried this many times.
+    case conflict(caseId: String, attempts: Int)
+    /// Time arithmetic needs a calendar year that is not in the workflow's calendar.
+    case calendar(String)
+
+    public var description: String {
+        switch self {
+        case let .unknownWorkflow(name, published):
+            return "no published workflow '\(name)'" + (published.isEmpty ? " (none is published: run `casebook workflow publish`)" : "; published: \(published.joined(separator: ", "))")
+        case .unknownDefinition(let hash): return "no published definition with hash \(hash)"
+        case .unknownCase(let id): return "no case '\(id)'"
+        case .corrupt(let what): return "corrupt record: \(what)"
+        case let .conflict(id, attempts): return "case '\(id)' changed under the command \(attempts) times; try again"
+        case .calendar(let what): return what
+        }
+    }
+}
+
+/// Event types the engine writes on a case's stream.
+public enum CaseEventType {
+    /// The case was opened by an opening command.
+    public static let opened = "case.opened"
+    /// A command was accepted.
+    public static let commandAccepted = "case.command-accepted"
+    /// A command was refused (recorded: "I applied and was refused" must be provable).
+    public static let commandRejected = "case.command-rejected"
+    /// A clock passed its deadline (recorded exactly once per deadline).
+    public static let clockBreached = "clock.breached"
+}
+
+/// A case as its events leave it. Deterministic: the same events always give the same state.
+public struct CaseState: Sendable, Equatable {
+    /// The case id.
+    public var caseId: String
+    /// The workflow's name.
+    public var workflow: String = ""
+    /// The definition hash the case is pinned to.
+    public var definitionHash: String = ""
+    /// The definition's version number.
+    public var definitionVersion: Int = 0
+    /// Whether an opening command was accepted.
+    public var isOpen = false
+    /// The current state.
+    public var state: String = ""
+    /// Case data.
+    public var data: [String: Value] = [:]
+    /// Clocks by name.
+    public var clocks: [String: ClockState] = [:]
+    /// Deadlines already breached, by clock (so each fires once).
+    public var breaches: [String: Timestamp] = [:]
+    /// The version of the case stream's last event (nil: no events).
+    public var streamVersion: UInt64?
+    /// Commands accepted.
+    public var accepted = 0
+    /// Commands refused.
+    public var rejected = 0
+    /// When the case was opened and last changed.
+    public var openedAt: Timestamp?
+    /// The time of the last accepted command or breach.
+    public var updatedAt: Timestamp?
+
+    /// An empty (not yet opened) case.
+    public init(caseId: String) { self.caseId = caseId }
+
+    /// The stream a case's events are kept on.
+    public static func stream(_ caseId: String) -> String { "case-\(caseId)" }
+
+    /// Folds one event. `definition` resolves the pinned definition (needed to read typed values).
+    public mutating func apply(_ event: RecordedEvent, definition: (String) throws -> CompiledWorkflow) throws {
+        streamVersion = event.streamVersion
+        guard [CaseEventType.opened, CaseEventType.commandAccepted, CaseEventType.commandRejected, CaseEventType.clockBreached].contains(event.type) else {
+            return  // domain events emitted alongside are for projections
+        }
+        guard let text = event.payloadText, let payload = try? JSONValue.parse(text).object else {
+            throw EngineError.corrupt("case '\(caseId)' event at position \(event.position) is not a JSON object")
+        }
+        func string(_ key: String) throws -> String {
+            guard let s = payload[key]?.string else { throw EngineError.corrupt("case '\(caseId)' event at \(event.position) lacks '\(key)'") }
+            return s
+        }
+        func time(_ key: String) throws -> Timestamp {
+            guard let t = Timestamp(iso8601: try string(key)) else { throw EngineError.corrupt("case '\(caseId)' event at \(event.position): bad time in '\(key)'") }
+            return t
+        }
+        switch event.type {
+        case CaseEventType.commandRejected:
+            rejected += 1
+            return
+        case CaseEventType.opened:
+            definitionHash = try string("definition")
+            let compiled = try definition(definitionHash)
+            workflow = compiled.definition.name
+            definitionVersion = compiled.definition.version
+            isOpen = true
+            openedAt = try time("at")
+            try applyChanges(payload, compiled, at: try time("at"))
+            accepted += 1
+        case CaseEventType.commandAccepted:
+            try applyChanges(payload, try definition(definitionHash), at: try time("at"))
+            accepted += 1
+        case CaseEventType.clockBreached:
+            let clock = try string("clock")
+            breaches[clock] = try time("deadline")
+            if let move = payload["moveTo"]?.string { state = move }
+            if let flag = payload["flag"]?.string { data[flag] = .boolean(true) }
+            updatedAt = try time("deadline")
+        default:
+            return
+        }
+    }
+
+    private mutating func applyChanges(_ payload: [String: JSONValue], _ compiled: CompiledWorkflow, at: Timestamp) throws {
+        if let to = payload["state"]?.string { state = to }
+        for (field, json) in payload["set"]?.object ?? [:] {
+            guard let type = compiled.definition.field(field)?.type else {
+                throw EngineError.corrupt("case '\(caseId)': '\(field)' is not a field of \(compiled.definition.name)")
+            }
+            do {
+                data[field] = try ValueCoding.decode(json, as: type, field: field)
+            } catch {
+                throw EngineError.corrupt("case '\(caseId)': \(error)")
+            }
+        }
+        for op in payload["clocks"]?.array ?? [] {
+            guard let o = op.object, let name = o["clock"]?.string, let kindText = o["op"]?.string,
+                  let kind = ClockOperation.Kind(rawValue: kindText), let spec = compiled.definition.clock(name)
+            else { throw EngineError.corrupt("case '\(caseId)': unreadable clock operation \(op)") }
+            var clock = clocks[name] ?? ClockState()
+            do {
+                switch kind {
+                case .start:
+                    clock = ClockState()
+                    try clock.start(at: at, budget: ClockBudget(spec.budget))
+                    breaches[name] = nil
+                case .pause: try clock.pause(at: at)
+                case .resume: try clock.resume(at: at)
+                case .stop: try clock.stop(at: at)
+                }
+            } catch {
+                throw EngineError.corrupt("case '\(caseId)': clock '\(name)': \(error)")
+            }
+            clocks[name] = clock
+        }
+        updatedAt = at
+    }
+}
+
+extension ClockBudget {
+    /// The runtime budget for a budget as written in a definition.
+    public init(_ spec: ClockBudgetSpec) {
+        switch spec.unit {
+        case .workingDays: self = .workingDays(spec.amount)
+        case .calendarDays: self = .calendarDays(spec.amount)
+        case .hours: self = .hours(spec.amount)
+        }
+    }
+}

@@ -1,0 +1,371 @@
+import CasebookLog
+
+/// Who issues a command: a role of the workflow and the person acting in it.
+public struct Actor: Sendable, Hashable, CustomStringConvertible {
+    /// The role, e.g. `counter`.
+    public var role: String
+    /// The person or system, e.g. `wang`.
+    public var id: String
+
+    /// An actor.
+    public init(role: String, id: String) {
+        self.role = role
+        self.id = id
+    }
+
+    /// Parses `role:id`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        self.init(role: parts[0], id: parts[1])
+    }
+
+    public var description: String { "\(role):\(id)" }
+}
+
+/// Why a command was refused: which check failed, with the values it saw.
+public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The checks, in the order the engine makes them.
+    public enum Check: String, Sendable, Hashable {
+        /// The workflow has no such command.
+        case unknownCommand = "unknown-command"
+        /// The case is not open yet (or is already open, for an opening command).
+        case lifecycle
+        /// The actor's role may not issue the command.
+        case role
+        /// The case is not in a state the command applies in.
+        case state
+        /// The command's data is missing, unknown or of the wrong type.
+        case data
+        /// A guard is false.
+        case guardFailed = "guard"
+        /// No rule of a decision table matched.
+        case decision
+        /// A clock cannot do what the command asks (e.g. resume a running clock).
+        case clock
+        /// An expression could not be evaluated (e.g. an arithmetic overflow).
+        case evaluation
+    }
+    /// The failed check.
+    public var check: Check
+    /// What the user is told.
+    public var message: String
+    /// The values the check saw, by name.
+    public var details: [String: String]
+
+    public var description: String {
+        "refused (\(check.rawValue)): \(message)" + (details.isEmpty ? "" : " [" + details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "]")
+    }
+}
+
+/// The result of a command: accepted, with the case as it now stands, or refused.
+public enum CommandOutcome: Sendable {
+    /// Accepted and durable.
+    case accepted(CaseState, firstPosition: UInt64)
+    /// Refused; the refusal is recorded on the case.
+    case rejected(Rejection, position: UInt64)
+}
+
+/// Turns commands into events under the definitions cases are pinned to.
+///
+/// A command is handled by loading the case's events, folding them into a ``CaseState``, checking
+/// role, state, data, guards and decisions, and appending the resulting events with the stream version
+/// it read as the expected version. If another command got in first, it reloads and decides again
+/// (a transparent retry while the command is still valid). A refused command is recorded on the case.
+public final class CaseEngine: Sendable {
+    /// The log.
+    public let store: EventStore
+    /// The published definitions.
+    public let registry: WorkflowRegistry
+    /// How many times a command is retried when the case changes under it.
+    public let maxAttempts = 8
+
+    /// An engine over `store`.
+    public init(store: EventStore, registry: WorkflowRegistry? = nil) {
+        self.store = store
+        self.registry = registry ?? WorkflowRegistry(store: store)
+    }
+
+    /// Loads a case by folding its events (nil if it has none).
+    public func load(_ caseId: String) throws -> CaseState? {
+        let events = try store.readStream(CaseState.stream(caseId), limit: Int.max)
+        guard !events.isEmpty else { return nil }
+        var state = CaseState(caseId: caseId)
+        for e in events { try state.apply(e, definition: registry.definition(hash:)) }
+        return state
+    }
+
+    /// Opens a case of the latest published version of `workflow` with its opening command.
+    public func open(
+        workflow: String, caseId: String, command: String? = nil, actor: Actor, data: JSONValue = .object([:]),
+        at: Timestamp, commandId: String? = nil
+    ) async throws -> CommandOutcome {
+        let compiled = try registry.latest(workflow)
+        let opening = command ?? compiled.definition.commands.first(where: \.opensCase)?.name ?? ""
+        return try await run(caseId: caseId, command: opening, actor: actor, data: data, at: at, commandId: commandId, opening: compiled)
+    }
+
+    /// Issues `command` to an open case.
+    public func handle(
+        caseId: String, command: String, actor: Actor, data: JSONValue = .object([:]), at: Timestamp, commandId: String? = nil
+    ) async throws -> CommandOutcome {
+        try await run(caseId: caseId, command: command, actor: actor, data: data, at: at, commandId: commandId, opening: nil)
+    }
+
+    private func run(
+        caseId: String, command: String, actor: Actor, data: JSONValue, at: Timestamp, commandId: String?,
+        opening: CompiledWorkflow?
+    ) async throws -> CommandOutcome {
+        let stream = CaseState.stream(caseId)
+        for _ in 0..<maxAttempts {
+            let current = try load(caseId) ?? CaseState(caseId: caseId)
+            let compiled: CompiledWorkflow
+            if current.isOpen {
+                compiled = try registry.definition(hash: current.definitionHash)
+            } else if let opening {
+                compiled = opening
+            } else {
+                throw EngineError.unknownCase(caseId)
+            }
+            let expected: ExpectedVersion = current.streamVersion.map { .exact($0) } ?? .noStream
+            let decision = Decider(compiled: compiled, state: current).decide(command: command, actor: actor, data: data, at: at)
+            let base: [String: JSONValue] = [
+                "case": .string(caseId), "command": .string(command), "actor": .string(actor.id), "role": .string(actor.role),
+                "at": .string(at.iso8601), "data": data,
+            ]
+            do {
+                switch decision {
+                case .failure(let rejection):
+                    var payload = base
+                    payload["check"] = .string(rejection.check.rawValue)
+                    payload["reason"] = .string(rejection.message)
+                    payload["details"] = .object(rejection.details.mapValues(JSONValue.string))
+                    let r = try await store.append(
+                        to: stream, expectedVersion: expected,
+                        events: [ProposedEvent(type: CaseEventType.commandRejected, json: JSONValue.object(payload).json, actor: actor.description, recordedAt: at)],
+                        commandId: commandId)
+                    return .rejected(rejection, position: r.firstPosition)
+                case .success(let change):
+                    var payload = base.merging(change.payload) { $1 }
+                    if !current.isOpen {
+                        payload["workflow"] = .string(compiled.definition.name)
+                        payload["definition"] = .string(compiled.hash)
+                        payload["version"] = .int(Int64(compiled.definition.version))
+                    }
+                    var events = [ProposedEvent(
+                        type: current.isOpen ? CaseEventType.commandAccepted : CaseEventType.opened, json: JSONValue.object(payload).json,
+                        actor: actor.description, recordedAt: at)]
+                    for type in change.emitted {
+                        events.append(ProposedEvent(type: type, json: JSONValue.object(base.merging(["state": payload["state"] ?? .null]) { $1 }).json,
+                                                    actor: actor.description, recordedAt: at))
+                    }
+                    let r = try await store.append(to: stream, expectedVersion: expected, events: events, commandId: commandId)
+                    guard let state = try load(caseId) else { throw EngineError.unknownCase(caseId) }
+                    return .accepted(state, firstPosition: r.firstPosition)
+                }
+            } catch EventStoreError.wrongExpectedVersion {
+                continue  // someone else changed the case: decide again on the new state
+            }
+        }
+        throw EngineError.conflict(caseId: caseId, attempts: maxAttempts)
+    }
+
+    /// Fires every clock whose deadline is at or before `until`, exactly once each, recording the
+    /// breach (at the deadline) and its escalation. Returns the breaches recorded.
+    public func runTimers(until: Timestamp) async throws -> [(caseId: String, clock: String, deadline: Timestamp)] {
+        var fired: [(String, String, Timestamp)] = []
+        var caseIds: [String] = []
+        try store.scan { e in
+            if e.type == CaseEventType.opened, e.streamId.hasPrefix("case-") { caseIds.append(String(e.streamId.dropFirst(5))) }
+            return true
+        }
+        for caseId in caseIds {
+            guard let state = try load(caseId), state.isOpen else { continue }
+            let compiled = try registry.definition(hash: state.definitionHash)
+            for (name, clock) in state.clocks.sorted(by: { $0.key < $1.key }) where clock.isRunning {
+                guard let calendar = compiled.calendar, let spec = compiled.definition.clock(name) else { continue }
+                let deadline: Timestamp
+                do {
+                    guard let d = try clock.deadline(calendar: calendar) else { continue }
+                    deadline = d
+                } catch {
+                    throw EngineError.calendar("case '\(caseId)', clock '\(name)': \(error)")
+                }
+                guard deadline <= until, state.breaches[name] != deadline else { continue }
+                let e = spec.onBreach
+                var payload: [String: JSONValue] = [
+                    "case": .string(caseId), "clock": .string(name), "deadline": .string(deadline.iso8601),
+                    "at": .string(deadline.iso8601), "event": .string(e.event), "budget": .string(spec.budget.description),
+                ]
+                if let m = e.moveTo { payload["moveTo"] = .string(m) }
+                if let f = e.flag { payload["flag"] = .string(f) }
+                if let n = e.notify { payload["notify"] = .string(n) }
+                let events = [
+                    ProposedEvent(type: CaseEventType.clockBreached, json: JSONValue.object(payload).json, actor: "system:timers", recordedAt: deadline),
+                    ProposedEvent(type: e.event, json: JSONValue.object(payload).json, actor: "system:timers", recordedAt: deadline),
+                ]
+                // The command id makes the breach exactly-once even if two timer runs race.
+                let r = try await store.append(
+                    to: CaseState.stream(caseId), expectedVersion: .any, events: events,
+                    commandId: "breach:\(caseId):\(name):\(deadline.millisecondsSince1970)")
+                if !r.deduplicated { fired.append((caseId, name, deadline)) }
+            }
+        }
+        return fired
+    }
+}
+
+/// The pure decision: given a case and a command, either the changes to record or a rejection.
+struct Decider {
+    let compiled: CompiledWorkflow
+    let state: CaseState
+
+    struct Change {
+        var payload: [String: JSONValue]
+        var emitted: [String]
+    }
+
+    func decide(command name: String, actor: Actor, data json: JSONValue, at: Timestamp) -> Result<Change, Rejection> {
+        let d = compiled.definition
+        func reject(_ check: Rejection.Check, _ message: String, _ details: [String: String] = [:]) -> Result<Change, Rejection> {
+            .failure(Rejection(check: check, message: message, details: details))
+        }
+        guard let command = d.command(name) else {
+            return reject(.unknownCommand, "\(d.name) has no command '\(name)'",
+                          ["commands": d.commands.map(\.name).joined(separator: ", ")])
+        }
+        if command.opensCase && state.isOpen { return reject(.lifecycle, "case '\(state.caseId)' is already open", ["state": state.state]) }
+        if !command.opensCase && !state.isOpen { return reject(.lifecycle, "case '\(state.caseId)' is not open; '\(name)' needs an open case") }
+        guard command.roles.contains(where: { $0.name == actor.role }) else {
+            return reject(.role, "role '\(actor.role)' may not issue '\(name)'",
+                          ["allowed": command.roles.map(\.name).joined(separator: ", "), "role": actor.role])
+        }
+        let from = state.isOpen ? state.state : ""
+        if !command.opensCase {
+            let applies = command.from.contains { $0.name == from || ($0.name == "*" && d.state(from)?.isFinal == false) }
+            guard applies else {
+                return reject(.state, "'\(name)' applies in \(command.from.map(\.name).joined(separator: ", ")), but the case is in '\(from)'",
+                              ["state": from])
+            }
+        }
+        // Data: known fields, right types, required ones present.
+        guard let given = json.object else { return reject(.data, "the command's data must be a JSON object") }
+        var commandData: [String: Value] = [:]
+        for (key, value) in given.sorted(by: { $0.key < $1.key }) {
+            guard let field = command.data.first(where: { $0.name == key }) else {
+                return reject(.data, "'\(name)' takes no field '\(key)'", ["fields": command.data.map(\.name).joined(separator: ", ")])
+            }
+            do {
+                commandData[key] = try ValueCoding.decode(value, as: field.type, field: key)
+            } catch {
+                return reject(.data, error.description)
+            }
+        }
+        for field in command.data where field.required && commandData[field.name]?.isSet != true {
+            return reject(.data, "'\(name)' needs '\(field.name)' (\(field.type))")
+        }
+        let context = EvaluationContext(caseData: state.data, commandData: commandData, now: at, actor: actor.id, role: actor.role)
+        // Guards, in order.
+        for (g, expression) in compiled.guards[name] ?? [] {
+            do {
+                let value = try expression.evaluate(context)
+                if value != .boolean(true) {
+                    let seen = Dictionary(expression.explain(context).map { ($0.name, $0.value.description) }, uniquingKeysWith: { a, _ in a })
+                    return reject(.guardFailed, g.message ?? "the guard `\(g.source)` is false", seen.merging(["guard": g.source]) { a, _ in a })
+                }
+            } catch {
+                return reject(.evaluation, "the guard `\(g.source)` cannot be evaluated: \(error)")
+            }
+        }
+        var set: [String: Value] = [:]
+        // Decision tables: the matching rule's outputs are set on the case.
+        var decisions: [JSONValue] = []
+        for table in command.decide {
+            guard let t = d.decision(table.name), let inputs = compiled.decisionInputs[table.name] else { continue }
+            var values: [Value] = []
+            do {
+                for input in inputs { values.append(try input.evaluate(context)) }
+            } catch {
+                return reject(.evaluation, "decision '\(t.name)': an input cannot be evaluated: \(error)")
+            }
+            guard let (index, rule) = t.rules.enumerated().first(where: { _, rule in zip(rule.tests, values).allSatisfy { Self.matches($0, $1) } }) else {
+                let shown = zip(t.inputs, values).map { "\($0.source)=\($1)" }.joined(separator: ", ")
+                return reject(.decision, "no rule of decision '\(t.name)' matches \(shown)", ["decision": t.name])
+            }
+            var outputs: [String: JSONValue] = [:]
+            for (output, (literal, _)) in zip(t.outputs, rule.outputs) {
+                let value = Self.literal(literal, as: d.field(output.name)?.type ?? .string)
+                set[output.name] = value
+                outputs[output.name] = ValueCoding.encode(value)
+            }
+            decisions.append(.object(["table": .string(t.name), "rule": .int(Int64(index + 1)), "line": .int(Int64(rule.location.line)),
+                                      "inputs": .array(values.map(ValueCoding.encode)), "outputs": .object(outputs)]))
+        }
+        // Assignments see the case as it was, plus the decisions' outputs.
+        let assignmentContext = EvaluationContext(caseData: state.data.merging(set) { $1 }, commandData: commandData, now: at, actor: actor.id, role: actor.role)
+        for (field, expression) in compiled.assignments[name] ?? [] {
+            do {
+                set[field] = try expression.evaluate(assignmentContext)
+            } catch {
+                return reject(.evaluation, "setting '\(field)': \(error)")
+            }
+        }
+        // Clocks: check the operations are possible now.
+        var clockOps: [JSONValue] = []
+        for op in command.clockOperations {
+            var clock = state.clocks[op.clock.name] ?? ClockState()
+            do {
+                switch op.kind {
+                case .start:
+                    clock = ClockState()
+                    try clock.start(at: at, budget: ClockBudget(d.clock(op.clock.name)!.budget))
+                case .pause: try clock.pause(at: at)
+                case .resume: try clock.resume(at: at)
+                case .stop: try clock.stop(at: at)
+                }
+            } catch {
+                return reject(.clock, "clock '\(op.clock.name)' cannot \(op.kind.rawValue): \(error)")
+            }
+            clockOps.append(.object(["clock": .string(op.clock.name), "op": .string(op.kind.rawValue)]))
+        }
+        let to = command.to?.name ?? (command.opensCase ? d.initialState?.name ?? "" : from)
+        var payload: [String: JSONValue] = ["from": .string(from), "state": .string(to), "set": ValueCoding.encode(set)]
+        if !clockOps.isEmpty { payload["clocks"] = .array(clockOps) }
+        if !decisions.isEmpty { payload["decisions"] = .array(decisions) }
+        let emitted = command.effects.compactMap { effect -> String? in
+            if case .emit(let type, _) = effect { return type }
+            return nil
+        }
+        return .success(Change(payload: payload, emitted: emitted))
+    }
+
+    static func matches(_ test: InputTest, _ value: Value) -> Bool {
+        switch test {
+        case .any: return true
+        case .oneOf(let literals):
+            return literals.contains { literal in
+                switch value {
+                case .string(let s): return s == literal
+                case .boolean(let b): return literal == (b ? "true" : "false")
+                case .integer(let i), .money(let i): return Int64(literal) == i
+                case .null: return literal == "null"
+                default: return value.description == literal
+                }
+            }
+        case .range:
+            switch value {
+            case .integer(let i), .money(let i): return test.contains(i)
+            default: return false
+            }
+        }
+    }
+
+    static func literal(_ text: String, as type: FieldType) -> Value {
+        switch type {
+        case .integer: return Int64(text).map(Value.integer) ?? .string(text)
+        case .money: return Int64(text).map(Value.money) ?? .string(text)
+        case .boolean: return .boolean(text == "true")
+        default: return .string(text)
+        }
+    }
+}
