@@ -1,4 +1,5 @@
 import CasebookLog
+import Foundation
 
 /// Errors of the engine itself (as opposed to a refused command, which is a ``Rejection``).
 public enum EngineError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -79,13 +80,27 @@ public struct CaseState: Sendable, Equatable {
 
     /// Folds one event. `definition` resolves the pinned definition (needed to read typed values).
     public mutating func apply(_ event: RecordedEvent, definition: (String) throws -> CompiledWorkflow) throws {
-        streamVersion = event.streamVersion
-        guard [CaseEventType.opened, CaseEventType.commandAccepted, CaseEventType.commandRejected, CaseEventType.clockBreached].contains(event.type) else {
+        guard Self.foldedTypes.contains(event.type) else {
+            streamVersion = event.streamVersion
             return  // domain events emitted alongside are for projections
         }
-        guard let text = event.payloadText, let payload = try? JSONValue.parse(text).object else {
+        guard let payload = try? JSONValue.parse(Data(event.payload)).object else {
             throw EngineError.corrupt("case '\(caseId)' event at position \(event.position) is not a JSON object")
         }
+        try apply(type: event.type, payload: payload, streamVersion: event.streamVersion, position: event.position, definition: definition)
+    }
+
+    static let foldedTypes: Set<String> = [CaseEventType.opened, CaseEventType.commandAccepted, CaseEventType.commandRejected, CaseEventType.clockBreached]
+
+    /// Folds an event given as its type and decoded payload (the engine uses this for the events it has
+    /// just appended, instead of reading them back).
+    mutating func apply(
+        type: String, payload: [String: JSONValue], streamVersion version: UInt64, position: UInt64,
+        definition: (String) throws -> CompiledWorkflow
+    ) throws {
+        streamVersion = version
+        guard Self.foldedTypes.contains(type) else { return }
+        let event = (type: type, position: position)
         func string(_ key: String) throws -> String {
             guard let s = payload[key]?.string else { throw EngineError.corrupt("case '\(caseId)' event at \(event.position) lacks '\(key)'") }
             return s

@@ -1,4 +1,5 @@
 import CasebookLog
+import Synchronization
 
 /// Who issues a command: a role of the workflow and the person acting in it.
 public struct Actor: Sendable, Hashable, CustomStringConvertible {
@@ -86,13 +87,29 @@ public final class CaseEngine: Sendable {
         self.registry = registry ?? WorkflowRegistry(store: store)
     }
 
+    /// Recently loaded cases. A cache, never the truth: a load folds whatever the stream holds past the
+    /// cached version, so the state is always that of the events in the log.
+    private let cache = Mutex<[String: CaseState]>([:])
+    /// How many cases the cache holds before it starts over.
+    public let cacheLimit = 100_000
+
     /// Loads a case by folding its events (nil if it has none).
     public func load(_ caseId: String) throws -> CaseState? {
-        let events = try store.readStream(CaseState.stream(caseId), limit: Int.max)
-        guard !events.isEmpty else { return nil }
-        var state = CaseState(caseId: caseId)
+        var state = cache.withLock { $0[caseId] } ?? CaseState(caseId: caseId)
+        let from = state.streamVersion.map { $0 + 1 } ?? 0
+        let events = try store.readStream(CaseState.stream(caseId), from: from, limit: Int.max)
+        guard state.streamVersion != nil || !events.isEmpty else { return nil }
         for e in events { try state.apply(e, definition: registry.definition(hash:)) }
+        if !events.isEmpty { remember(state) }
         return state
+    }
+
+    private func remember(_ state: CaseState) {
+        cache.withLock { c in
+            if let known = c[state.caseId], (known.streamVersion ?? 0) > (state.streamVersion ?? 0) { return }
+            if c.count >= cacheLimit { c.removeAll(keepingCapacity: true) }
+            c[state.caseId] = state
+        }
     }
 
     /// Opens a case of the latest published version of `workflow` with its opening command.
@@ -160,7 +177,16 @@ public final class CaseEngine: Sendable {
                                                     actor: actor.description, recordedAt: at))
                     }
                     let r = try await store.append(to: stream, expectedVersion: expected, events: events, commandId: commandId)
-                    guard let state = try load(caseId) else { throw EngineError.unknownCase(caseId) }
+                    if r.deduplicated {
+                        guard let state = try load(caseId) else { throw EngineError.unknownCase(caseId) }
+                        return .accepted(state, firstPosition: r.firstPosition)
+                    }
+                    // Fold what was just written without reading it back; the cache takes the result.
+                    var state = current
+                    try state.apply(type: events[0].type, payload: payload, streamVersion: r.firstVersion, position: r.firstPosition,
+                                    definition: { _ in compiled })
+                    state.streamVersion = r.lastVersion
+                    remember(state)
                     return .accepted(state, firstPosition: r.firstPosition)
                 }
             } catch EventStoreError.wrongExpectedVersion {
