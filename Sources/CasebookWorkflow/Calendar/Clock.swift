@@ -329,6 +329,15 @@ public struct ClockState: Sendable, Hashable, Codable {
         return end > deadline
     }
 
+    /// The deadline that was passed, if at `time` the clock is (or, if stopped by then, finished) past
+    /// it: a running clock's deadline, a clock paused only after its deadline, or a clock stopped late.
+    public func breachedDeadline(at time: Timestamp, calendar: WorkingCalendar) throws(CalendarError) -> Timestamp? {
+        let state = asOf(time)
+        let end = state.stoppedAt ?? time
+        guard let deadline = try state.walk(calendar: calendar, openPauseEnd: end)?.deadline, end > deadline else { return nil }
+        return deadline
+    }
+
     // MARK: Usage
 
     /// How much of the budget the clock had used at `time` (frozen at stop), in the budget's unit:

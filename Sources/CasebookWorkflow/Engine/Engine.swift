@@ -1,4 +1,5 @@
 import CasebookLog
+import Foundation
 import Synchronization
 
 /// Who issues a command: a role of the workflow and the person acting in it.
@@ -104,6 +105,18 @@ public final class CaseEngine: Sendable {
         return state
     }
 
+    /// The outcome of a command whose id was already used: what was recorded then.
+    private func original(_ caseId: String, at position: UInt64) throws -> CommandOutcome {
+        guard let event = try store.event(at: position), let state = try load(caseId) else { throw EngineError.unknownCase(caseId) }
+        guard event.type == CaseEventType.commandRejected else { return .accepted(state, firstPosition: position) }
+        let payload = (try? JSONValue.parse(Data(event.payload)).object) ?? [:]
+        let rejection = Rejection(
+            check: payload["check"]?.string.flatMap(Rejection.Check.init(rawValue:)) ?? .evaluation,
+            message: payload["reason"]?.string ?? "refused",
+            details: (payload["details"]?.object ?? [:]).compactMapValues(\.string))
+        return .rejected(rejection, position: position)
+    }
+
     private func remember(_ state: CaseState) {
         cache.withLock { c in
             if let known = c[state.caseId], (known.streamVersion ?? 0) > (state.streamVersion ?? 0) { return }
@@ -157,10 +170,13 @@ public final class CaseEngine: Sendable {
                     payload["check"] = .string(rejection.check.rawValue)
                     payload["reason"] = .string(rejection.message)
                     payload["details"] = .object(rejection.details.mapValues(JSONValue.string))
+                    // A refusal records what the engine saw; it is appended whatever came after (.any), so that
+                    // refusals never make concurrent commands conflict.
                     let r = try await store.append(
-                        to: stream, expectedVersion: expected,
+                        to: stream, expectedVersion: .any,
                         events: [ProposedEvent(type: CaseEventType.commandRejected, json: JSONValue.object(payload).json, actor: actor.description, recordedAt: at)],
                         commandId: commandId)
+                    if r.deduplicated { return try original(caseId, at: r.firstPosition) }
                     return .rejected(rejection, position: r.firstPosition)
                 case .success(let change):
                     var payload = base.merging(change.payload) { $1 }
@@ -177,10 +193,7 @@ public final class CaseEngine: Sendable {
                                                     actor: actor.description, recordedAt: at))
                     }
                     let r = try await store.append(to: stream, expectedVersion: expected, events: events, commandId: commandId)
-                    if r.deduplicated {
-                        guard let state = try load(caseId) else { throw EngineError.unknownCase(caseId) }
-                        return .accepted(state, firstPosition: r.firstPosition)
-                    }
+                    if r.deduplicated { return try original(caseId, at: r.firstPosition) }
                     // Fold what was just written without reading it back; the cache takes the result.
                     var state = current
                     try state.apply(type: events[0].type, payload: payload, streamVersion: r.firstVersion, position: r.firstPosition,
@@ -208,16 +221,19 @@ public final class CaseEngine: Sendable {
         for caseId in caseIds {
             guard let state = try load(caseId), state.isOpen else { continue }
             let compiled = try registry.definition(hash: state.definitionHash)
-            for (name, clock) in state.clocks.sorted(by: { $0.key < $1.key }) where clock.isRunning {
+            for (name, clock) in state.clocks.sorted(by: { $0.key < $1.key }) where clock.isStarted {
                 guard let calendar = compiled.calendar, let spec = compiled.definition.clock(name) else { continue }
                 let deadline: Timestamp
                 do {
-                    guard let d = try clock.deadline(calendar: calendar) else { continue }
+                    // Running, paused after its deadline, or stopped late: the breach is recorded at the deadline.
+                    // A deadline at `until` itself is due (hence the millisecond).
+                    let after = Timestamp(millisecondsSince1970: until.millisecondsSince1970 + 1)
+                    guard let d = try clock.breachedDeadline(at: after, calendar: calendar) else { continue }
                     deadline = d
                 } catch {
                     throw EngineError.calendar("case '\(caseId)', clock '\(name)': \(error)")
                 }
-                guard deadline <= until, state.breaches[name] != deadline else { continue }
+                guard state.breaches[name] != deadline else { continue }
                 let e = spec.onBreach
                 var payload: [String: JSONValue] = [
                     "case": .string(caseId), "clock": .string(name), "deadline": .string(deadline.iso8601),
