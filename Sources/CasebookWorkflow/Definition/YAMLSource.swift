@@ -79,11 +79,11 @@ struct YAMLValue {
 
     var isScalar: Bool { if case .scalar = node { return true } else { return false } }
 
-    /// The node as a list; a single scalar counts as a list of one.
+    /// The node as a list; a single scalar or mapping counts as a list of one.
     func list(_ what: String) throws(Diagnostic) -> [YAMLValue] {
         switch node {
         case .sequence(let seq): return seq.map { YAMLValue(node: $0, file: file) }
-        case .scalar: return [self]
+        case .scalar, .mapping: return [self]
         default: throw error("\(what) must be a list", hint: "write `[a, b]` or one item per line starting with `- `")
         }
     }

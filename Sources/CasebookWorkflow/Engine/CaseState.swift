@@ -39,6 +39,8 @@ public enum CaseEventType {
     public static let commandRejected = "case.command-rejected"
     /// A clock passed its deadline (recorded exactly once per deadline).
     public static let clockBreached = "clock.breached"
+    /// A case opened by an effect was linked into a reference field.
+    public static let linked = "case.linked"
 }
 
 /// A case as its events leave it. Deterministic: the same events always give the same state.
@@ -90,7 +92,9 @@ public struct CaseState: Sendable, Equatable {
         try apply(type: event.type, payload: payload, streamVersion: event.streamVersion, position: event.position, definition: definition)
     }
 
-    static let foldedTypes: Set<String> = [CaseEventType.opened, CaseEventType.commandAccepted, CaseEventType.commandRejected, CaseEventType.clockBreached]
+    static let foldedTypes: Set<String> = [
+        CaseEventType.opened, CaseEventType.commandAccepted, CaseEventType.commandRejected, CaseEventType.clockBreached, CaseEventType.linked,
+    ]
 
     /// Folds an event given as its type and decoded payload (the engine uses this for the events it has
     /// just appended, instead of reading them back).
@@ -125,6 +129,8 @@ public struct CaseState: Sendable, Equatable {
         case CaseEventType.commandAccepted:
             try applyChanges(payload, try definition(definitionHash), at: try time("at"))
             accepted += 1
+        case CaseEventType.linked:
+            data[try string("field")] = .string(try string("linked"))
         case CaseEventType.clockBreached:
             let clock = try string("clock")
             breaches[clock] = try time("deadline")

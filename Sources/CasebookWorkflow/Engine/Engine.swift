@@ -132,19 +132,19 @@ public final class CaseEngine: Sendable {
     ) async throws -> CommandOutcome {
         let compiled = try registry.latest(workflow)
         let opening = command ?? compiled.definition.commands.first(where: \.opensCase)?.name ?? ""
-        return try await run(caseId: caseId, command: opening, actor: actor, data: data, at: at, commandId: commandId, opening: compiled)
+        return try await run(caseId: caseId, command: opening, actor: actor, data: data, at: at, commandId: commandId, opening: compiled, depth: 0)
     }
 
     /// Issues `command` to an open case.
     public func handle(
         caseId: String, command: String, actor: Actor, data: JSONValue = .object([:]), at: Timestamp, commandId: String? = nil
     ) async throws -> CommandOutcome {
-        try await run(caseId: caseId, command: command, actor: actor, data: data, at: at, commandId: commandId, opening: nil)
+        try await run(caseId: caseId, command: command, actor: actor, data: data, at: at, commandId: commandId, opening: nil, depth: 0)
     }
 
     private func run(
         caseId: String, command: String, actor: Actor, data: JSONValue, at: Timestamp, commandId: String?,
-        opening: CompiledWorkflow?
+        opening: CompiledWorkflow?, depth: Int
     ) async throws -> CommandOutcome {
         let stream = CaseState.stream(caseId)
         for _ in 0..<maxAttempts {
@@ -200,6 +200,10 @@ public final class CaseEngine: Sendable {
                                     definition: { _ in compiled })
                     state.streamVersion = r.lastVersion
                     remember(state)
+                    if let definition = compiled.definition.command(command), !definition.effects.isEmpty {
+                        state = try await perform(definition.effects, from: state, compiled: compiled, actor: actor, data: data, at: at,
+                                                  source: r.firstPosition, depth: depth)
+                    }
                     return .accepted(state, firstPosition: r.firstPosition)
                 }
             } catch EventStoreError.wrongExpectedVersion {
@@ -207,6 +211,52 @@ public final class CaseEngine: Sendable {
             }
         }
         throw EngineError.conflict(caseId: caseId, attempts: maxAttempts)
+    }
+
+    /// The deepest chain of effects (a command opening a case whose command sends another …) followed.
+    public let maxEffectDepth = 8
+
+    /// Carries out a command's effects on other cases, after the command itself is durable. Each effect
+    /// has a command id derived from the source event's position, so repeating it never acts twice.
+    /// `open` gives the new case the command's data fields that its opening command takes, and records
+    /// the new case's id on the source case (`case.linked`); `send` issues a command, as the same actor,
+    /// to the case whose id is in a reference field.
+    private func perform(
+        _ effects: [Effect], from state: CaseState, compiled: CompiledWorkflow, actor: Actor, data: JSONValue, at: Timestamp,
+        source position: UInt64, depth: Int
+    ) async throws -> CaseState {
+        guard depth < maxEffectDepth else { return state }
+        var state = state
+        for (index, effect) in effects.enumerated() {
+            let effectId = "effect:\(position):\(index)"
+            switch effect {
+            case .emit:
+                continue  // recorded with the command itself
+            case let .open(workflow, command, storeIdIn, _):
+                let target = try registry.latest(workflow.name)
+                let takes = Set(target.definition.command(command)?.data.map(\.name) ?? [])
+                let passed = JSONValue.object((data.object ?? [:]).filter { takes.contains($0.key) })
+                let newId = "\(state.caseId)-\(workflow.name)-\(position)"
+                _ = try await run(caseId: newId, command: command, actor: actor, data: passed, at: at, commandId: effectId,
+                                  opening: target, depth: depth + 1)
+                if let field = storeIdIn?.name {
+                    let payload: JSONValue = .object([
+                        "case": .string(state.caseId), "at": .string(at.iso8601), "field": .string(field),
+                        "linked": .string(newId), "workflow": .string(workflow.name), "cause": .int(Int64(position)),
+                    ])
+                    let r = try await store.append(
+                        to: CaseState.stream(state.caseId), expectedVersion: .any,
+                        events: [ProposedEvent(type: CaseEventType.linked, json: payload.json, actor: actor.description, recordedAt: at)],
+                        commandId: "link:\(position):\(index)")
+                    if !r.deduplicated, let updated = try load(state.caseId) { state = updated }
+                }
+            case let .send(command, toCaseIn, _):
+                guard case .string(let target)? = state.data[toCaseIn.name] else { continue }
+                _ = try await run(caseId: target, command: command, actor: actor, data: .object([:]), at: at, commandId: effectId,
+                                  opening: nil, depth: depth + 1)
+            }
+        }
+        return state
     }
 
     /// Fires every clock whose deadline is at or before `until`, exactly once each, recording the

@@ -1,0 +1,101 @@
+import CasebookLog
+import Foundation
+import Testing
+
+@testable import CasebookWorkflow
+
+private let admissionYAML = """
+    workflow: admission
+    title: 工作准入 Task admission
+    roles: [department, district-office]
+    fields:
+      task: string
+    states:
+      applied: { initial: true, owner: district-office }
+      admitted: { owner: department }
+      withdrawn: { final: true }
+    commands:
+      apply:
+        opens: true
+        roles: [department]
+        data: { task: { type: string, required: true } }
+        set: { task: data.task }
+      admit:
+        from: [applied]
+        to: admitted
+        roles: [district-office]
+      withdraw:
+        from: [admitted]
+        to: withdrawn
+        roles: [district-office]
+        emit: [admission.withdrawn]
+    """
+
+private let rectificationYAML = """
+    workflow: rectification
+    title: 整改 Rectification
+    roles: [district-office]
+    fields:
+      admission: reference(admission)
+      followup: reference(admission)
+    states:
+      open: { initial: true, owner: district-office }
+      closed: { final: true }
+    commands:
+      open:
+        opens: true
+        roles: [district-office]
+        data: { admission: { type: reference(admission), required: true } }
+        set: { admission: data.admission }
+      withdraw-work:
+        from: [open]
+        to: closed
+        roles: [district-office]
+        send: { command: withdraw, to-case-in: admission }
+      reapply:
+        from: [open]
+        roles: [district-office]
+        data: { task: string }
+        open: { workflow: admission, command: apply, store-id-in: followup }
+    """
+
+@Suite struct EffectTests {
+    @Test func aFailedRectificationWithdrawsTheLinkedAdmissionOnce() async throws {
+        try await EngineHarness.run { h in
+            try await h.publish(admissionYAML, file: "admission.yaml")
+            try await h.publish(rectificationYAML, file: "rectification.yaml")
+            let dept = Actor(role: "department", id: "civil-affairs"), office = Actor(role: "district-office", id: "zhou")
+            let t = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!
+            _ = try await h.engine.open(workflow: "admission", caseId: "a1", actor: dept, data: .object(["task": .string("统计调查")]), at: t)
+            _ = try await h.engine.handle(caseId: "a1", command: "admit", actor: office, at: t)
+            _ = try await h.engine.open(workflow: "rectification", caseId: "r1", actor: office, data: .object(["admission": .string("a1")]), at: t)
+            let outcome = try await h.engine.handle(caseId: "r1", command: "withdraw-work", actor: office, at: t, commandId: "withdraw-1")
+            guard case .accepted(let rectification, _) = outcome else { Issue.record("withdraw-work refused: \(outcome)"); return }
+            #expect(rectification.state == "closed")
+            let admission = try #require(try h.engine.load("a1"))
+            #expect(admission.state == "withdrawn")
+            #expect(try h.types("a1").contains("admission.withdrawn"))
+            // Repeating the source command (same command id) acts on the other case no more.
+            _ = try await h.engine.handle(caseId: "r1", command: "withdraw-work", actor: office, at: t, commandId: "withdraw-1")
+            #expect(try h.types("a1").filter { $0 == CaseEventType.commandAccepted }.count == 2)
+        }
+    }
+
+    @Test func openingALinkedCaseRecordsItsIdAndPassesMatchingData() async throws {
+        try await EngineHarness.run { h in
+            try await h.publish(admissionYAML, file: "admission.yaml")
+            try await h.publish(rectificationYAML, file: "rectification.yaml")
+            let office = Actor(role: "district-office", id: "zhou")
+            let t = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!
+            _ = try await h.engine.open(workflow: "rectification", caseId: "r2", actor: office, data: .object(["admission": .string("none")]), at: t)
+            let outcome = try await h.engine.handle(caseId: "r2", command: "reapply", actor: office, data: .object(["task": .string("挂牌")]), at: t)
+            guard case .accepted(let state, let position) = outcome else { Issue.record("reapply refused: \(outcome)"); return }
+            let linked = "r2-admission-\(position)"
+            #expect(state.data["followup"] == .string(linked))
+            // The role district-office may not apply for admission: the new case records the refusal.
+            let opened = try h.types(linked)
+            #expect(opened == [CaseEventType.commandRejected])
+            #expect(try h.engine.load("r2")?.data["followup"] == .string(linked))
+        }
+    }
+}
