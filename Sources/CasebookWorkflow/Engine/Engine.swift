@@ -289,7 +289,10 @@ public final class CaseEngine: Sendable {
                     "case": .string(caseId), "clock": .string(name), "deadline": .string(deadline.iso8601),
                     "at": .string(deadline.iso8601), "event": .string(e.event), "budget": .string(spec.budget.description),
                 ]
-                if let m = e.moveTo { payload["moveTo"] = .string(m) }
+                // A breach moves an active case; a case already final, or a clock already stopped, stays put.
+                if let m = e.moveTo, !clock.isStopped, compiled.definition.state(state.state)?.isFinal == false {
+                    payload["moveTo"] = .string(m)
+                }
                 if let f = e.flag { payload["flag"] = .string(f) }
                 if let n = e.notify { payload["notify"] = .string(n) }
                 let events = [
