@@ -36,6 +36,7 @@ let package = Package(
             name: "CasebookWorkflow",
             dependencies: [
                 "CasebookLog",
+                "CasebookLMDB",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -97,7 +97,7 @@ struct CommandBench: AsyncParsableCommand {
         options.initialMapSize = 256 << 20
         let store = try EventStore(path: directory, options: options)
         defer { store.close() }
-        let engine = CaseEngine(store: store)
+        let engine = try CaseEngine(store: store)
         let calendars = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Workflows/calendars").path
         try await engine.registry.publish(file: definitionFile, calendarDirectory: FileManager.default.fileExists(atPath: calendars) ? calendars : "Workflows/calendars")

@@ -108,7 +108,7 @@ struct CaseCommand: AsyncParsableCommand {
         func run() async throws {
             let store = try storeOptions.open(readOnly: true)
             defer { store.close() }
-            let engine = CaseEngine(store: store)
+            let engine = try CaseEngine(store: store)
             guard let state = try await engineErrors({ try engine.load(id) }), state.isOpen else {
                 warn("error: no open case '\(id)'")
                 throw ExitCode.failure
@@ -124,6 +124,7 @@ struct CaseCommand: AsyncParsableCommand {
             let object: JSONValue = .object([
                 "case": .string(state.caseId), "workflow": .string(state.workflow), "version": .int(Int64(state.definitionVersion)),
                 "definition": .string(state.definitionHash), "state": .string(state.state), "data": ValueCoding.encode(state.data),
+                "redacted": .array(state.redacted.sorted().map(JSONValue.string)),
                 "clocks": .object(clocks), "accepted": .int(Int64(state.accepted)), "rejected": .int(Int64(state.rejected)),
                 "openedAt": state.openedAt.map { .string($0.iso8601) } ?? .null, "updatedAt": state.updatedAt.map { .string($0.iso8601) } ?? .null,
             ])
@@ -134,10 +135,34 @@ struct CaseCommand: AsyncParsableCommand {
             let title = compiled.definition.state(state.state)?.title.map { " (\($0))" } ?? ""
             print("case \(state.caseId): \(compiled.definition.title) v\(state.definitionVersion)")
             print("state: \(state.state)\(title)")
-            for (key, value) in state.data.sorted(by: { $0.key < $1.key }) { print("  \(key): \(value)") }
+            let pii = Set(compiled.definition.fields.filter(\.pii).map(\.name))
+            for (key, value) in state.data.sorted(by: { $0.key < $1.key }) {
+                let shown = state.redacted.contains(key) ? "[erased personal data]" : "\(value)\(pii.contains(key) ? "  (personal data)" : "")"
+                print("  \(key): \(shown)")
+            }
             for (name, c) in (clocks.sorted { $0.key < $1.key }) { print("clock \(name): \(c.json)") }
             print("\(state.accepted) commands accepted, \(state.rejected) refused; definition \(state.definitionHash.prefix(12))")
         }
+    }
+}
+
+struct EraseSubject: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "erase-subject",
+        abstract: "Destroy a case subject's personal data: its key is destroyed and the erasure recorded.",
+        discussion: "The log keeps only ciphertext of personal data, so verify still passes; nothing can read it afterwards.")
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument(help: "The case whose subject is erased.") var id: String
+    @Option(name: .customLong("as"), help: ArgumentHelp("Who erases, as role:id.", valueName: "role:id")) var actor: String
+    @Option(help: "When (ISO 8601); default: now.") var at: String?
+
+    func run() async throws {
+        guard let who = Actor(actor) else { throw ValidationError("--as '\(actor)' must be role:id") }
+        let time = try parseTime(at, option: "--at") ?? .now()
+        let store = try storeOptions.open()
+        defer { store.close() }
+        let erased = try await engineErrors { try await CaseEngine(store: store).eraseSubject(ofCase: id, actor: who, at: time) }
+        print(erased ? "erased the personal data of case \(id)" : "case \(id) had no personal data key (already erased?)")
     }
 }
 

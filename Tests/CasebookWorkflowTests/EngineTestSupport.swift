@@ -44,7 +44,7 @@ struct EngineHarness: Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try EventStore(path: dir + "/store", options: options())
         defer { store.close() }
-        return try await body(EngineHarness(dir: dir, store: store, engine: CaseEngine(store: store)))
+        return try await body(EngineHarness(dir: dir, store: store, engine: try CaseEngine(store: store)))
     }
 
     /// Publishes the repository's resident-request definition with the real calendars.
@@ -77,7 +77,7 @@ struct EngineHarness: Sendable {
         let events = try events(caseId)
         guard !events.isEmpty else { return nil }
         var state = CaseState(caseId: caseId)
-        for e in events { try state.apply(e, definition: engine.registry.definition(hash:)) }
+        for e in events { try state.apply(e, definition: engine.registry.definition(hash:), reveal: { s, c in try engine.vault.open(c, subject: s) }) }
         return state
     }
 

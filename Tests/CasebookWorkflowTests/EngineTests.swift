@@ -312,7 +312,12 @@ private enum Attempt: Sendable {
             #expect(p[0]["actor"] == .string("wang") && p[0]["role"] == .string("counter"))
             #expect(p[0]["at"] == .string("2026-02-12T01:00:00.000Z"))
             #expect(p[0]["from"] == .string("") && p[0]["state"] == .string("received"))
-            #expect(p[0]["set"] == engineJSON(#"{"item":"居住证明 residence certificate","applicant":"张三","owner":"wang","notices":0,"overdue":false}"#))
+            // Personal data (applicant is pii) is recorded only sealed under the case subject's key.
+            var set = try #require(p[0]["set"]?.object)
+            let sealed = try #require(set.removeValue(forKey: "applicant").flatMap(PersonalData.sealed))
+            #expect(sealed.subject == "case:r1")
+            #expect(try h.engine.vault.open(sealed.ciphertext, subject: sealed.subject) == #""张三""#)
+            #expect(JSONValue.object(set) == engineJSON(#"{"item":"居住证明 residence certificate","owner":"wang","notices":0,"overdue":false}"#))
             #expect(p[0]["clocks"] == engineJSON(#"[{"clock":"completion","op":"start"}]"#))
             #expect(events[0].actor == "counter:wang")
             #expect(events[0].recordedAt == engineTime("2026-02-12T09:00+08:00"))
@@ -639,7 +644,7 @@ private enum Attempt: Sendable {
         do {
             let store = try EventStore(path: storePath, options: EngineHarness.options())
             defer { store.close() }
-            let h = EngineHarness(dir: dir, store: store, engine: CaseEngine(store: store))
+            let h = EngineHarness(dir: dir, store: store, engine: try CaseEngine(store: store))
             try await h.publishResidentRequest()
             try await script(h)
 
@@ -660,7 +665,9 @@ private enum Attempt: Sendable {
             // Folding the events one at a time gives the same state.
             let events = try h.events("d1")
             var folded = CaseState(caseId: "d1")
-            for e in events { try folded.apply(e, definition: h.engine.registry.definition(hash:)) }
+            for e in events {
+                try folded.apply(e, definition: h.engine.registry.definition(hash:), reveal: { s, c in try h.engine.vault.open(c, subject: s) })
+            }
             #expect(folded == first)
             #expect(ValueCoding.encode(folded.data).json == ValueCoding.encode(first.data).json)
             #expect(try clockJSON(folded) == clockJSON(first))
@@ -682,7 +689,22 @@ private enum Attempt: Sendable {
         try await EngineHarness.run { other in
             try await other.publishResidentRequest()
             try await script(other)
-            #expect(try other.events("d1") == originalEvents)
+            // Personal data is sealed with fresh keys and nonces in each store; everything else is identical.
+            func unsealed(_ events: [RecordedEvent]) -> [String] {
+                events.map { e in
+                    guard e.payloadEncoding == .json, let payload = try? JSONValue.parse(Data(e.payload)) else { return "\(e)" }
+                    func strip(_ v: JSONValue) -> JSONValue {
+                        if PersonalData.sealed(v) != nil { return .string("<sealed>") }
+                        switch v {
+                        case .object(let o): return .object(o.mapValues(strip))
+                        case .array(let a): return .array(a.map(strip))
+                        default: return v
+                        }
+                    }
+                    return "\(e.position) \(e.streamVersion) \(e.type) \(e.actor) \(e.recordedAt) \(strip(payload).json)"
+                }
+            }
+            #expect(unsealed(try other.events("d1")) == unsealed(originalEvents))
             let state = try other.state("d1")
             #expect(state == before)
             #expect(ValueCoding.encode(state.data).json == ValueCoding.encode(before.data).json)
@@ -723,7 +745,7 @@ private enum Attempt: Sendable {
             #expect(late.first?.deadline == engineTime("2026-03-09T23:59:59.999+08:00"))
 
             // A fresh engine sees the same pinning.
-            let fresh = CaseEngine(store: h.store)
+            let fresh = try CaseEngine(store: h.store)
             #expect(try fresh.load("a")?.definitionHash == v1.hash)
             #expect(try fresh.load("b")?.definitionHash == v2.hash)
             #expect(try fresh.registry.latest("permit").hash == v2.hash)
@@ -1126,7 +1148,16 @@ extension EngineTests {
         #expect(p["details"] == .object(rejection.details.mapValues(JSONValue.string)), sourceLocation: sourceLocation)
         #expect(p["case"] == .string(caseId) && p["command"] == .string(command), sourceLocation: sourceLocation)
         #expect(p["actor"] == .string(actor.id) && p["role"] == .string(actor.role), sourceLocation: sourceLocation)
-        #expect(p["data"] == json, sourceLocation: sourceLocation)
+        // The data as given, with personal data recorded sealed (and opening to what was given).
+        func revealed(_ v: JSONValue?) -> JSONValue? {
+            guard let v else { return nil }
+            if let sealed = PersonalData.sealed(v) {
+                return (try? h.engine.vault.open(sealed.ciphertext, subject: sealed.subject)).flatMap { $0.flatMap { try? JSONValue.parse($0) } }
+            }
+            if case .object(let o) = v { return .object(o.compactMapValues(revealed)) }
+            return v
+        }
+        #expect(revealed(p["data"]) == json, sourceLocation: sourceLocation)
 
         var expected = before
         expected.rejected += 1

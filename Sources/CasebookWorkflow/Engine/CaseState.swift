@@ -41,6 +41,29 @@ public enum CaseEventType {
     public static let clockBreached = "clock.breached"
     /// A case opened by an effect was linked into a reference field.
     public static let linked = "case.linked"
+    /// The case's data subject was erased: its personal data can no longer be read.
+    public static let subjectErased = "subject.erased"
+}
+
+/// Reads sealed personal data: given the subject and the ciphertext, the plaintext JSON, or nil if the
+/// subject's key is gone.
+public typealias PersonalDataReader = (_ subject: String, _ ciphertext: String) throws -> String?
+
+/// How personal data appears in event payloads: `{"pii": "<subject>", "ct": "<base64>"}`.
+public enum PersonalData {
+    /// The subject a case's personal data belongs to.
+    public static func subject(ofCase caseId: String) -> String { "case:\(caseId)" }
+
+    /// The sealed form of a JSON value.
+    public static func seal(_ value: JSONValue, subject: String, vault: KeyVault) throws -> JSONValue {
+        .object(["pii": .string(subject), "ct": .string(try vault.seal(value.json, subject: subject))])
+    }
+
+    /// The subject and ciphertext of a sealed value, or nil if `json` is not one.
+    public static func sealed(_ json: JSONValue) -> (subject: String, ciphertext: String)? {
+        guard let o = json.object, o.count == 2, let s = o["pii"]?.string, let c = o["ct"]?.string else { return nil }
+        return (s, c)
+    }
 }
 
 /// A case as its events leave it. Deterministic: the same events always give the same state.
@@ -63,6 +86,9 @@ public struct CaseState: Sendable, Equatable {
     public var clocks: [String: ClockState] = [:]
     /// Deadlines already breached, by clock (so each fires once).
     public var breaches: [String: Timestamp] = [:]
+    /// Personal-data fields whose value can no longer be read (the subject was erased, or no key reader
+    /// was given).
+    public var redacted: Set<String> = []
     /// The version of the case stream's last event (nil: no events).
     public var streamVersion: UInt64?
     /// Commands accepted.
@@ -81,7 +107,9 @@ public struct CaseState: Sendable, Equatable {
     public static func stream(_ caseId: String) -> String { "case-\(caseId)" }
 
     /// Folds one event. `definition` resolves the pinned definition (needed to read typed values).
-    public mutating func apply(_ event: RecordedEvent, definition: (String) throws -> CompiledWorkflow) throws {
+    public mutating func apply(
+        _ event: RecordedEvent, definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader? = nil
+    ) throws {
         guard Self.foldedTypes.contains(event.type) else {
             streamVersion = event.streamVersion
             return  // domain events emitted alongside are for projections
@@ -89,18 +117,20 @@ public struct CaseState: Sendable, Equatable {
         guard let payload = try? JSONValue.parse(Data(event.payload)).object else {
             throw EngineError.corrupt("case '\(caseId)' event at position \(event.position) is not a JSON object")
         }
-        try apply(type: event.type, payload: payload, streamVersion: event.streamVersion, position: event.position, definition: definition)
+        try apply(type: event.type, payload: payload, streamVersion: event.streamVersion, position: event.position,
+                  definition: definition, reveal: reveal)
     }
 
     static let foldedTypes: Set<String> = [
         CaseEventType.opened, CaseEventType.commandAccepted, CaseEventType.commandRejected, CaseEventType.clockBreached, CaseEventType.linked,
+        CaseEventType.subjectErased,
     ]
 
     /// Folds an event given as its type and decoded payload (the engine uses this for the events it has
     /// just appended, instead of reading them back).
     mutating func apply(
         type: String, payload: [String: JSONValue], streamVersion version: UInt64, position: UInt64,
-        definition: (String) throws -> CompiledWorkflow
+        definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader? = nil
     ) throws {
         streamVersion = version
         guard Self.foldedTypes.contains(type) else { return }
@@ -124,11 +154,17 @@ public struct CaseState: Sendable, Equatable {
             definitionVersion = compiled.definition.version
             isOpen = true
             openedAt = try time("at")
-            try applyChanges(payload, compiled, at: try time("at"))
+            try applyChanges(payload, compiled, at: try time("at"), reveal: reveal)
             accepted += 1
         case CaseEventType.commandAccepted:
-            try applyChanges(payload, try definition(definitionHash), at: try time("at"))
+            try applyChanges(payload, try definition(definitionHash), at: try time("at"), reveal: reveal)
             accepted += 1
+        case CaseEventType.subjectErased:
+            let compiled = try definition(definitionHash)
+            for field in compiled.definition.fields where field.pii && data[field.name] != nil {
+                data[field.name] = .null
+                redacted.insert(field.name)
+            }
         case CaseEventType.linked:
             data[try string("field")] = .string(try string("linked"))
         case CaseEventType.clockBreached:
@@ -142,14 +178,27 @@ public struct CaseState: Sendable, Equatable {
         }
     }
 
-    private mutating func applyChanges(_ payload: [String: JSONValue], _ compiled: CompiledWorkflow, at: Timestamp) throws {
+    private mutating func applyChanges(
+        _ payload: [String: JSONValue], _ compiled: CompiledWorkflow, at: Timestamp, reveal: PersonalDataReader?
+    ) throws {
         if let to = payload["state"]?.string { state = to }
         for (field, json) in payload["set"]?.object ?? [:] {
             guard let type = compiled.definition.field(field)?.type else {
                 throw EngineError.corrupt("case '\(caseId)': '\(field)' is not a field of \(compiled.definition.name)")
             }
+            var value = json
+            if let sealed = PersonalData.sealed(json) {
+                // Personal data: readable only while the subject's key exists.
+                guard let text = try reveal?(sealed.subject, sealed.ciphertext), let plain = try? JSONValue.parse(text) else {
+                    data[field] = .null
+                    redacted.insert(field)
+                    continue
+                }
+                value = plain
+            }
             do {
-                data[field] = try ValueCoding.decode(json, as: type, field: field)
+                data[field] = try ValueCoding.decode(value, as: type, field: field)
+                redacted.remove(field)
             } catch {
                 throw EngineError.corrupt("case '\(caseId)': \(error)")
             }

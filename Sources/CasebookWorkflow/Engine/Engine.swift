@@ -82,10 +82,33 @@ public final class CaseEngine: Sendable {
     /// How many times a command is retried when the case changes under it.
     public let maxAttempts = 8
 
+    /// Keys for personal data, beside the store (`<store>/keys`).
+    public let vault: KeyVault
+
     /// An engine over `store`.
-    public init(store: EventStore, registry: WorkflowRegistry? = nil) {
+    public init(store: EventStore, registry: WorkflowRegistry? = nil) throws {
         self.store = store
         self.registry = registry ?? WorkflowRegistry(store: store)
+        self.vault = try KeyVault(path: store.path + "/keys")
+    }
+
+    private var reveal: PersonalDataReader {
+        { [vault] subject, ciphertext in try vault.open(ciphertext, subject: subject) }
+    }
+
+    /// Destroys the personal data of a case's subject: its key is destroyed (the ciphertext in the log
+    /// can no longer be read) and the erasure is recorded on the case. Returns false if there was no key.
+    @discardableResult
+    public func eraseSubject(ofCase caseId: String, actor: Actor, at: Timestamp) async throws -> Bool {
+        let subject = PersonalData.subject(ofCase: caseId)
+        let erased = try vault.erase(subject)
+        let payload: JSONValue = .object(["case": .string(caseId), "subject": .string(subject), "at": .string(at.iso8601), "actor": .string(actor.id)])
+        try await store.append(
+            to: CaseState.stream(caseId), expectedVersion: .any,
+            events: [ProposedEvent(type: CaseEventType.subjectErased, json: payload.json, actor: actor.description, recordedAt: at)],
+            commandId: "erase:\(subject)")
+        cache.withLock { _ = $0.removeValue(forKey: caseId) }
+        return erased
     }
 
     /// Recently loaded cases. A cache, never the truth: a load folds whatever the stream holds past the
@@ -100,7 +123,7 @@ public final class CaseEngine: Sendable {
         let from = state.streamVersion.map { $0 + 1 } ?? 0
         let events = try store.readStream(CaseState.stream(caseId), from: from, limit: Int.max)
         guard state.streamVersion != nil || !events.isEmpty else { return nil }
-        for e in events { try state.apply(e, definition: registry.definition(hash:)) }
+        for e in events { try state.apply(e, definition: registry.definition(hash:), reveal: reveal) }
         if !events.isEmpty { remember(state) }
         return state
     }
@@ -159,13 +182,27 @@ public final class CaseEngine: Sendable {
             }
             let expected: ExpectedVersion = current.streamVersion.map { .exact($0) } ?? .noStream
             let decision = Decider(compiled: compiled, state: current).decide(command: command, actor: actor, data: data, at: at)
+            // Personal data goes into the log only sealed under the subject's key.
+            let subject = PersonalData.subject(ofCase: caseId)
+            let piiData = Set(compiled.definition.command(command)?.data.filter(\.pii).map(\.name) ?? [])
+            let piiCase = Set(compiled.definition.fields.filter(\.pii).map(\.name))
+            var recordedData = data.object ?? [:]
+            for key in recordedData.keys where piiData.contains(key) {
+                recordedData[key] = try PersonalData.seal(recordedData[key]!, subject: subject, vault: vault)
+            }
             let base: [String: JSONValue] = [
                 "case": .string(caseId), "command": .string(command), "actor": .string(actor.id), "role": .string(actor.role),
-                "at": .string(at.iso8601), "data": data,
+                "at": .string(at.iso8601), "data": data.object == nil ? data : .object(recordedData),
             ]
             do {
                 switch decision {
-                case .failure(let rejection):
+                case .failure(var rejection):
+                    for key in rejection.details.keys {
+                        let name = key.split(separator: ".").last.map(String.init) ?? key
+                        if (key.hasPrefix("case.") && piiCase.contains(name)) || (key.hasPrefix("data.") && piiData.contains(name)) {
+                            rejection.details[key] = "[personal data]"
+                        }
+                    }
                     var payload = base
                     payload["check"] = .string(rejection.check.rawValue)
                     payload["reason"] = .string(rejection.message)
@@ -178,7 +215,13 @@ public final class CaseEngine: Sendable {
                         commandId: commandId)
                     if r.deduplicated { return try original(caseId, at: r.firstPosition) }
                     return .rejected(rejection, position: r.firstPosition)
-                case .success(let change):
+                case .success(var change):
+                    if var set = change.payload["set"]?.object {
+                        for key in set.keys where piiCase.contains(key) && set[key] != .null {
+                            set[key] = try PersonalData.seal(set[key]!, subject: subject, vault: vault)
+                        }
+                        change.payload["set"] = .object(set)
+                    }
                     var payload = base.merging(change.payload) { $1 }
                     if !current.isOpen {
                         payload["workflow"] = .string(compiled.definition.name)
@@ -197,7 +240,7 @@ public final class CaseEngine: Sendable {
                     // Fold what was just written without reading it back; the cache takes the result.
                     var state = current
                     try state.apply(type: events[0].type, payload: payload, streamVersion: r.firstVersion, position: r.firstPosition,
-                                    definition: { _ in compiled })
+                                    definition: { _ in compiled }, reveal: reveal)
                     state.streamVersion = r.lastVersion
                     remember(state)
                     if let definition = compiled.definition.command(command), !definition.effects.isEmpty {
