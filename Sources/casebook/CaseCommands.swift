@@ -32,7 +32,7 @@ extension WorkflowCommand {
 
 struct CaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "case", abstract: "Open cases, issue commands, show a case.", subcommands: [Open.self, Do.self, Show.self])
+        commandName: "case", abstract: "Open cases, issue commands, show a case.", subcommands: [Open.self, Do.self, Show.self, Migrate.self])
 
     /// The options every command to a case takes.
     struct Issue: ParsableArguments {
@@ -95,6 +95,26 @@ struct CaseCommand: AsyncParsableCommand {
             let outcome = try await engineErrors {
                 try await CaseEngine(store: store).handle(caseId: id, command: command, actor: actor, data: data, at: at, commandId: issue.commandId)
             }
+            try CaseCommand.report(outcome)
+        }
+    }
+
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a case to another published definition (default: the latest); recorded as an event.",
+            discussion: "Refused if the case's state, data or running clocks do not exist, with the same types, in the target.")
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The case id.") var id: String
+        @Option(help: "The target definition hash (default: the workflow's latest published version).") var to: String?
+        @Option(name: .customLong("as"), help: ArgumentHelp("Who migrates, as role:id.", valueName: "role:id")) var actor: String
+        @Option(help: "When (ISO 8601); default: now.") var at: String?
+
+        func run() async throws {
+            guard let who = Actor(actor) else { throw ValidationError("--as '\(actor)' must be role:id") }
+            let time = try parseTime(at, option: "--at") ?? .now()
+            let store = try storeOptions.open()
+            defer { store.close() }
+            let outcome = try await engineErrors { try await CaseEngine(store: store).migrate(caseId: id, to: to, actor: who, at: time) }
             try CaseCommand.report(outcome)
         }
     }

@@ -43,6 +43,8 @@ public enum CaseEventType {
     public static let linked = "case.linked"
     /// The case's data subject was erased: its personal data can no longer be read.
     public static let subjectErased = "subject.erased"
+    /// The case was moved, by an explicit command, to another published definition.
+    public static let migrated = "case.migrated"
 }
 
 /// Reads sealed personal data: given the subject and the ciphertext, the plaintext JSON, or nil if the
@@ -123,7 +125,7 @@ public struct CaseState: Sendable, Equatable {
 
     static let foldedTypes: Set<String> = [
         CaseEventType.opened, CaseEventType.commandAccepted, CaseEventType.commandRejected, CaseEventType.clockBreached, CaseEventType.linked,
-        CaseEventType.subjectErased,
+        CaseEventType.subjectErased, CaseEventType.migrated,
     ]
 
     /// Folds an event given as its type and decoded payload (the engine uses this for the events it has
@@ -165,6 +167,12 @@ public struct CaseState: Sendable, Equatable {
                 data[field.name] = .null
                 redacted.insert(field.name)
             }
+        case CaseEventType.migrated:
+            definitionHash = try string("to")
+            let compiled = try definition(definitionHash)
+            definitionVersion = compiled.definition.version
+            accepted += 1
+            updatedAt = try time("at")
         case CaseEventType.linked:
             data[try string("field")] = .string(try string("linked"))
         case CaseEventType.clockBreached:

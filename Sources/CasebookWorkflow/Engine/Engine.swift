@@ -256,6 +256,57 @@ public final class CaseEngine: Sendable {
         throw EngineError.conflict(caseId: caseId, attempts: maxAttempts)
     }
 
+    /// Moves an open case to another published definition of the same workflow (by hash, or the latest
+    /// version), recording the migration as an event. Refused (with the reason) if the case's state,
+    /// data or running clocks do not exist, with the same types, in the target definition.
+    public func migrate(caseId: String, to hash: String?, actor: Actor, at: Timestamp) async throws -> CommandOutcome {
+        for _ in 0..<maxAttempts {
+            guard let current = try load(caseId), current.isOpen else { throw EngineError.unknownCase(caseId) }
+            let from = try registry.definition(hash: current.definitionHash)
+            let target = try hash.map(registry.definition(hash:)) ?? registry.latest(from.definition.name)
+            var problems: [String] = []
+            if target.definition.name != from.definition.name {
+                problems.append("the target is workflow '\(target.definition.name)', not '\(from.definition.name)'")
+            }
+            if target.definition.state(current.state) == nil { problems.append("state '\(current.state)' does not exist in the target") }
+            for (field, value) in current.data where value != .null {
+                let old = from.definition.field(field)?.type, new = target.definition.field(field)?.type
+                if new == nil { problems.append("field '\(field)' does not exist in the target") }
+                else if old != new { problems.append("field '\(field)' is \(old.map(String.init(describing:)) ?? "?") here, \(new!) in the target") }
+            }
+            for (name, clock) in current.clocks where clock.isStarted && !clock.isStopped && target.definition.clock(name) == nil {
+                problems.append("running clock '\(name)' does not exist in the target")
+            }
+            let payload: [String: JSONValue] = [
+                "case": .string(caseId), "from": .string(from.hash), "to": .string(target.hash), "fromVersion": .int(Int64(from.definition.version)),
+                "toVersion": .int(Int64(target.definition.version)), "actor": .string(actor.id), "role": .string(actor.role), "at": .string(at.iso8601),
+            ]
+            do {
+                if !problems.isEmpty || target.hash == from.hash {
+                    let rejection = Rejection(check: .lifecycle, message: problems.isEmpty ? "the case already runs under that definition" : problems.joined(separator: "; "),
+                                              details: ["to": target.hash])
+                    var refused = payload
+                    refused["command"] = .string("migrate")
+                    refused["check"] = .string(rejection.check.rawValue)
+                    refused["reason"] = .string(rejection.message)
+                    refused["details"] = .object(rejection.details.mapValues(JSONValue.string))
+                    let r = try await store.append(
+                        to: CaseState.stream(caseId), expectedVersion: .any,
+                        events: [ProposedEvent(type: CaseEventType.commandRejected, json: JSONValue.object(refused).json, actor: actor.description, recordedAt: at)])
+                    return .rejected(rejection, position: r.firstPosition)
+                }
+                let r = try await store.append(
+                    to: CaseState.stream(caseId), expectedVersion: current.streamVersion.map { .exact($0) } ?? .noStream,
+                    events: [ProposedEvent(type: CaseEventType.migrated, json: JSONValue.object(payload).json, actor: actor.description, recordedAt: at)])
+                guard let state = try load(caseId) else { throw EngineError.unknownCase(caseId) }
+                return .accepted(state, firstPosition: r.firstPosition)
+            } catch EventStoreError.wrongExpectedVersion {
+                continue
+            }
+        }
+        throw EngineError.conflict(caseId: caseId, attempts: maxAttempts)
+    }
+
     /// The deepest chain of effects (a command opening a case whose command sends another …) followed.
     public let maxEffectDepth = 8
 
