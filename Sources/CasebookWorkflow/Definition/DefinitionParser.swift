@@ -28,14 +28,28 @@ public enum DefinitionParser {
 
     /// Parses definition text; `file` names it in diagnostics. Returns the definition when its shape
     /// is sound (it may still have semantic errors: see ``Linter``), and every diagnostic found.
+    ///
+    /// An unknown or duplicate key is reported and parsing goes on; an element (state, field, clock,
+    /// command, decision table) with an unknown key anywhere in it is left out of the definition.
     public static func parse(_ text: String, file: String) -> (WorkflowDefinition?, [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
         func attempt<T>(_ body: () throws(Diagnostic) -> T) -> T? {
             do { return try body() } catch { diagnostics.append(error); return nil }
         }
-        guard let root = attempt({ () throws(Diagnostic) in try YAMLValue.parse(text, file: file) }),
-              let top = attempt({ () throws(Diagnostic) in try root.mapping("the workflow", allowed: topKeys) })
-        else { return (nil, diagnostics) }
+        guard let root = attempt({ () throws(Diagnostic) in try YAMLValue.parse(text, file: file) }) else { return (nil, diagnostics) }
+        let document = root.document
+        func finish(_ definition: WorkflowDefinition?) -> (WorkflowDefinition?, [Diagnostic]) {
+            var seen: Set<Diagnostic> = []
+            let all = (diagnostics + document.collected()).filter { !document.suppressed.contains($0) && seen.insert($0).inserted }
+            return (definition, all)
+        }
+        /// Runs `body`; nil if it reported an unknown key (the element is then left out).
+        func complete<T>(_ body: () -> T?) -> T? {
+            let before = document.unknownKeyCount
+            let result = body()
+            return document.unknownKeyCount > before ? nil : result
+        }
+        guard let top = attempt({ () throws(Diagnostic) in try root.mapping("the workflow", allowed: topKeys) }) else { return finish(nil) }
 
         let name = attempt { () throws(Diagnostic) in
             try top.required("workflow", in: "the file", hint: "start the file with `workflow: <name>`").string("the workflow name")
@@ -68,24 +82,27 @@ public enum DefinitionParser {
         var states: [StateDefinition] = []
         if let map = attempt({ () throws(Diagnostic) in try top.required("states", in: "the workflow", hint: "list the states a case can be in").mapping("states") }) {
             for entry in map.entries {
-                var state = StateDefinition(name: entry.key, title: nil, isInitial: false, isFinal: false, owner: nil, location: entry.keyLocation)
-                if case .scalar(let s) = entry.value.node, s.string.isEmpty || s.string == "~" || s.string == "null" {
-                    states.append(state)
-                    continue
+                let parsed = complete { () -> StateDefinition? in
+                    var state = StateDefinition(name: entry.key, title: nil, isInitial: false, isFinal: false, owner: nil, location: entry.keyLocation)
+                    if entry.value.isNull { return state }
+                    guard let attributes = attempt({ () throws(Diagnostic) in try entry.value.mapping("state '\(entry.key)'", allowed: stateKeys) }) else { return nil }
+                    state.title = attempt { () throws(Diagnostic) in try attributes["title"]?.string("a title") } ?? nil
+                    state.isInitial = attempt { () throws(Diagnostic) -> Bool in try attributes["initial"]?.boolean("initial") ?? false } ?? false
+                    state.isFinal = attempt { () throws(Diagnostic) -> Bool in try attributes["final"]?.boolean("final") ?? false } ?? false
+                    if let owner = attributes["owner"] {
+                        state.owner = attempt { () throws(Diagnostic) in try owner.string("owner") }
+                        state.ownerLocation = state.owner == nil ? nil : owner.location
+                    }
+                    return state
                 }
-                guard let attributes = attempt({ () throws(Diagnostic) in try entry.value.mapping("state '\(entry.key)'", allowed: stateKeys) }) else { continue }
-                state.title = attempt { () throws(Diagnostic) in try attributes["title"]?.string("a title") } ?? nil
-                state.isInitial = attempt { () throws(Diagnostic) -> Bool in try attributes["initial"]?.boolean("initial") ?? false } ?? false
-                state.isFinal = attempt { () throws(Diagnostic) -> Bool in try attributes["final"]?.boolean("final") ?? false } ?? false
-                state.owner = attempt { () throws(Diagnostic) in try attributes["owner"]?.string("owner") } ?? nil
-                states.append(state)
+                if let parsed { states.append(parsed) }
             }
         }
 
         var clocks: [ClockDefinition] = []
         if let map = attempt({ () throws(Diagnostic) in try top["clocks"]?.mapping("clocks") }) ?? nil {
             for entry in map.entries {
-                if let clock = attempt({ () throws(Diagnostic) in try parseClock(entry.key, entry.value, at: entry.keyLocation) }) {
+                if let clock = complete({ attempt { () throws(Diagnostic) in try parseClock(entry.key, entry.value, at: entry.keyLocation) } }) {
                     clocks.append(clock)
                 }
             }
@@ -94,7 +111,7 @@ public enum DefinitionParser {
         var commands: [CommandDefinition] = []
         if let map = attempt({ () throws(Diagnostic) in try top.required("commands", in: "the workflow", hint: "commands are how cases move").mapping("commands") }) {
             for entry in map.entries {
-                if let command = parseCommand(entry.key, entry.value, at: entry.keyLocation, diagnostics: &diagnostics) {
+                if let command = complete({ parseCommand(entry.key, entry.value, at: entry.keyLocation, diagnostics: &diagnostics) }) {
                     commands.append(command)
                 }
             }
@@ -103,17 +120,18 @@ public enum DefinitionParser {
         var decisions: [DecisionTable] = []
         if let map = attempt({ () throws(Diagnostic) in try top["decisions"]?.mapping("decisions") }) ?? nil {
             for entry in map.entries {
-                if let table = attempt({ () throws(Diagnostic) in try parseDecision(entry.key, entry.value, at: entry.keyLocation) }) {
+                if let table = complete({ attempt { () throws(Diagnostic) in try parseDecision(entry.key, entry.value, at: entry.keyLocation) } }) {
                     decisions.append(table)
                 }
             }
         }
 
-        guard let name else { return (nil, diagnostics) }
+        guard let name else { return finish(nil) }
         let definition = WorkflowDefinition(
             name: name, version: version, title: title ?? name, calendar: calendar, roles: roles, fields: fields,
-            states: states, clocks: clocks, commands: commands, decisions: decisions, location: root.location)
-        return (definition, diagnostics)
+            states: states, clocks: clocks, commands: commands, decisions: decisions, location: root.location,
+            calendarLocation: calendar == nil ? nil : top["calendar"]?.location)
+        return finish(definition)
     }
 
     // MARK: Fields and types
@@ -123,9 +141,16 @@ public enum DefinitionParser {
         let map: YAMLMapping
         do { map = try node.mapping("\(what)s") } catch { diagnostics.append(error); return [] }
         var fields: [FieldDefinition] = []
+        var unclosedType = false
         for entry in map.entries {
+            // In `{ a: enum(low, high) }` YAML ends the entry at the comma and reads `high)` as a field without
+            // a type; the unclosed parenthesis reported for `a` explains it.
+            defer { unclosedType = entry.value.isScalar && hasUnclosedParenthesis(entry.value) }
+            if unclosedType && entry.value.isNull { continue }
+            let before = node.document.unknownKeyCount
             do {
-                fields.append(try parseField(entry.key, entry.value, at: entry.keyLocation, what: what))
+                let field = try parseField(entry.key, entry.value, at: entry.keyLocation, what: what)
+                if node.document.unknownKeyCount == before { fields.append(field) }
             } catch {
                 diagnostics.append(error)
             }
@@ -133,13 +158,36 @@ public enum DefinitionParser {
         return fields
     }
 
+    static let noEnumValuesHint = "write `type: enum(a, b)` or add `values: [a, b]`"
+
+    /// True if the type is, or is a list of, an enum without values.
+    static func hasEmptyEnum(_ type: FieldType) -> Bool {
+        switch type {
+        case .enumeration(let values): return values.isEmpty
+        case .list(let element): return hasEmptyEnum(element)
+        default: return false
+        }
+    }
+
+    /// True for a scalar with more `(` than `)`, e.g. `enum(low` (cut at a comma in a flow mapping).
+    static func hasUnclosedParenthesis(_ value: YAMLValue) -> Bool {
+        guard case .scalar(let scalar) = value.node else { return false }
+        return scalar.string.filter { $0 == "(" }.count > scalar.string.filter { $0 == ")" }.count
+    }
+
     static func parseField(_ name: String, _ value: YAMLValue, at location: SourceLocation, what: String) throws(Diagnostic) -> FieldDefinition {
         if value.isScalar {
-            // Shorthand: `name: type`.
-            return FieldDefinition(name: name, type: try parseType(value.string("the type of \(what) '\(name)'"), at: value.location),
-                                   required: false, pii: false, title: nil, location: location)
+            // Shorthand: `name: type`. There is no room for `values:`, so `enum` and `enum()` have none.
+            if value.isNull { throw value.error("\(what) '\(name)' has no type", hint: "e.g. `\(name): string`; types: \(typeNames)") }
+            let type = try parseType(value.string("the type of \(what) '\(name)'"), at: value.location)
+            if hasEmptyEnum(type) { throw value.error("enum field '\(name)' has no values", hint: noEnumValuesHint) }
+            return FieldDefinition(name: name, type: type, required: false, pii: false, title: nil, location: location)
         }
-        let attributes = try value.mapping("\(what) '\(name)'", allowed: fieldKeys)
+        let attributes = try value.mapping("\(what) '\(name)'", allowed: fieldKeys, reportUnknown: false)
+        // In `{ type: enum(low, high) }` YAML ends the entry at the comma and reads `high)` as a key without a
+        // value. The type's unclosed parenthesis (reported by parseType) explains it; such keys are not reported.
+        let unclosed = attributes["type"].map(hasUnclosedParenthesis) ?? false
+        attributes.reportUnknownKeys { !(unclosed && $0.value.isNull) }
         let typeNode = try attributes.required("type", in: "\(what) '\(name)'", hint: "e.g. `type: string`; types: \(typeNames)")
         var type = try parseType(typeNode.string("a type"), at: typeNode.location)
         if let values = attributes["values"] {
@@ -148,8 +196,8 @@ public enum DefinitionParser {
             guard !list.isEmpty else { throw values.error("an enum needs at least one value") }
             type = .enumeration(list)
         }
-        if case .enumeration(let list) = type, list.isEmpty {
-            throw typeNode.error("enum field '\(name)' has no values", hint: "write `type: enum(a, b)` or add `values: [a, b]`")
+        if hasEmptyEnum(type) {
+            throw typeNode.error("enum field '\(name)' has no values", hint: noEnumValuesHint)
         }
         return FieldDefinition(
             name: name, type: type, required: try attributes["required"]?.boolean("required") ?? false,
@@ -205,7 +253,8 @@ public enum DefinitionParser {
         let escalation = Escalation(
             event: try breach.required("event", in: "on-breach", hint: "the event recorded when the clock is breached").string("an event type"),
             moveTo: try breach["move-to"]?.string("a state"), flag: try breach["flag"]?.string("a field"),
-            notify: try breach["notify"]?.string("a role"), location: breachNode.location)
+            notify: try breach["notify"]?.string("a role"), location: breachNode.location,
+            moveToLocation: breach["move-to"]?.location, flagLocation: breach["flag"]?.location, notifyLocation: breach["notify"]?.location)
         return ClockDefinition(name: name, budget: budget, onBreach: escalation, location: location)
     }
 
@@ -252,13 +301,14 @@ public enum DefinitionParser {
             for item in attempt({ () throws(Diagnostic) in try node.list("guard") }) ?? [] {
                 if item.isScalar {
                     if let source = attempt({ () throws(Diagnostic) in try item.string("a guard") }) {
-                        command.guards.append(Guard(source: source, location: item.location, message: nil))
+                        command.guards.append(Guard(source: source, location: item.contentLocation, message: nil, quoteLocation: item.quoteLocation))
                     }
                 } else if let g = attempt({ () throws(Diagnostic) in try item.mapping("a guard", allowed: guardKeys) }) {
                     if let condition = attempt({ () throws(Diagnostic) in try g.required("if", in: "a guard", hint: "write `if: <expression>`") }),
                        let source = attempt({ () throws(Diagnostic) in try condition.string("a guard") }) {
-                        command.guards.append(Guard(source: source, location: condition.location,
-                                                    message: attempt { () throws(Diagnostic) in try g["message"]?.string("a message") } ?? nil))
+                        command.guards.append(Guard(source: source, location: condition.contentLocation,
+                                                    message: attempt { () throws(Diagnostic) in try g["message"]?.string("a message") } ?? nil,
+                                                    quoteLocation: condition.quoteLocation))
                     }
                 }
             }
@@ -266,7 +316,7 @@ public enum DefinitionParser {
         if let map = attempt({ () throws(Diagnostic) in try attributes["set"]?.mapping("set") }) ?? nil {
             for entry in map.entries {
                 if let source = attempt({ () throws(Diagnostic) in try entry.value.string("the value of '\(entry.key)'") }) {
-                    command.assignments.append(Assignment(field: Named(name: entry.key, location: entry.keyLocation), source: source, location: entry.value.location))
+                    command.assignments.append(Assignment(field: Named(name: entry.key, location: entry.keyLocation), source: source, location: entry.value.contentLocation))
                 }
             }
         }
@@ -318,7 +368,7 @@ public enum DefinitionParser {
             throw hitNode.error("unknown hit policy '\(hitText)'", hint: "use unique (rules must not overlap) or first (first match wins)")
         }
         let inputs = try attributes.required("inputs", in: "decision '\(name)'").list("inputs").map { node throws(Diagnostic) in
-            Guard(source: try node.string("an input"), location: node.location, message: nil)
+            Guard(source: try node.string("an input"), location: node.contentLocation, message: nil, quoteLocation: node.quoteLocation)
         }
         let outputs = try attributes.required("outputs", in: "decision '\(name)'").strings("outputs").map { Named(name: $0.0, location: $0.1) }
         var rules: [DecisionRule] = []
@@ -342,7 +392,22 @@ public enum DefinitionParser {
 
     /// Parses a decision cell: `-`, a literal, a list of literals, `< 5`, `>= 10`, `[1..10]`.
     static func parseTest(_ cell: YAMLValue) throws(Diagnostic) -> InputTest {
-        if case .sequence = cell.node { return .oneOf(try cell.strings("a test").map(\.0)) }
+        if case .sequence = cell.node {
+            let items = try cell.strings("a test")
+            // `[[1..10]]` unquoted: YAML reads the inner brackets as a list holding `1..10`. Read it as the range.
+            if items.count == 1, items[0].0.contains("..") {
+                let text = "[\(items[0].0)]"
+                guard let range = parseRange(text) else {
+                    throw cell.error("'\(text)' is not a range", hint: "write [low..high] with whole numbers, ( or ) to exclude an end")
+                }
+                return range
+            }
+            if let (item, at) = items.first(where: { $0.0.contains("..") }) {
+                throw Diagnostic(at: at, "'\(item)' in a list of values is not a range",
+                                 hint: "a range is one test: write it in quotes, e.g. \"[1..10]\"")
+            }
+            return .oneOf(items.map(\.0))
+        }
         let text = try cell.string("a test").trimmingCharacters(in: .whitespaces)
         if text == "-" || text.isEmpty { return .any }
         for (op, build) in [
@@ -357,13 +422,19 @@ public enum DefinitionParser {
             return build(n)
         }
         if (text.hasPrefix("[") || text.hasPrefix("(")) && (text.hasSuffix("]") || text.hasSuffix(")")), text.contains("..") {
-            let body = text.dropFirst().dropLast()
-            let parts = body.components(separatedBy: "..").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, let lo = Int64(parts[0]), let hi = Int64(parts[1]), lo <= hi else {
+            guard let range = parseRange(text) else {
                 throw cell.error("'\(text)' is not a range", hint: "write [low..high] with whole numbers, ( or ) to exclude an end")
             }
-            return .range(lower: lo, lowerInclusive: text.hasPrefix("["), upper: hi, upperInclusive: text.hasSuffix("]"))
+            return range
         }
         return .oneOf([text])
+    }
+
+    /// `[1..10]`, `(1..10]`, …: nil unless both ends are whole numbers, low ≤ high.
+    static func parseRange(_ text: String) -> InputTest? {
+        let body = text.dropFirst().dropLast()
+        let parts = body.components(separatedBy: "..").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let lo = Int64(parts[0]), let hi = Int64(parts[1]), lo <= hi else { return nil }
+        return .range(lower: lo, lowerInclusive: text.hasPrefix("["), upper: hi, upperInclusive: text.hasSuffix("]"))
     }
 }

@@ -97,7 +97,7 @@ private struct Findings {
             warning(d.states[0].location, "no state is final: cases can never be closed", hint: "mark the end states `final: true`")
         }
         for s in d.states {
-            if let owner = s.owner { role(owner, at: s.location, "the owner of state '\(s.name)'") }
+            if let owner = s.owner { role(owner, at: s.ownerLocation ?? s.location, "the owner of state '\(s.name)'") }
         }
     }
 
@@ -114,12 +114,14 @@ private struct Findings {
 
     mutating func checkClocks(_ context: LintContext) {
         for c in d.clocks {
-            if let move = c.onBreach.moveTo { _ = state(move, at: c.onBreach.location, "the breach of clock '\(c.name)'") }
-            if let flag = c.onBreach.flag, let f = caseField(flag, at: c.onBreach.location, "the breach of clock '\(c.name)'"), f.type != .boolean {
-                error(c.onBreach.location, "clock '\(c.name)' flags '\(flag)', which is \(f.type), not boolean",
+            let breach = c.onBreach
+            if let move = breach.moveTo { _ = state(move, at: breach.moveToLocation ?? breach.location, "the breach of clock '\(c.name)'") }
+            if let flag = breach.flag, let f = caseField(flag, at: breach.flagLocation ?? breach.location, "the breach of clock '\(c.name)'"),
+               f.type != .boolean {
+                error(breach.flagLocation ?? breach.location, "clock '\(c.name)' flags '\(flag)', which is \(f.type), not boolean",
                       hint: "declare `\(flag): boolean`")
             }
-            if let notify = c.onBreach.notify { role(notify, at: c.onBreach.location, "the breach of clock '\(c.name)'") }
+            if let notify = breach.notify { role(notify, at: breach.notifyLocation ?? breach.location, "the breach of clock '\(c.name)'") }
             if c.budget.unit == .workingDays && d.calendar == nil {
                 error(c.location, "clock '\(c.name)' counts working days but the workflow names no calendar",
                       hint: "add `calendar: cn` (a file in Workflows/calendars/)")
@@ -130,13 +132,14 @@ private struct Findings {
             }
         }
         if let name = d.calendar, let calendars = context.calendars {
+            let at = d.calendarLocation ?? d.location
             if let calendar = calendars[name] {
                 for year in context.years where !calendar.covers(year: year) {
-                    error(d.location, "calendar '\(name)' does not cover \(year)",
+                    error(at, "calendar '\(name)' does not cover \(year)",
                           hint: "add \(year)'s holidays and weekend swaps to Workflows/calendars/\(name)-\(year).yaml")
                 }
             } else {
-                error(d.location, "unknown calendar '\(name)'",
+                error(at, "unknown calendar '\(name)'",
                       hint: Suggest.hint(name, among: calendars.keys.sorted(), listing: "calendars in Workflows/calendars"))
             }
         }
@@ -189,7 +192,7 @@ private struct Findings {
                    expression.referencedNames.isEmpty,
                    let value = try? expression.evaluate(EvaluationContext(caseData: [:], commandData: [:], now: Timestamp(millisecondsSince1970: 0), actor: "", role: "")),
                    value == .boolean(false) {
-                    error(g.location, "this guard is always false, so \(what) can never fire")
+                    error(g.writtenLocation, "this guard is always false, so \(what) can never fire")
                 }
             }
             for a in c.assignments {
@@ -276,6 +279,7 @@ private struct Findings {
             }
             for clock in d.clocks { if let move = clock.onBreach.moveTo, d.state(move) != nil, reachable.insert(move).inserted { frontier.append(move) } }
         }
+        let running = clocksInStates(initial: initial.name, sources: sources)
         for s in d.states where !reachable.contains(s.name) {
             error(s.location, "state '\(s.name)' is unreachable from the initial state '\(initial.name)'",
                   hint: "add a command with `to: \(s.name)`, or remove the state")
@@ -287,7 +291,7 @@ private struct Findings {
                 error(s.location, "state '\(s.name)' is a dead end: it is not final and no command leads out of it",
                       hint: "add a command `from: \(s.name)` with a `to:`, or mark it `final: true`")
             }
-            let waited = s.owner != nil || d.commands.contains { c in
+            let waited = s.owner != nil || running[s.name]?.values.contains(.running) == true || d.commands.contains { c in
                 c.to?.name == s.name && c.clockOperations.contains { $0.kind == .start || $0.kind == .resume }
             }
             if !waited && !s.isInitial {
@@ -301,5 +305,56 @@ private struct Findings {
                 error(c.location, "command '\(c.name)' can never fire: none of its states can be reached")
             }
         }
+    }
+
+    /// Whether a clock may be running, or may be paused, while a case is in a state.
+    enum ClockStatus: Hashable { case running, paused }
+
+    /// For each state, the clocks that may be started (and not stopped) while a case is in it, and whether
+    /// each may be running or paused (if it may be either, running). Follows the clock operations of the
+    /// opening commands, of every command from state to state, and breaches that move a case; an
+    /// over-approximation, so "not running here" is sure.
+    func clocksInStates(initial: String, sources: (CommandDefinition) -> [String]) -> [String: [String: ClockStatus]] {
+        func apply(_ ops: [ClockOperation], to clocks: [String: ClockStatus]) -> [String: ClockStatus] {
+            var out = clocks
+            for op in ops {
+                switch op.kind {
+                case .start, .resume: out[op.clock.name] = .running
+                case .pause: if out[op.clock.name] != nil { out[op.clock.name] = .paused }
+                case .stop: out[op.clock.name] = nil
+                }
+            }
+            return out
+        }
+        var facts: [String: [String: ClockStatus]] = [:]
+        var frontier: [String] = []
+        func merge(_ clocks: [String: ClockStatus], into state: String) {
+            guard d.state(state) != nil else { return }
+            var current = facts[state] ?? [:]
+            let isNew = facts[state] == nil
+            var changed = false
+            for (clock, status) in clocks where current[clock] != .running && current[clock] != status {
+                current[clock] = current[clock] == nil ? status : .running
+                changed = true
+            }
+            if changed || isNew {
+                facts[state] = current
+                frontier.append(state)
+            }
+        }
+        for c in d.commands where c.opensCase { merge(apply(c.clockOperations, to: [:]), into: c.to?.name ?? initial) }
+        merge([:], into: initial)
+        while let s = frontier.popLast() {
+            let here = facts[s] ?? [:]
+            guard d.state(s)?.isFinal == false else { continue }
+            for c in d.commands where !c.opensCase && sources(c).contains(s) {
+                merge(apply(c.clockOperations, to: here), into: c.to?.name ?? s)
+            }
+            // A breach moves the case with its clocks as they are.
+            for clock in d.clocks where here[clock.name] != nil {
+                if let move = clock.onBreach.moveTo { merge(here, into: move) }
+            }
+        }
+        return facts
     }
 }

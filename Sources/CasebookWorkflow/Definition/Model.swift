@@ -25,6 +25,8 @@ public struct WorkflowDefinition: Sendable {
     public var decisions: [DecisionTable]
     /// Where the definition was read from.
     public var location: SourceLocation
+    /// Where the calendar's name is written, if the workflow names one.
+    public var calendarLocation: SourceLocation? = nil
 
     /// The state marked initial.
     public var initialState: StateDefinition? { states.first { $0.isInitial } }
@@ -81,6 +83,23 @@ public struct StateDefinition: Sendable, Hashable {
     public var owner: String?
     /// Where it was declared.
     public var location: SourceLocation
+    /// Where the owner's name is written, if there is an owner.
+    public var ownerLocation: SourceLocation? = nil
+
+    /// Equal if written the same at the same place; the positions of the values in it are not compared.
+    public static func == (a: StateDefinition, b: StateDefinition) -> Bool {
+        a.name == b.name && a.title == b.title && a.isInitial == b.isInitial && a.isFinal == b.isFinal && a.owner == b.owner
+            && a.location == b.location
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(title)
+        hasher.combine(isInitial)
+        hasher.combine(isFinal)
+        hasher.combine(owner)
+        hasher.combine(location)
+    }
 }
 
 /// A time limit a command can start, pause, resume and stop.
@@ -111,7 +130,8 @@ public struct ClockBudgetSpec: Sendable, Hashable, CustomStringConvertible {
     /// Which unit.
     public var unit: Unit
 
-    public var description: String { "\(amount) \(amount == 1 && unit != .hours ? String(unit.rawValue.dropLast()) : unit.rawValue)" }
+    /// `5 working days`, `1 working day`, `1 hour`.
+    public var description: String { "\(amount) \(amount == 1 ? String(unit.rawValue.dropLast()) : unit.rawValue)" }
 }
 
 /// What a breached clock does: record an event, and optionally move the case or set a flag.
@@ -126,6 +146,25 @@ public struct Escalation: Sendable, Hashable {
     public var notify: String?
     /// Where it was declared.
     public var location: SourceLocation
+    /// Where the `move-to` state's name is written, if any.
+    public var moveToLocation: SourceLocation? = nil
+    /// Where the `flag` field's name is written, if any.
+    public var flagLocation: SourceLocation? = nil
+    /// Where the `notify` role's name is written, if any.
+    public var notifyLocation: SourceLocation? = nil
+
+    /// Equal if written the same at the same place; the positions of the values in it are not compared.
+    public static func == (a: Escalation, b: Escalation) -> Bool {
+        a.event == b.event && a.moveTo == b.moveTo && a.flag == b.flag && a.notify == b.notify && a.location == b.location
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(event)
+        hasher.combine(moveTo)
+        hasher.combine(flag)
+        hasher.combine(notify)
+        hasher.combine(location)
+    }
 }
 
 /// A command: who may issue it, in which states, with what data, under which guards, and what follows.
@@ -171,10 +210,16 @@ public struct Named: Sendable, Hashable, CustomStringConvertible {
 public struct Guard: Sendable, Hashable {
     /// The expression's text.
     public var source: String
-    /// Where it starts.
+    /// Where it starts (inside the quotes, if it is quoted): positions in the expression count from here.
     public var location: SourceLocation
     /// The reason given to the user when it fails.
     public var message: String?
+    /// Where the quoted value is written (its opening quote), for findings about the guard as a whole;
+    /// nil if it is not quoted (it is then at `location`).
+    public var quoteLocation: SourceLocation? = nil
+
+    /// Where the guard is written: at its opening quote, if it is quoted.
+    public var writtenLocation: SourceLocation { quoteLocation ?? location }
 }
 
 /// `field: expression` in a command's `set:`.
