@@ -1,5 +1,6 @@
 import ArgumentParser
 import CasebookLog
+import CasebookWorkflow
 import Foundation
 
 struct Init: AsyncParsableCommand {
@@ -96,19 +97,7 @@ struct Read: AsyncParsableCommand {
 /// Text and JSON renderings of events.
 enum EventJSON {
     static func escape(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
+        JSONValue.string(s).json
     }
 
     /// One JSON object: position, stream, version, type, schemaVersion, recordedAt, actor, ids, data.

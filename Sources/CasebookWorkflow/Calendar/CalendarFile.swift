@@ -162,22 +162,7 @@ private struct CalendarFileReader {
     }
 
     func closest(_ name: String, among candidates: [String]) -> String? {
-        func distance(_ a: String, _ b: String) -> Int {
-            let a = Array(a.lowercased().unicodeScalars), b = Array(b.lowercased().unicodeScalars)
-            if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
-            var previous = Array(0...b.count)
-            for i in 1...a.count {
-                var current = [i] + Array(repeating: 0, count: b.count)
-                for j in 1...b.count {
-                    current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-                }
-                previous = current
-            }
-            return previous[b.count]
-        }
-        guard let best = candidates.map({ ($0, distance(name, $0)) }).min(by: { $0.1 < $1.1 }),
-              best.1 <= max(1, name.count / 3) else { return nil }
-        return best.0
+        Suggest.closest(name, among: candidates)
     }
 
     // MARK: The file

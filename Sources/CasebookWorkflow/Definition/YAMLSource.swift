@@ -383,8 +383,9 @@ enum DuplicateKeys {
 
 /// "Did you mean" suggestions by edit distance.
 enum Suggest {
+    /// Edit distance, ignoring case.
     static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
+        let a = Array(a.lowercased().unicodeScalars), b = Array(b.lowercased().unicodeScalars)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var previous = Array(0...b.count)
