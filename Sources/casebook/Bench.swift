@@ -88,7 +88,7 @@ struct AppendBench: AsyncParsableCommand {
                             let expected: ExpectedVersion = versions[stream].map { .exact($0) } ?? .noStream
                             let t0 = nowNanos()
                             let r = try await store.append(
-                                to: "stream-\(stream)", expectedVersion: expected,
+                                to: streamName(stream), expectedVersion: expected,
                                 events: [ProposedEvent(type: "bench.event", payload: payloadBytes)])
                             samples.append(nowNanos() - t0)
                             versions[stream] = r.lastVersion
@@ -166,6 +166,13 @@ struct ReadBench: AsyncParsableCommand {
             "p50Us": round2(latencies.percentile(0.5)), "p99Us": round2(latencies.percentile(0.99)),
         ]))
     }
+}
+
+/// The benchmark's stream names, `stream-000042`: the probe's names, so that both fill their
+/// stream-head pages alike.
+func streamName(_ n: Int) -> String {
+    let digits = String(n)
+    return "stream-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
 }
 
 /// One line of JSON from a dictionary of plain values, keys sorted.
