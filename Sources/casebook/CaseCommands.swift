@@ -36,18 +36,16 @@ struct CaseCommand: AsyncParsableCommand {
 
     /// The options every command to a case takes.
     struct Issue: ParsableArguments {
-        @Option(name: .customLong("as"), help: ArgumentHelp("Who acts, as role:id (e.g. counter:wang).", valueName: "role:id"))
-        var actor: String
+        @OptionGroup var acting: Acting
         @Option(help: "The command's data, a JSON object.") var data: String = "{}"
-        @Option(help: "When the command is issued (ISO 8601); default: now.") var at: String?
         @Option(help: "An idempotency key for the command.") var commandId: String?
 
         func parsed() throws -> (Actor, JSONValue, Timestamp) {
-            guard let who = Actor(actor) else { throw ValidationError("--as '\(actor)' must be role:id, e.g. counter:wang") }
+            let (who, time) = try acting.resolved()
             let json: JSONValue
             do { json = try JSONValue.parse(data) } catch { throw ValidationError("--data is not valid JSON: \(data)") }
             guard json.object != nil else { throw ValidationError("--data must be a JSON object, e.g. '{\"item\":\"居住证明\"}'") }
-            return (who, json, try parseTime(at, option: "--at") ?? .now())
+            return (who, json, time)
         }
     }
 
@@ -106,12 +104,10 @@ struct CaseCommand: AsyncParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The case id.") var id: String
         @Option(help: "The target definition hash (default: the workflow's latest published version).") var to: String?
-        @Option(name: .customLong("as"), help: ArgumentHelp("Who migrates, as role:id.", valueName: "role:id")) var actor: String
-        @Option(help: "When (ISO 8601); default: now.") var at: String?
+        @OptionGroup var acting: Acting
 
         func run() async throws {
-            guard let who = Actor(actor) else { throw ValidationError("--as '\(actor)' must be role:id") }
-            let time = try parseTime(at, option: "--at") ?? .now()
+            let (who, time) = try acting.resolved()
             let store = try storeOptions.open()
             defer { store.close() }
             let outcome = try await engineErrors { try await CaseEngine(store: store).migrate(caseId: id, to: to, actor: who, at: time) }
@@ -173,12 +169,10 @@ struct EraseSubject: AsyncParsableCommand {
         discussion: "The log keeps only ciphertext of personal data, so verify still passes; nothing can read it afterwards.")
     @OptionGroup var storeOptions: StoreOptions
     @Argument(help: "The case whose subject is erased.") var id: String
-    @Option(name: .customLong("as"), help: ArgumentHelp("Who erases, as role:id.", valueName: "role:id")) var actor: String
-    @Option(help: "When (ISO 8601); default: now.") var at: String?
+    @OptionGroup var acting: Acting
 
     func run() async throws {
-        guard let who = Actor(actor) else { throw ValidationError("--as '\(actor)' must be role:id") }
-        let time = try parseTime(at, option: "--at") ?? .now()
+        let (who, time) = try acting.resolved()
         let store = try storeOptions.open()
         defer { store.close() }
         let erased = try await engineErrors { try await CaseEngine(store: store).eraseSubject(ofCase: id, actor: who, at: time) }
@@ -203,6 +197,18 @@ struct Timers: AsyncParsableCommand {
             for f in fired { print("breached: case \(f.caseId) clock \(f.clock) (deadline \(f.deadline.iso8601))") }
             print("\(fired.count) clock\(fired.count == 1 ? "" : "s") breached up to \(limit.iso8601)")
         }
+    }
+}
+
+/// `--as role:id` and `--at`, for everything done to a case.
+struct Acting: ParsableArguments {
+    @Option(name: .customLong("as"), help: ArgumentHelp("Who acts, as role:id (e.g. counter:wang).", valueName: "role:id"))
+    var actor: String
+    @Option(help: "When (ISO 8601, e.g. 2026-03-02T09:30:00+08:00); default: now.") var at: String?
+
+    func resolved() throws -> (Actor, Timestamp) {
+        guard let who = Actor(actor) else { throw ValidationError("--as '\(actor)' must be role:id, e.g. counter:wang") }
+        return (who, try parseTime(at, option: "--at") ?? .now())
     }
 }
 
