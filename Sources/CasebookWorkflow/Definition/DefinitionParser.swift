@@ -176,6 +176,13 @@ public enum DefinitionParser {
     }
 
     static func parseField(_ name: String, _ value: YAMLValue, at location: SourceLocation, what: String) throws(Diagnostic) -> FieldDefinition {
+        // Guards and assignments name fields as `case.<name>` / `data.<name>`, where `-` would read as minus.
+        guard let first = name.unicodeScalars.first, first == "_" || first.properties.isAlphabetic,
+              name.unicodeScalars.allSatisfy({ $0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0) })
+        else {
+            throw Diagnostic(at: location, "\(what) name '\(name)' cannot be used in expressions",
+                             hint: "use letters, digits and _ (e.g. '\(name.replacingOccurrences(of: "-", with: "_"))')")
+        }
         if value.isScalar {
             // Shorthand: `name: type`. There is no room for `values:`, so `enum` and `enum()` have none.
             if value.isNull { throw value.error("\(what) '\(name)' has no type", hint: "e.g. `\(name): string`; types: \(typeNames)") }

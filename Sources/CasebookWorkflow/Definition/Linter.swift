@@ -125,6 +125,10 @@ private struct Findings {
             if c.budget.unit == .workingDays && d.calendar == nil {
                 error(c.location, "clock '\(c.name)' counts working days but the workflow names no calendar",
                       hint: "add `calendar: cn` (a file in Workflows/calendars/)")
+            } else if d.calendar == nil {
+                // Day budgets end at local midnight, and the engine keeps every deadline on the calendar's clock.
+                error(c.location, "clock '\(c.name)' needs the workflow's calendar (its time zone decides when the limit ends)",
+                      hint: "add `calendar: cn` (a file in Workflows/calendars/)")
             }
             let started = d.commands.contains { $0.clockOperations.contains { $0.clock.name == c.name && $0.kind == .start } }
             if !started {
