@@ -200,6 +200,26 @@ struct Timers: AsyncParsableCommand {
     }
 }
 
+struct Effects: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Finish effects on linked cases that did not happen (e.g. the process stopped, or a workflow was missing).",
+        subcommands: [Run.self])
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Carry out again the open/send effects of every accepted command; what was done is not done twice.")
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            let store = try storeOptions.open()
+            defer { store.close() }
+            let before = store.count
+            let looked = try await engineErrors { try await CaseEngine(store: store).redriveEffects() }
+            print("\(looked) command\(looked == 1 ? "" : "s") with effects looked at; \(store.count - before) events appended")
+        }
+    }
+}
+
 /// `--as role:id` and `--at`, for everything done to a case.
 struct Acting: ParsableArguments {
     @Option(name: .customLong("as"), help: ArgumentHelp("Who acts, as role:id (e.g. counter:wang).", valueName: "role:id"))

@@ -4,7 +4,7 @@ import Testing
 
 @testable import CasebookWorkflow
 
-private let admissionYAML = """
+let admissionYAML = """
     workflow: admission
     title: 工作准入 Task admission
     roles: [department, district-office]
@@ -31,7 +31,7 @@ private let admissionYAML = """
         emit: [admission.withdrawn]
     """
 
-private let rectificationYAML = """
+let rectificationYAML = """
     workflow: rectification
     title: 整改 Rectification
     roles: [district-office]
@@ -96,6 +96,32 @@ private let rectificationYAML = """
             let opened = try h.types(linked)
             #expect(opened == [CaseEventType.commandRejected])
             #expect(try h.engine.load("r2")?.data["followup"] == .string(linked))
+        }
+    }
+}
+
+@Suite struct EffectRedriveTests {
+    @Test func aFailedEffectIsRecordedAndFinishedLaterExactlyOnce() async throws {
+        try await EngineHarness.run { h in
+            // The rectification workflow is published before the admission workflow it opens cases of.
+            try await h.publish(rectificationYAML, file: "rectification.yaml")
+            let office = Actor(role: "district-office", id: "zhou")
+            let t = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!
+            _ = try await h.engine.open(workflow: "rectification", caseId: "r3", actor: office, data: .object(["admission": .string("none")]), at: t)
+            let outcome = try await h.engine.handle(caseId: "r3", command: "reapply", actor: office, data: .object(["task": .string("挂牌")]), at: t)
+            guard case .accepted(_, let position) = outcome else { Issue.record("reapply refused: \(outcome)"); return }
+            #expect(try h.types("r3").contains(CaseEventType.effectFailed))
+            let linked = "r3-admission-\(position)"
+            #expect(try h.events(linked).isEmpty)
+
+            try await h.publish(admissionYAML, file: "admission.yaml")
+            #expect(try await h.engine.redriveEffects() == 1)
+            #expect(try h.types(linked) == [CaseEventType.commandRejected])  // the office may not apply: recorded there
+            #expect(try h.engine.load("r3")?.data["followup"] == .string(linked))
+            let eventsAfterFirst = h.store.count
+            // Running it again does nothing new.
+            try await h.engine.redriveEffects()
+            #expect(h.store.count == eventsAfterFirst)
         }
     }
 }

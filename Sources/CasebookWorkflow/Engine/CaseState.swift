@@ -43,6 +43,8 @@ public enum CaseEventType {
     public static let linked = "case.linked"
     /// The case's data subject was erased: its personal data can no longer be read.
     public static let subjectErased = "subject.erased"
+    /// A command was accepted but one of its effects on another case failed (it can be re-driven).
+    public static let effectFailed = "case.effect-failed"
     /// The case was moved, by an explicit command, to another published definition.
     public static let migrated = "case.migrated"
 }

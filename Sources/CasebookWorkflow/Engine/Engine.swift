@@ -244,8 +244,21 @@ public final class CaseEngine: Sendable {
                     state.streamVersion = r.lastVersion
                     remember(state)
                     if let definition = compiled.definition.command(command), !definition.effects.isEmpty {
-                        state = try await perform(definition.effects, from: state, compiled: compiled, actor: actor, data: data, at: at,
-                                                  source: r.firstPosition, depth: depth)
+                        do {
+                            state = try await perform(definition.effects, from: state, compiled: compiled, actor: actor, data: data, at: at,
+                                                      source: r.firstPosition, depth: depth)
+                        } catch {
+                            // The command stands; its effects did not all happen. Say so on the case, and let
+                            // `redriveEffects` finish them once the cause is fixed.
+                            let failure: JSONValue = .object([
+                                "case": .string(caseId), "command": .string(command), "cause": .int(Int64(r.firstPosition)),
+                                "at": .string(at.iso8601), "reason": .string("\(error)"),
+                            ])
+                            try await store.append(
+                                to: stream, expectedVersion: .any,
+                                events: [ProposedEvent(type: CaseEventType.effectFailed, json: failure.json, actor: actor.description, recordedAt: at)],
+                                commandId: "effect-failed:\(r.firstPosition)")
+                        }
                     }
                     return .accepted(state, firstPosition: r.firstPosition)
                 }
@@ -305,6 +318,47 @@ public final class CaseEngine: Sendable {
             }
         }
         throw EngineError.conflict(caseId: caseId, attempts: maxAttempts)
+    }
+
+    /// Carries out, again, the effects of every accepted command that has `open` or `send` effects. Effects
+    /// run after their command is durable; if the process stopped in between, this finishes them. It is
+    /// safe to run at any time: every effect has a command id derived from its cause, so what was done
+    /// is not done twice. Returns how many commands with effects were looked at.
+    @discardableResult
+    public func redriveEffects() async throws -> Int {
+        var sources: [RecordedEvent] = []
+        try store.scan { e in
+            if (e.type == CaseEventType.commandAccepted || e.type == CaseEventType.opened), e.streamId.hasPrefix("case-") { sources.append(e) }
+            return true
+        }
+        var looked = 0
+        for e in sources {
+            guard let payload = try? JSONValue.parse(Data(e.payload)).object, let caseId = payload["case"]?.string,
+                  let command = payload["command"]?.string, let role = payload["role"]?.string, let actorId = payload["actor"]?.string,
+                  let atText = payload["at"]?.string, let at = Timestamp(iso8601: atText),
+                  let state = try load(caseId), state.isOpen
+            else { continue }
+            let compiled = try registry.definition(hash: payload["definition"]?.string ?? state.definitionHash)
+            guard let definition = compiled.definition.command(command),
+                  definition.effects.contains(where: { if case .emit = $0 { return false } else { return true } })
+            else { continue }
+            looked += 1
+            _ = try await perform(definition.effects, from: state, compiled: compiled, actor: Actor(role: role, id: actorId),
+                                  data: revealed(payload["data"] ?? .object([:])), at: at, source: e.position, depth: 0)
+        }
+        return looked
+    }
+
+    /// A recorded JSON value with its sealed personal data opened (or null where the key is gone).
+    private func revealed(_ json: JSONValue) throws -> JSONValue {
+        if let sealed = PersonalData.sealed(json) {
+            return try vault.open(sealed.ciphertext, subject: sealed.subject).flatMap { try? JSONValue.parse($0) } ?? .null
+        }
+        switch json {
+        case .object(let o): return .object(try o.mapValues(revealed))
+        case .array(let a): return .array(try a.map(revealed))
+        default: return json
+        }
     }
 
     /// The deepest chain of effects (a command opening a case whose command sends another …) followed.
