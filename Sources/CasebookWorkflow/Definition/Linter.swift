@@ -245,7 +245,12 @@ private struct Findings {
 
     mutating func checkDecisions() {
         for table in d.decisions {
-            let env = ExpressionEnvironment(caseFields: Dictionary(d.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }), commandFields: [:])
+            // Inputs may read the data of every command that consults the table (and only fields all of
+            // them carry); a table no command consults is checked against the case alone.
+            let users = d.commands.filter { $0.decide.contains { $0.name == table.name } }
+            let shared = users.map { Dictionary($0.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }) }
+                .reduce(nil as [String: FieldType]?) { acc, fields in acc.map { $0.filter { fields[$0.key] == $0.value } } ?? fields } ?? [:]
+            let env = ExpressionEnvironment(caseFields: Dictionary(d.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }), commandFields: shared)
             for input in table.inputs { _ = compile(input.source, at: input.location, in: env, expecting: nil) }
             let outputTypes = table.outputs.map { caseField($0.name, at: $0.location, "the outputs of decision '\(table.name)'")?.type }
             for rule in table.rules {

@@ -524,7 +524,9 @@ struct Decider {
         // Decision tables: the matching rule's outputs are set on the case.
         var decisions: [JSONValue] = []
         for table in command.decide {
-            guard let t = d.decision(table.name), let inputs = compiled.decisionInputs[table.name] else { continue }
+            guard let t = d.decision(table.name),
+                  let inputs = compiled.decisionInputs[CompiledWorkflow.decisionKey(command: name, table: table.name)]
+            else { continue }
             var values: [Value] = []
             do {
                 for input in inputs { values.append(try input.evaluate(context)) }

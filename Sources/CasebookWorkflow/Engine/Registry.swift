@@ -19,6 +19,8 @@ public struct CompiledWorkflow: Sendable {
     let assignments: [String: [(String, Expression)]]
     let decisionInputs: [String: [Expression]]
 
+    static func decisionKey(command: String, table: String) -> String { command + "\u{0}" + table }
+
     /// Compiles a definition. Throws the linter's and parser's errors (warnings do not stop it).
     public static func compile(
         source: String, file: String, calendarSources: [(file: String, source: String)]
@@ -47,11 +49,17 @@ public struct CompiledWorkflow: Sendable {
                     (a.field.name, try Expression.compile(a.source, at: a.location, in: env, expecting: caseTypes[a.field.name]))
                 }
             }
+            // A table's inputs are compiled for each command that consults it, so they may read that
+            // command's data as well as the case.
             var decisionInputs: [String: [Expression]] = [:]
-            let env = ExpressionEnvironment(caseFields: caseTypes, commandFields: [:])
-            for table in definition.decisions {
-                decisionInputs[table.name] = try table.inputs.map { i throws(Diagnostic) in
-                    try Expression.compile(i.source, at: i.location, in: env, expecting: nil)
+            for c in definition.commands {
+                let env = ExpressionEnvironment(
+                    caseFields: caseTypes, commandFields: Dictionary(c.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }))
+                for use in c.decide {
+                    guard let table = definition.decision(use.name) else { continue }
+                    decisionInputs[Self.decisionKey(command: c.name, table: table.name)] = try table.inputs.map { i throws(Diagnostic) in
+                        try Expression.compile(i.source, at: i.location, in: env, expecting: nil)
+                    }
                 }
             }
             var hasher = SHA256()
