@@ -93,12 +93,6 @@ enum BigEndian {
         withUnsafeBytes(of: value.bigEndian) { Array($0) }
     }
 
-    static func bytes(_ a: UInt64, _ b: UInt64) -> [UInt8] {
-        var out = bytes(a)
-        out.append(contentsOf: bytes(b))
-        return out
-    }
-
     static func read(_ buffer: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt64? {
         guard buffer.count >= offset + 8 else { return nil }
         return UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self))

@@ -183,9 +183,4 @@ public enum Envelope {
     public static func decode(_ bytes: [UInt8]) -> RecordedEvent? {
         bytes.withUnsafeBytes { decode($0) }
     }
-
-    /// The position in an envelope's header, without decoding the rest.
-    static func position(_ buffer: UnsafeRawBufferPointer) -> UInt64? {
-        buffer.count >= headerSize ? BigEndian.read(buffer, at: 1) : nil
-    }
 }

@@ -55,18 +55,11 @@ enum Schema {
         var number: UInt64
         var version: UInt64
 
-        init(number: UInt64, version: UInt64) {
-            self.number = number
-            self.version = version
-        }
-
         init?(_ buffer: UnsafeRawBufferPointer) {
             guard buffer.count == 16, let n = BigEndian.read(buffer), let v = BigEndian.read(buffer, at: 8) else { return nil }
             number = n
             version = v
         }
-
-        var bytes: [UInt8] { BigEndian.bytes(number, version) }
     }
 
     struct CommandRecord {
