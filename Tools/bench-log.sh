@@ -6,6 +6,10 @@
 #
 # Prints one JSON object per measurement (probe-*, append, read-all, read-stream) and then one
 # "compare" object per target: Casebook's median figure, the probe's, their ratio and the target.
+# The probe runs twice for group commit: at a fixed batch in strict stream order (the issue's baseline),
+# and replaying the log's own commits (`bench append --trace` → `probe write --order`): concurrent
+# appenders drift apart, so each of their commits touches more scattered pages than a strictly ordered
+# batch; the replay does exactly the same writes in exactly the same batches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,11 +35,18 @@ run "$CASEBOOK" bench append --events "$SINGLE_EVENTS" --streams "$STREAMS" --wr
 rm -rf "$WORK/p1" "$WORK/c1"
 # Group commit: probe and Casebook alternate, ROUNDS times, so that both see the same disk weather.
 for round in $(seq 1 "$ROUNDS"); do
-    rm -rf "$WORK/p64" "$WORK/p1000" "$WORK/c64" "$WORK/c1024"
+    rm -rf "$WORK/p64" "$WORK/p1000" "$WORK/c64" "$WORK/c1024" "$WORK/r64" "$WORK/r1024"
     run "$WORK/probe" write --dir "$WORK/p64" --events "$EVENTS" --streams "$STREAMS" --payload "$PAYLOAD" --batch 64
-    run "$CASEBOOK" bench append --events "$EVENTS" --streams "$STREAMS" --writers 64 --in-flight 1 --payload "$PAYLOAD" --dir "$WORK/c64"
+    run "$CASEBOOK" bench append --events "$EVENTS" --streams "$STREAMS" --writers 64 --in-flight 1 --payload "$PAYLOAD" --dir "$WORK/c64" --trace "$WORK/order64"
+    # The same writes in the same batches as the log's own commits: a like-for-like baseline.
+    rm -rf "$WORK/r64"
+    "$WORK/probe" write --dir "$WORK/r64" --streams "$STREAMS" --payload "$PAYLOAD" --order "$WORK/order64" \
+        | sed 's/"bench":"probe-write"/"bench":"probe-replay","of":"64x1"/' | tee -a "$OUT"
     run "$WORK/probe" write --dir "$WORK/p1000" --events "$EVENTS" --streams "$STREAMS" --payload "$PAYLOAD" --batch 1000
-    run "$CASEBOOK" bench append --events "$EVENTS" --streams "$STREAMS" --writers 64 --in-flight 16 --payload "$PAYLOAD" --dir "$WORK/c1024" --keep 2>/dev/null
+    run "$CASEBOOK" bench append --events "$EVENTS" --streams "$STREAMS" --writers 64 --in-flight 16 --payload "$PAYLOAD" --dir "$WORK/c1024" --keep --trace "$WORK/order1024" 2>/dev/null
+    rm -rf "$WORK/r1024"
+    "$WORK/probe" write --dir "$WORK/r1024" --streams "$STREAMS" --payload "$PAYLOAD" --order "$WORK/order1024" \
+        | sed 's/"bench":"probe-replay"/"bench":"probe-replay"/; s/"bench":"probe-write"/"bench":"probe-replay","of":"64x16"/' | tee -a "$OUT"
 done
 # Reads, on the last stores of each.
 for round in $(seq 1 "$ROUNDS"); do
@@ -64,6 +75,10 @@ compare("64 writers x 1: median events/s vs probe batch 64", median("eventsPerSe
         median("eventsPerSec", "probe-write", batch=64), 0.60)
 compare("64 writers x 16: median events/s vs probe batch 1000", median("eventsPerSec", "append", writers=64, inFlight=16),
         median("eventsPerSec", "probe-write", batch=1000), 0.60)
+compare("64 writers x 1 vs probe replaying the log's own batches (like for like)", median("eventsPerSec", "append", writers=64, inFlight=1),
+        median("eventsPerSec", "probe-replay", of="64x1"), 0.60)
+compare("64 writers x 16 vs probe replaying the log's own batches (like for like)", median("eventsPerSec", "append", writers=64, inFlight=16),
+        median("eventsPerSec", "probe-replay", of="64x16"), 0.60)
 compare("read-all decoded: median events/s vs raw cursor scan", median("eventsPerSec", "read-all"),
         median("eventsPerSec", "probe-read-all"), 0.50)
 compare("10-event stream read: median p50 (us), ratio <= target", median("p50Us", "read-stream"),

@@ -16,6 +16,9 @@ public struct EventStoreOptions: Sendable {
     /// the previous commit's time, and never when only one append was in the previous batch). 0 turns
     /// this off.
     public var maxLinger: UInt64 = 1_000_000
+    /// Told, on the writer thread, of every commit: its first position and how many events it holds
+    /// (benchmarks use it to replay the same batches against raw LMDB). Keep it quick.
+    public var commitObserver: (@Sendable (_ firstPosition: UInt64, _ count: UInt64) -> Void)? = nil
     /// Open without a writer: appends fail with ``EventStoreError/readOnly``.
     public var readOnly: Bool = false
     /// Skip fsync at commit. Only for throwaway stores in tests: acknowledged appends may then be lost.

@@ -78,6 +78,7 @@ final class Writer: Sendable {
         var outcomes: [Result<AppendResult, EventStoreError>] = []
         var newTail = Tail()
         var retrying = false
+        var startSize: UInt64 = 0
         while true {
             do {
                 let now = options.clock()
@@ -86,6 +87,7 @@ final class Writer: Sendable {
                 var t1 = t0
                 (outcomes, newTail) = try env.write { txn in
                     var t = try current(tail, txn)
+                    startSize = t.frontier.size
                     var events = 0
                     var results = try applyAll(batch[...], txn, &t, now, events: &events, nanoseconds: &applying)
                     // Callers answered a moment ago are coming back: write what arrives while waiting for them.
@@ -126,6 +128,9 @@ final class Writer: Sendable {
                 }
                 return batch.count
             }
+        }
+        if let observe = options.commitObserver, newTail.frontier.size > startSize {
+            observe(startSize, newTail.frontier.size - startSize)
         }
         tail = newTail
         // Durable now: tell subscribers, then answer every caller. Waking a caller costs microseconds; a

@@ -56,6 +56,10 @@ struct AppendBench: AsyncParsableCommand {
     @Option(help: "Payload bytes per event.") var payload: Int = 300
     @Option(help: "Store directory (default: a new temporary one).") var dir: String?
     @Flag(help: "Keep the store afterwards (for `bench read`).") var keep = false
+    @Option(help: ArgumentHelp(
+        "Write the commits as they happened to this file (a stream number per event, `c` after each commit), for `probe write --order`.",
+        valueName: "file"))
+    var trace: String?
 
     func validate() throws {
         guard events > 0, streams > 0, writers > 0, inFlight > 0, payload >= 0 else {
@@ -68,6 +72,8 @@ struct AppendBench: AsyncParsableCommand {
         defer { if !keep { try? FileManager.default.removeItem(atPath: path) } }
         var options = EventStoreOptions()
         options.initialMapSize = 256 << 20
+        let observed = Mutex<[(UInt64, UInt64)]>([])
+        if trace != nil { options.commitObserver = { first, count in observed.withLock { $0.append((first, count)) } } }
         let store = try EventStore(path: path, options: options)
         // Plain locals: reading @Option properties in the hot loop costs more than the appends.
         let (events, streams, slots) = (self.events, self.streams, writers * inFlight)
@@ -105,6 +111,17 @@ struct AppendBench: AsyncParsableCommand {
         let commits = store.commitCount - commitsBefore
         let stats = try store.stats()
         let writer = store.writerMilliseconds
+        if let trace {
+            // The stream of each position, and where each commit ended.
+            var lines: [String] = []
+            var ends = Set(observed.withLock { $0 }.map { $0.0 + $0.1 - 1 })
+            try store.scan { e in
+                lines.append(String(Int(e.streamId.dropFirst("stream-".count)) ?? -1))
+                if ends.remove(e.position) != nil { lines.append("c") }
+                return true
+            }
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: trace))
+        }
         store.close()
         let figures: [String: any Sendable] = [
             "bench": "append", "events": events, "streams": streams, "writers": writers, "inFlight": inFlight,

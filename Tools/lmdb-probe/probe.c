@@ -14,6 +14,10 @@
  *                append in a batch gets that txn's latency), total seconds
  *                (first begin .. last commit, env open excluded), events/s and
  *                the bytes of event values written.
+ *                With --order FILE (written by `casebook bench append --trace`), the
+ *                events go to the streams, and the commits fall, exactly as the
+ *                log's own commits did: a stream number per line, `c` after each
+ *                commit. --events and --batch are then taken from the file.
  *   read-all     One read txn, cursor over "events", reads every value byte.
  *   read-stream  K random streams (xorshift64, seed 42), each read in its own
  *                read txn: head lookup, stream_index range walk, mdb_get of
@@ -48,6 +52,7 @@
 
 static const char *usage_text =
     "usage: probe write --dir D --events N --streams S --payload BYTES --batch B\n"
+    "       probe write --dir D --streams S --payload BYTES --order FILE\n"
     "       probe read-all --dir D\n"
     "       probe read-stream --dir D --samples K\n";
 
@@ -246,8 +251,53 @@ static size_t encode_header(unsigned char *p, uint64_t pos, uint64_t version,
     return n;
 }
 
+/* The order file of --order: the stream of each event and whether a commit follows it. */
+struct order {
+    uint64_t *stream;
+    unsigned char *commit_after;
+    uint64_t events, commits;
+};
+
+static void read_order(const char *path, uint64_t streams, struct order *o)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        fail(path, strerror(errno));
+    uint64_t cap = 1024;
+    o->stream = xmalloc(cap * sizeof *o->stream);
+    o->commit_after = xmalloc(cap);
+    o->events = o->commits = 0;
+    char line[64];
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (line[0] == 'c') {
+            if (o->events == 0)
+                fail(path, "commit before any event");
+            o->commit_after[o->events - 1] = 1;
+            o->commits++;
+            continue;
+        }
+        if (o->events == cap) {
+            cap *= 2;
+            o->stream = realloc(o->stream, cap * sizeof *o->stream);
+            o->commit_after = realloc(o->commit_after, cap);
+            if (o->stream == NULL || o->commit_after == NULL)
+                fail(path, "out of memory");
+        }
+        uint64_t s = strtoull(line, NULL, 10);
+        if (s >= streams)
+            fail(path, "stream number beyond --streams");
+        o->stream[o->events] = s;
+        o->commit_after[o->events] = 0;
+        o->events++;
+    }
+    fclose(f);
+    if (o->events == 0)
+        fail(path, "no events");
+    o->commit_after[o->events - 1] = 1;
+}
+
 static int cmd_write(const char *dir, uint64_t events, uint64_t streams,
-                     uint64_t payload, uint64_t batch)
+                     uint64_t payload, uint64_t batch, const struct order *order)
 {
     struct store st;
     prepare_dir(dir);
@@ -264,7 +314,7 @@ static int cmd_write(const char *dir, uint64_t events, uint64_t streams,
      * the expected version is "no stream" when 0, else next_version - 1. */
     uint64_t *next_version = xmalloc(streams * sizeof *next_version);
     memset(next_version, 0, streams * sizeof *next_version);
-    uint64_t ncommits_max = (events + batch - 1) / batch;
+    uint64_t ncommits_max = order ? order->events : (events + batch - 1) / batch;
     uint64_t *commit_ns = xmalloc(ncommits_max * sizeof *commit_ns);
     uint64_t *append_ns = xmalloc(events * sizeof *append_ns);
 
@@ -273,7 +323,7 @@ static int cmd_write(const char *dir, uint64_t events, uint64_t streams,
     MDB_txn *txn = NULL;
 
     for (uint64_t pos = 0; pos < events; pos++) {
-        uint64_t s = pos % streams;
+        uint64_t s = order ? order->stream[pos] : pos % streams;
         char name[NAME_MAX_LEN];
         size_t name_len = (size_t)stream_name(name, s);
         unsigned char head[16], ikey[16], pkey[8], pval[16];
@@ -330,7 +380,7 @@ static int cmd_write(const char *dir, uint64_t events, uint64_t streams,
         next_version[s]++;
         in_txn++;
 
-        if (in_txn == batch || pos + 1 == events) {
+        if (order ? order->commit_after[pos] : (in_txn == batch || pos + 1 == events)) {
             check(mdb_txn_commit(txn), "mdb_txn_commit");
             txn = NULL;
             uint64_t lat = now_ns() - t_begin;
@@ -342,11 +392,13 @@ static int cmd_write(const char *dir, uint64_t events, uint64_t streams,
     }
     double seconds = (double)(now_ns() - t_start) / 1e9;
 
-    printf("{\"bench\":\"probe-write\",\"events\":%llu,\"streams\":%llu,"
+    if (order)
+        batch = 0;  /* reported as 0: the batches were the log's own (see "ordered") */
+    printf("{\"bench\":\"probe-write\",\"ordered\":%s,\"events\":%llu,\"streams\":%llu,"
            "\"payload\":%llu,\"batch\":%llu,\"seconds\":%.6f,"
            "\"eventsPerSec\":%.1f,\"commitP50Us\":%.1f,\"commitP99Us\":%.1f,"
            "\"p50Us\":%.1f,\"p99Us\":%.1f,\"bytes\":%llu}\n",
-           (unsigned long long)events, (unsigned long long)streams,
+           order ? "true" : "false", (unsigned long long)events, (unsigned long long)streams,
            (unsigned long long)payload, (unsigned long long)batch, seconds,
            (double)events / seconds, percentile_us(commit_ns, ncommits, 0.50),
            percentile_us(commit_ns, ncommits, 0.99),
@@ -473,7 +525,7 @@ static int cmd_read_stream(const char *dir, uint64_t samples)
 
 int main(int argc, char **argv)
 {
-    const char *dir = NULL;
+    const char *dir = NULL, *order_path = NULL;
     uint64_t events = 0, streams = 0, payload = 0, batch = 0, samples = 0;
     int have_payload = 0;
 
@@ -496,6 +548,8 @@ int main(int argc, char **argv)
             batch = parse_u64(val, 0);
         else if (strcmp(opt, "--samples") == 0)
             samples = parse_u64(val, 0);
+        else if (strcmp(opt, "--order") == 0)
+            order_path = val;
         else
             usage();
     }
@@ -503,9 +557,16 @@ int main(int argc, char **argv)
         usage();
 
     if (strcmp(argv[1], "write") == 0) {
+        if (order_path) {
+            if (!streams || !have_payload || events || batch || samples)
+                usage();
+            struct order o;
+            read_order(order_path, streams, &o);
+            return cmd_write(dir, o.events, streams, payload, 1, &o);
+        }
         if (!events || !streams || !have_payload || !batch || samples)
             usage();
-        return cmd_write(dir, events, streams, payload, batch);
+        return cmd_write(dir, events, streams, payload, batch, NULL);
     }
     if (strcmp(argv[1], "read-all") == 0) {
         if (events || streams || have_payload || batch || samples)
