@@ -46,7 +46,7 @@ for round in $(seq 1 "$ROUNDS"); do
     run "$CASEBOOK" bench append --events "$EVENTS" --streams "$STREAMS" --writers 64 --in-flight 16 --payload "$PAYLOAD" --dir "$WORK/c1024" --keep --trace "$WORK/order1024" 2>/dev/null
     rm -rf "$WORK/r1024"
     "$WORK/probe" write --dir "$WORK/r1024" --streams "$STREAMS" --payload "$PAYLOAD" --order "$WORK/order1024" \
-        | sed 's/"bench":"probe-replay"/"bench":"probe-replay"/; s/"bench":"probe-write"/"bench":"probe-replay","of":"64x16"/' | tee -a "$OUT"
+        | sed 's/"bench":"probe-write"/"bench":"probe-replay","of":"64x16"/' | tee -a "$OUT"
 done
 # Reads, on the last stores of each.
 for round in $(seq 1 "$ROUNDS"); do
