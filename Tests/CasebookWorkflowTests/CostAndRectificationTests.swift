@@ -8,35 +8,6 @@ import Testing
 // Workflows/department-evaluation.yaml (communities rate departments, 双评议) and
 // Workflows/rectification.yaml (整改, withdrawal from the community).
 
-/// A minimal admission workflow for the withdrawal scenario, independent of Workflows/task-admission.yaml:
-/// apply → applied → admit → admitted → withdraw → withdrawn.
-private let minimalTaskAdmissionYAML = """
-    workflow: task-admission
-    title: 工作准入（测试用）Task admission (test)
-    roles: [department, district-office]
-    fields:
-      title: string
-    states:
-      applied: { initial: true, owner: district-office }
-      admitted: { owner: department }
-      withdrawn: { final: true }
-    commands:
-      apply:
-        opens: true
-        roles: [department]
-        data: { title: { type: string, required: true } }
-        set: { title: data.title }
-      admit:
-        from: [applied]
-        to: admitted
-        roles: [district-office]
-      withdraw:
-        from: [admitted]
-        to: withdrawn
-        roles: [district-office]
-        emit: [admission.withdrawn]
-    """
-
 private let workflowsDirectory = engineTestRepoRoot + "/Workflows"
 
 private let department = Actor(role: "department", id: "civil-affairs")
@@ -368,7 +339,7 @@ extension EngineHarness {
 
     @Test func withdrawalDecidedByTheOfficeSendsWithdrawToTheAdmissionCase() async throws {
         try await EngineHarness.run { h in
-            try await h.publish(minimalTaskAdmissionYAML, file: "task-admission.yaml")
+            try await h.publish(testAdmissionYAML, file: "task-admission.yaml")
             try await h.publishRepo("rectification")
             try await h.publishRepo("department-evaluation")
             try await h.openCase("task-admission", "adm1", as: department, #"{"title":"城管巡查台账"}"#)

@@ -4,69 +4,14 @@ import Testing
 
 @testable import CasebookWorkflow
 
-let admissionYAML = """
-    workflow: admission
-    title: 工作准入 Task admission
-    roles: [department, district-office]
-    fields:
-      task: string
-    states:
-      applied: { initial: true, owner: district-office }
-      admitted: { owner: department }
-      withdrawn: { final: true }
-    commands:
-      apply:
-        opens: true
-        roles: [department]
-        data: { task: { type: string, required: true } }
-        set: { task: data.task }
-      admit:
-        from: [applied]
-        to: admitted
-        roles: [district-office]
-      withdraw:
-        from: [admitted]
-        to: withdrawn
-        roles: [district-office]
-        emit: [admission.withdrawn]
-    """
-
-let rectificationYAML = """
-    workflow: rectification
-    title: 整改 Rectification
-    roles: [district-office]
-    fields:
-      admission: reference(admission)
-      followup: reference(admission)
-    states:
-      open: { initial: true, owner: district-office }
-      closed: { final: true }
-    commands:
-      open:
-        opens: true
-        roles: [district-office]
-        data: { admission: { type: reference(admission), required: true } }
-        set: { admission: data.admission }
-      withdraw-work:
-        from: [open]
-        to: closed
-        roles: [district-office]
-        send: { command: withdraw, to-case-in: admission }
-      reapply:
-        from: [open]
-        roles: [district-office]
-        data: { task: string }
-        open: { workflow: admission, command: apply, store-id-in: followup }
-    """
-
 @Suite struct EffectTests {
     @Test func aFailedRectificationWithdrawsTheLinkedAdmissionOnce() async throws {
         try await EngineHarness.run { h in
-            try await h.publish(admissionYAML, file: "admission.yaml")
-            try await h.publish(rectificationYAML, file: "rectification.yaml")
+            try await h.publish(testAdmissionYAML, file: "task-admission.yaml")
+            try await h.publish(testRectificationYAML, file: "rectification.yaml")
             let dept = Actor(role: "department", id: "civil-affairs"), office = Actor(role: "district-office", id: "zhou")
             let t = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!
-            _ = try await h.engine.open(workflow: "admission", caseId: "a1", actor: dept, data: .object(["task": .string("统计调查")]), at: t)
+            _ = try await h.engine.open(workflow: "task-admission", caseId: "a1", actor: dept, data: .object(["title": .string("统计调查")]), at: t)
             _ = try await h.engine.handle(caseId: "a1", command: "admit", actor: office, at: t)
             _ = try await h.engine.open(workflow: "rectification", caseId: "r1", actor: office, data: .object(["admission": .string("a1")]), at: t)
             let outcome = try await h.engine.handle(caseId: "r1", command: "withdraw-work", actor: office, at: t, commandId: "withdraw-1")
@@ -83,14 +28,14 @@ let rectificationYAML = """
 
     @Test func openingALinkedCaseRecordsItsIdAndPassesMatchingData() async throws {
         try await EngineHarness.run { h in
-            try await h.publish(admissionYAML, file: "admission.yaml")
-            try await h.publish(rectificationYAML, file: "rectification.yaml")
+            try await h.publish(testAdmissionYAML, file: "task-admission.yaml")
+            try await h.publish(testRectificationYAML, file: "rectification.yaml")
             let office = Actor(role: "district-office", id: "zhou")
             let t = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!
             _ = try await h.engine.open(workflow: "rectification", caseId: "r2", actor: office, data: .object(["admission": .string("none")]), at: t)
-            let outcome = try await h.engine.handle(caseId: "r2", command: "reapply", actor: office, data: .object(["task": .string("挂牌")]), at: t)
+            let outcome = try await h.engine.handle(caseId: "r2", command: "reapply", actor: office, data: .object(["title": .string("挂牌")]), at: t)
             guard case .accepted(let state, let position) = outcome else { Issue.record("reapply refused: \(outcome)"); return }
-            let linked = "r2-admission-\(position)"
+            let linked = "r2-task-admission-\(position)"
             #expect(state.data["followup"] == .string(linked))
             // The role district-office may not apply for admission: the new case records the refusal.
             let opened = try h.types(linked)
@@ -104,17 +49,17 @@ let rectificationYAML = """
     @Test func aFailedEffectIsRecordedAndFinishedLaterExactlyOnce() async throws {
         try await EngineHarness.run { h in
             // The rectification workflow is published before the admission workflow it opens cases of.
-            try await h.publish(rectificationYAML, file: "rectification.yaml")
+            try await h.publish(testRectificationYAML, file: "rectification.yaml")
             let office = Actor(role: "district-office", id: "zhou")
             let t = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!
             _ = try await h.engine.open(workflow: "rectification", caseId: "r3", actor: office, data: .object(["admission": .string("none")]), at: t)
-            let outcome = try await h.engine.handle(caseId: "r3", command: "reapply", actor: office, data: .object(["task": .string("挂牌")]), at: t)
+            let outcome = try await h.engine.handle(caseId: "r3", command: "reapply", actor: office, data: .object(["title": .string("挂牌")]), at: t)
             guard case .accepted(_, let position) = outcome else { Issue.record("reapply refused: \(outcome)"); return }
             #expect(try h.types("r3").contains(CaseEventType.effectFailed))
-            let linked = "r3-admission-\(position)"
+            let linked = "r3-task-admission-\(position)"
             #expect(try h.events(linked).isEmpty)
 
-            try await h.publish(admissionYAML, file: "admission.yaml")
+            try await h.publish(testAdmissionYAML, file: "task-admission.yaml")
             #expect(try await h.engine.redriveEffects() == 1)
             #expect(try h.types(linked) == [CaseEventType.commandRejected])  // the office may not apply: recorded there
             #expect(try h.engine.load("r3")?.data["followup"] == .string(linked))

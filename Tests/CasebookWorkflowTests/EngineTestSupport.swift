@@ -125,3 +125,61 @@ extension CommandOutcome {
         }
     }
 }
+
+/// A minimal task admission (apply → admitted → withdrawn), independent of Workflows/task-admission.yaml,
+/// for the tests of effects between workflows.
+let testAdmissionYAML = """
+    workflow: task-admission
+    title: 工作准入（测试用）Task admission (test)
+    roles: [department, district-office]
+    fields:
+      title: string
+    states:
+      applied: { initial: true, owner: district-office }
+      admitted: { owner: department }
+      withdrawn: { final: true }
+    commands:
+      apply:
+        opens: true
+        roles: [department]
+        data: { title: { type: string, required: true } }
+        set: { title: data.title }
+      admit:
+        from: [applied]
+        to: admitted
+        roles: [district-office]
+      withdraw:
+        from: [admitted]
+        to: withdrawn
+        roles: [district-office]
+        emit: [admission.withdrawn]
+    """
+
+/// A minimal rectification that withdraws the admitted work it refers to (`send`) or applies anew (`open`).
+let testRectificationYAML = """
+    workflow: rectification
+    title: 整改（测试用）Rectification (test)
+    roles: [district-office]
+    fields:
+      admission: reference(task-admission)
+      followup: reference(task-admission)
+    states:
+      open: { initial: true, owner: district-office }
+      closed: { final: true }
+    commands:
+      open:
+        opens: true
+        roles: [district-office]
+        data: { admission: { type: reference(task-admission), required: true } }
+        set: { admission: data.admission }
+      withdraw-work:
+        from: [open]
+        to: closed
+        roles: [district-office]
+        send: { command: withdraw, to-case-in: admission }
+      reapply:
+        from: [open]
+        roles: [district-office]
+        data: { title: string }
+        open: { workflow: task-admission, command: apply, store-id-in: followup }
+    """

@@ -336,33 +336,13 @@ extension EngineHarness {
     @Test func aFailedRectificationWithdrawsTheAdmittedWorkThroughSend() async throws {
         try await EngineHarness.run { h in
             try await h.publishTaskAdmission()
-            try await h.publish("""
-                workflow: rectification
-                title: 整改 Rectification
-                roles: [district-office]
-                fields:
-                  admission: reference(task-admission)
-                states:
-                  open: { initial: true, owner: district-office }
-                  closed: { final: true }
-                commands:
-                  open:
-                    opens: true
-                    roles: [district-office]
-                    data: { admission: { type: reference(task-admission), required: true } }
-                    set: { admission: data.admission }
-                  fail:
-                    from: [open]
-                    to: closed
-                    roles: [district-office]
-                    send: { command: withdraw, to-case-in: admission }
-                """, file: "rectification.yaml")
+            try await h.publish(testRectificationYAML, file: "rectification.yaml")
             try await h.apply("t11", kind: "work-task", legalBasis: "某法")
             try await h.accept("t11", "review", street, at: day(3))
             try await h.accept("t11", "approve", district, at: day(3))
             try await h.accept("t11", "admit", district, at: day(4))
             _ = try await h.engine.open(workflow: "rectification", caseId: "r1", actor: district, data: .object(["admission": .string("t11")]), at: day(10))
-            #expect(try await h.accept("r1", "fail", district, at: day(30)).state == "closed")
+            #expect(try await h.accept("r1", "withdraw-work", district, at: day(30)).state == "closed")
             let s = try h.state("t11")
             #expect(s.state == "withdrawn")
             #expect(Array(try h.types("t11").suffix(2)) == [CaseEventType.commandAccepted, "admission.withdrawn"])
