@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "casebook", targets: ["casebook"]),
         .library(name: "CasebookLog", targets: ["CasebookLog"]),
         .library(name: "CasebookWorkflow", targets: ["CasebookWorkflow"]),
+        .library(name: "CasebookProjections", targets: ["CasebookProjections"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,17 +42,26 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Projections: the read models auditors query (requests, admissions, ledger, rectifications),
+        // derived from the log into LMDB, checkpointed with their rows, rebuildable.
+        .target(name: "CasebookProjections", dependencies: ["CasebookLMDB", "CasebookLog", "CasebookWorkflow"]),
+        // A synthetic city driven through the engine (the demo, and demo-sized stores for tests).
+        .target(name: "CasebookSimulation", dependencies: ["CasebookLog", "CasebookWorkflow"]),
         // The command-line tool.
         .executableTarget(
             name: "casebook",
             dependencies: [
                 "CasebookLog",
                 "CasebookWorkflow",
+                "CasebookProjections",
+                "CasebookSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "CasebookLMDBTests", dependencies: ["CasebookLMDB"]),
         .testTarget(name: "CasebookWorkflowTests", dependencies: ["CasebookWorkflow"]),
+        .testTarget(name: "CasebookProjectionsTests", dependencies: ["CasebookProjections", "CasebookSimulation", "CasebookWorkflow", "CasebookLog"]),
+        .testTarget(name: "CasebookSimulationTests", dependencies: ["CasebookSimulation", "CasebookWorkflow", "CasebookLog"]),
         .testTarget(
             name: "CasebookLogTests",
             dependencies: ["CasebookLog"],

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How an event's payload bytes are to be read.
 public enum PayloadEncoding: UInt8, Sendable, Hashable, Codable {
     /// Opaque bytes.
@@ -109,6 +111,61 @@ public struct RecordedEvent: Sendable, Hashable {
 /// type, actor, correlation id, causation id, command id, and the length-prefixed payload bytes. Nothing
 /// follows the payload. The fixed header lets appenders encode the envelope before the writer knows its
 /// position; the writer fills in the header inside its transaction.
+/// A recorded event viewed in place, without copying: its byte fields point into the record they were
+/// read from and are valid only while that record is (see ``EventStore/scanViews(from:to:batchSize:_:)``).
+public struct EventView: ~Copyable {
+    /// Global position.
+    public let position: UInt64
+    /// Version within its stream.
+    public let streamVersion: UInt64
+    /// When the event was recorded.
+    public let recordedAt: Timestamp
+    /// How the payload is encoded.
+    public let payloadEncoding: PayloadEncoding
+    /// The stream id's UTF-8 bytes.
+    public let streamId: UnsafeRawBufferPointer
+    /// The event type's UTF-8 bytes.
+    public let type: UnsafeRawBufferPointer
+    /// The actor's UTF-8 bytes.
+    public let actor: UnsafeRawBufferPointer
+    /// The payload bytes.
+    public let payload: UnsafeRawBufferPointer
+
+    /// Views a format-1 envelope; nil if the bytes are not one.
+    public init?(_ buffer: UnsafeRawBufferPointer) {
+        guard buffer.count >= Envelope.headerSize, buffer[0] == Envelope.format,
+              let position = BigEndian.read(buffer, at: 1), let version = BigEndian.read(buffer, at: 9),
+              let recordedAt = BigEndian.read(buffer, at: 17)
+        else { return nil }
+        var r = ByteReader(buffer)
+        r.offset = Envelope.headerSize
+        guard let schema = r.varint(), schema <= UInt64(UInt32.max),
+              let encodingByte = r.u8(), let encoding = PayloadEncoding(rawValue: encodingByte),
+              let stream = r.slice(), let type = r.slice(), let actor = r.slice(),
+              r.slice() != nil, r.slice() != nil, r.slice() != nil,
+              let payload = r.slice(), r.isAtEnd
+        else { return nil }
+        self.position = position
+        self.streamVersion = version
+        self.recordedAt = Timestamp(millisecondsSince1970: Int64(bitPattern: recordedAt))
+        self.payloadEncoding = encoding
+        self.streamId = stream
+        self.type = type
+        self.actor = actor
+        self.payload = payload
+    }
+
+    /// Whether the type is exactly `name` (compared as bytes, without making a String).
+    public func typeIs(_ name: StaticString) -> Bool {
+        name.withUTF8Buffer { n in n.count == type.count && (n.isEmpty || memcmp(n.baseAddress!, type.baseAddress!, n.count) == 0) }
+    }
+
+    /// The stream id as a String.
+    public var streamIdString: String { String(decoding: streamId, as: UTF8.self) }
+    /// The type as a String.
+    public var typeString: String { String(decoding: type, as: UTF8.self) }
+}
+
 public enum Envelope {
     /// The current format byte.
     public static let format: UInt8 = 1

@@ -38,6 +38,40 @@ extension EventStore {
         }
     }
 
+    /// Visits the events in `[position, end)` (end: the head when nil) without copying them: each
+    /// ``EventView`` points into LMDB's memory and is valid only during its call of `body`. Batches of
+    /// `batchSize` events share one short read transaction. This is the fast path for projections; use
+    /// ``scan(from:batchSize:_:)`` when the events must outlive the call. Returns the position after the
+    /// last event visited.
+    @discardableResult
+    public func scanViews(
+        from position: UInt64, to end: UInt64? = nil, batchSize: Int = 8192, _ body: (borrowing EventView) throws -> Void
+    ) throws -> UInt64 {
+        let batchSize = max(1, batchSize)
+        var next = position
+        while end.map({ next < $0 }) ?? true {
+            let visited: Int = try env.read { txn in
+                try txn.withCursor(db.events) { cursor in
+                    var n = 0
+                    var entry = try BigEndian.bytes(next).withUnsafeBytes { try cursor.seek(atLeast: $0) }
+                    while let (key, value) = entry, n < batchSize {
+                        guard key.count == 8, let p = BigEndian.read(key), end.map({ p < $0 }) ?? true else { break }
+                        guard let (envelope, _) = Schema.split(record: value, position: p), let view = EventView(envelope), view.position == p else {
+                            throw EventStoreError.corrupt(position: p, reason: "malformed event envelope")
+                        }
+                        try body(view)
+                        next = p + 1
+                        n += 1
+                        entry = try cursor.next()
+                    }
+                    return n
+                }
+            }
+            if visited < batchSize { break }
+        }
+        return next
+    }
+
     /// The event at `position`, or nil past the end.
     public func event(at position: UInt64) throws -> RecordedEvent? {
         try env.read { txn in

@@ -1,0 +1,140 @@
+import CasebookLog
+import CasebookWorkflow
+
+/// A scalar as the engine recorded it in a payload. Sealed personal data and lists are not kept
+/// (projections never hold personal data); a list is kept as its length.
+public enum RecordedScalar: Sendable, Hashable {
+    case null
+    case string(String)
+    case int(Int64)
+    case bool(Bool)
+    /// A list, by its number of elements.
+    case list(count: Int)
+    /// Anything else (sealed personal data, objects).
+    case other
+
+    /// The string, if this is one.
+    public var string: String? { if case .string(let s) = self { return s } else { return nil } }
+    /// The integer, if this is one.
+    public var int: Int64? { if case .int(let i) = self { return i } else { return nil } }
+    /// The boolean, if this is one.
+    public var bool: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+}
+
+/// One clock operation recorded with a command: which clock, what happened, and the deadline it
+/// left (present while the clock runs).
+public struct RecordedClockOperation: Sendable, Hashable {
+    /// The clock's name.
+    public var clock: String
+    /// start, pause, resume or stop.
+    public var op: String
+    /// The deadline after the operation (ms since the epoch), when the engine recorded one.
+    public var deadline: Int64?
+}
+
+/// What projections read of an engine event on a case stream: the event's kind, position and time
+/// (the envelope's recorded-at, which the engine sets to the command's time), and the payload fields
+/// the projections use.
+public struct CaseEvent: Sendable {
+    /// The engine event types projections follow.
+    public enum Kind: Sendable, Hashable {
+        case opened, accepted, rejected, breached, migrated, erased
+    }
+    /// Which engine event this is.
+    public var kind: Kind
+    /// Its global position.
+    public var position: UInt64
+    /// Its time (ms since the epoch).
+    public var at: Int64
+    /// The case.
+    public var caseId: String = ""
+    /// The workflow (on `opened` only).
+    public var workflow: String?
+    /// The command (accepted, rejected).
+    public var command: String = ""
+    /// The actor's id and role.
+    public var actor: String = ""
+    public var role: String = ""
+    /// The state after the command, when the payload says.
+    public var state: String?
+    /// Fields set by the command, in payload order.
+    public var set: [(field: String, value: RecordedScalar)] = []
+    /// The command's data, in payload order.
+    public var data: [(field: String, value: RecordedScalar)] = []
+    /// Clock operations.
+    public var clocks: [RecordedClockOperation] = []
+    /// A refusal's check (e.g. `guard`, `state`).
+    public var check: String?
+    /// A breach: the clock, its deadline and the flag it set.
+    public var breachedClock: String?
+    public var breachDeadline: Int64?
+    public var flag: String?
+
+    /// The value the command set on `field`, if it set one.
+    public func setValue(_ field: String) -> RecordedScalar? { set.first(where: { $0.field == field })?.value }
+    /// The command's data value `field`, if given.
+    public func dataValue(_ field: String) -> RecordedScalar? { data.first(where: { $0.field == field })?.value }
+
+    /// Reads an event; nil if it is not one of the engine's case events.
+    public static func read(_ event: borrowing EventView) throws -> CaseEvent? {
+        let kind: Kind
+        if event.typeIs("case.command-accepted") { kind = .accepted }
+        else if event.typeIs("case.opened") { kind = .opened }
+        else if event.typeIs("case.command-rejected") { kind = .rejected }
+        else if event.typeIs("clock.breached") { kind = .breached }
+        else if event.typeIs("case.migrated") { kind = .migrated }
+        else if event.typeIs("subject.erased") { kind = .erased }
+        else { return nil }
+        var e = CaseEvent(kind: kind, position: event.position, at: event.recordedAt.millisecondsSince1970)
+        let j = JSONScanner(event.payload)
+        func scalar(_ v: Int) throws -> RecordedScalar {
+            switch event.payload[v] {
+            case UInt8(ascii: "\""): return .string(try j.string(v) ?? "")
+            case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool(j.bool(v)!)
+            case UInt8(ascii: "n"): return .null
+            case UInt8(ascii: "["):
+                var n = 0
+                try j.elements(v) { _ in n += 1 }
+                return .list(count: n)
+            case UInt8(ascii: "{"): return .other
+            default: return j.int(v).map(RecordedScalar.int) ?? .other
+            }
+        }
+        func time(_ v: Int) throws -> Int64? {
+            guard let s = try j.string(v), let t = Timestamp(iso8601: s) else { return nil }
+            return t.millisecondsSince1970
+        }
+        try j.members(0) { ks, ke, v in
+            switch ke - ks {
+            case 3 where j.equals(ks, ke, "set"):
+                try j.members(v) { fs, fe, fv in e.set.append((j.text(fs, fe), try scalar(fv))) }
+            case 4 where j.equals(ks, ke, "case"): e.caseId = try j.string(v) ?? ""
+            case 4 where j.equals(ks, ke, "role"): e.role = try j.string(v) ?? ""
+            case 4 where j.equals(ks, ke, "data"):
+                if event.payload[v] == UInt8(ascii: "{") {
+                    try j.members(v) { fs, fe, fv in e.data.append((j.text(fs, fe), try scalar(fv))) }
+                }
+            case 4 where j.equals(ks, ke, "flag"): e.flag = try j.string(v)
+            case 5 where j.equals(ks, ke, "state"): e.state = try j.string(v)
+            case 5 where j.equals(ks, ke, "actor"): e.actor = try j.string(v) ?? ""
+            case 5 where j.equals(ks, ke, "check"): e.check = try j.string(v)
+            case 5 where j.equals(ks, ke, "clock"): e.breachedClock = try j.string(v)
+            case 6 where j.equals(ks, ke, "clocks"):
+                try j.elements(v) { o in
+                    var op = RecordedClockOperation(clock: "", op: "", deadline: nil)
+                    try j.members(o) { cs, ce, cv in
+                        if j.equals(cs, ce, "clock") { op.clock = try j.string(cv) ?? "" }
+                        else if j.equals(cs, ce, "op") { op.op = try j.string(cv) ?? "" }
+                        else if j.equals(cs, ce, "deadline") { op.deadline = try time(cv) }
+                    }
+                    e.clocks.append(op)
+                }
+            case 7 where j.equals(ks, ke, "command"): e.command = try j.string(v) ?? ""
+            case 8 where j.equals(ks, ke, "workflow"): e.workflow = try j.string(v)
+            case 8 where j.equals(ks, ke, "deadline"): e.breachDeadline = try time(v)
+            default: break
+            }
+        }
+        return e
+    }
+}

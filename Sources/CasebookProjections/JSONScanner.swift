@@ -1,0 +1,173 @@
+import Foundation
+
+/// A payload that is not the JSON the engine writes.
+public struct MalformedPayload: Error, Sendable, CustomStringConvertible {
+    /// The byte offset where reading failed.
+    public var offset: Int
+    /// What was expected there.
+    public var expected: String
+    public var description: String { "malformed JSON payload at byte \(offset): expected \(expected)" }
+}
+
+/// Reads JSON in place, without building a tree: the projections' fast path over event payloads.
+/// Values are addressed by the byte offset where they start; only the strings and numbers a caller
+/// asks for are materialised.
+struct JSONScanner {
+    let bytes: UnsafeRawBufferPointer
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    @inline(__always) private func at(_ i: Int) -> UInt8 { i < bytes.count ? bytes[i] : 0 }
+
+    @inline(__always) func skipSpace(_ i: Int) -> Int {
+        var i = i
+        while i < bytes.count {
+            let c = bytes[i]
+            guard c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { break }
+            i += 1
+        }
+        return i
+    }
+
+    private func fail(_ i: Int, _ expected: String) -> MalformedPayload { MalformedPayload(offset: i, expected: expected) }
+
+    /// The offset just past the string whose opening quote is at `i`.
+    func stringEnd(_ i: Int) throws(MalformedPayload) -> Int {
+        guard at(i) == UInt8(ascii: "\"") else { throw fail(i, "a string") }
+        var j = i + 1
+        while j < bytes.count {
+            let c = bytes[j]
+            if c == UInt8(ascii: "\\") { j += 2; continue }
+            if c == UInt8(ascii: "\"") { return j + 1 }
+            j += 1
+        }
+        throw fail(i, "a closing quote")
+    }
+
+    /// The offset just past the value starting at `i` (after spaces).
+    func valueEnd(_ i: Int) throws(MalformedPayload) -> Int {
+        let i = skipSpace(i)
+        switch at(i) {
+        case UInt8(ascii: "\""): return try stringEnd(i)
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            var depth = 0
+            var j = i
+            while j < bytes.count {
+                let c = bytes[j]
+                if c == UInt8(ascii: "\"") { j = try stringEnd(j); continue }
+                if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") { depth += 1 }
+                if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") {
+                    depth -= 1
+                    if depth == 0 { return j + 1 }
+                }
+                j += 1
+            }
+            throw fail(i, "the end of a container")
+        default:
+            var j = i
+            while j < bytes.count {
+                let c = bytes[j]
+                if c == UInt8(ascii: ",") || c == UInt8(ascii: "}") || c == UInt8(ascii: "]") || c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { break }
+                j += 1
+            }
+            guard j > i else { throw fail(i, "a value") }
+            return j
+        }
+    }
+
+    /// Calls `body(keyStart, keyEnd, valueStart)` for each member of the object at `i`; the key's
+    /// bytes are `bytes[keyStart..<keyEnd]` without quotes (member names the engine writes need no escapes).
+    func members(_ i: Int, _ body: (Int, Int, Int) throws -> Void) throws {
+        var j = skipSpace(i)
+        guard at(j) == UInt8(ascii: "{") else { throw fail(j, "an object") }
+        j = skipSpace(j + 1)
+        if at(j) == UInt8(ascii: "}") { return }
+        while true {
+            let keyEnd = try stringEnd(j)
+            var v = skipSpace(keyEnd)
+            guard at(v) == UInt8(ascii: ":") else { throw fail(v, "':'") }
+            v = skipSpace(v + 1)
+            try body(j + 1, keyEnd - 1, v)
+            j = skipSpace(try valueEnd(v))
+            if at(j) == UInt8(ascii: ",") { j = skipSpace(j + 1); continue }
+            guard at(j) == UInt8(ascii: "}") else { throw fail(j, "',' or '}'") }
+            return
+        }
+    }
+
+    /// Calls `body(valueStart)` for each element of the array at `i`.
+    func elements(_ i: Int, _ body: (Int) throws -> Void) throws {
+        var j = skipSpace(i)
+        guard at(j) == UInt8(ascii: "[") else { throw fail(j, "an array") }
+        j = skipSpace(j + 1)
+        if at(j) == UInt8(ascii: "]") { return }
+        while true {
+            try body(j)
+            j = skipSpace(try valueEnd(j))
+            if at(j) == UInt8(ascii: ",") { j = skipSpace(j + 1); continue }
+            guard at(j) == UInt8(ascii: "]") else { throw fail(j, "',' or ']'") }
+            return
+        }
+    }
+
+    /// Whether `bytes[start..<end]` is exactly `name`.
+    @inline(__always) func equals(_ start: Int, _ end: Int, _ name: StaticString) -> Bool {
+        name.withUTF8Buffer { n in
+            n.count == end - start && (n.isEmpty || memcmp(n.baseAddress!, bytes.baseAddress! + start, n.count) == 0)
+        }
+    }
+
+    /// The raw bytes between `start` and `end` as a String.
+    func text(_ start: Int, _ end: Int) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+    }
+
+    /// Whether the value at `i` is `null`.
+    func isNull(_ i: Int) -> Bool { at(i) == UInt8(ascii: "n") }
+
+    /// The string at `i`, unescaped; nil if the value is not a string.
+    func string(_ i: Int) throws -> String? {
+        guard at(i) == UInt8(ascii: "\"") else { return nil }
+        let end = try stringEnd(i) - 1
+        var hasEscape = false
+        for k in (i + 1)..<end where bytes[k] == UInt8(ascii: "\\") { hasEscape = true; break }
+        if !hasEscape { return text(i + 1, end) }
+        // Rare: let Foundation unescape it.
+        let data = Data(UnsafeRawBufferPointer(rebasing: bytes[i..<(end + 1)]))
+        guard let s = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) as? String else {
+            throw fail(i, "a string")
+        }
+        return s
+    }
+
+    /// The integer at `i`; nil if the value is not an integer.
+    func int(_ i: Int) -> Int64? {
+        var j = i
+        var negative = false
+        if at(j) == UInt8(ascii: "-") { negative = true; j += 1 }
+        var value: Int64 = 0
+        var digits = 0
+        while j < bytes.count {
+            let c = bytes[j]
+            guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") else { break }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int64(c - UInt8(ascii: "0")))
+            if o1 || o2 { return nil }
+            value = a
+            digits += 1
+            j += 1
+        }
+        guard digits > 0 else { return nil }
+        if j < bytes.count, bytes[j] == UInt8(ascii: ".") || bytes[j] == UInt8(ascii: "e") || bytes[j] == UInt8(ascii: "E") { return nil }
+        return negative ? -value : value
+    }
+
+    /// The boolean at `i`; nil if the value is not a boolean.
+    func bool(_ i: Int) -> Bool? {
+        switch at(i) {
+        case UInt8(ascii: "t"): return true
+        case UInt8(ascii: "f"): return false
+        default: return nil
+        }
+    }
+}

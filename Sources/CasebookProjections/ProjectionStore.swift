@@ -1,0 +1,310 @@
+import CasebookLMDB
+import CasebookLog
+import Foundation
+
+/// How far a projection has got.
+public struct ProjectionStatus: Sendable, Hashable {
+    /// The projection's name.
+    public var name: String
+    /// The position of the next event it will read (= events folded so far).
+    public var checkpoint: UInt64
+    /// How many times it was rebuilt (its table swapped).
+    public var generation: UInt64
+    /// Rows and tallies in its table.
+    public var entries: Int
+}
+
+/// What a catch-up or a rebuild did.
+public struct ProjectionRun: Sendable, Hashable {
+    /// Events read from the log.
+    public var events: UInt64
+    /// Write transactions committed on the projections' store.
+    public var transactions: Int
+    /// Wall time in seconds.
+    public var seconds: Double
+    /// Events per second.
+    public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
+}
+
+/// The projections' LMDB environment, beside the log (`<store>/projections`), and the work of keeping
+/// them up to date.
+///
+/// Each projection has two tables (`<name>.a`, `<name>.b`); the meta table says which is live and the
+/// position the live one has folded up to. Rows and that checkpoint are written in the same
+/// transaction, so a projection is always exactly "the log up to its checkpoint". A rebuild folds the
+/// whole log into the other table and swaps the two in one transaction: readers see the old table or
+/// the new one, never a half-built one.
+public final class ProjectionStore: Sendable {
+    /// The known projections, by name.
+    public static let names = ["requests", "admissions", "ledger", "rectifications"]
+
+    /// The log the projections come from.
+    public let store: EventStore
+    /// Where the projections are kept.
+    public let path: String
+    let env: Environment
+    private let meta: Database
+
+    /// Opens (creating if needed) the projections of `store`, by default in `<store>/projections`.
+    public init(store: EventStore, path: String? = nil, readOnly: Bool = false) throws {
+        self.store = store
+        let path = path ?? store.path + "/projections"
+        self.path = path
+        if !readOnly { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        var options = EnvironmentOptions()
+        options.mapSize = 256 << 20
+        options.readOnly = readOnly
+        var specs = [DatabaseSpec("meta")]
+        for name in Self.names { specs += [DatabaseSpec(name + ".a"), DatabaseSpec(name + ".b")] }
+        env = try Environment(path: path, databases: specs, options: options)
+        meta = env.database("meta")
+    }
+
+    static func makeRunners(_ names: [String]) -> [any AnyProjectionRunner] {
+        names.map { name -> any AnyProjectionRunner in
+            switch name {
+            case RequestsProjection.name: return ProjectionRunner(RequestsProjection())
+            case AdmissionsProjection.name: return ProjectionRunner(AdmissionsProjection())
+            case LedgerProjection.name: return ProjectionRunner(LedgerProjection())
+            default: return ProjectionRunner(RectificationsProjection())
+            }
+        }
+    }
+
+    /// Validates projection names (nil or empty: all).
+    public static func validate(_ names: [String]?) throws -> [String] {
+        guard let names, !names.isEmpty else { return Self.names }
+        for n in names where !Self.names.contains(n) {
+            throw ProjectionError.unknown(n, known: Self.names)
+        }
+        return Self.names.filter(names.contains)
+    }
+
+    // MARK: Meta
+
+    struct Slot {
+        var live: String  // "a" or "b"
+        var checkpoint: UInt64
+        var generation: UInt64
+        var spare: String { live == "a" ? "b" : "a" }
+    }
+
+    func slot(_ txn: borrowing Transaction, _ name: String) throws -> Slot {
+        let live = try txn.get(meta, key: Array((name + ".live").utf8)).map { String(decoding: $0, as: UTF8.self) } ?? "a"
+        return Slot(live: live, checkpoint: try number(txn, name + ".checkpoint"), generation: try number(txn, name + ".generation"))
+    }
+
+    private func number(_ txn: borrowing Transaction, _ key: String) throws -> UInt64 {
+        guard let bytes = try txn.get(meta, key: Array(key.utf8)), bytes.count == 8 else { return 0 }
+        return bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) }
+    }
+
+    private func setNumber(_ txn: borrowing Transaction, _ key: String, _ value: UInt64) throws {
+        try txn.put(meta, key: Array(key.utf8), value: withUnsafeBytes(of: value.bigEndian) { Array($0) })
+    }
+
+    func table(_ name: String, _ slot: String) -> Database { env.database(name + "." + slot) }
+
+    /// Each projection's checkpoint, generation and size.
+    public func status() throws -> [ProjectionStatus] {
+        try env.read { txn in
+            try Self.names.map { name in
+                let s = try slot(txn, name)
+                return ProjectionStatus(name: name, checkpoint: s.checkpoint, generation: s.generation, entries: try txn.count(table(name, s.live)))
+            }
+        }
+    }
+
+    // MARK: Catching up
+
+    /// Folds the events appended since each projection's checkpoint, in transactions of at most
+    /// `batchSize` events, until every projection has reached the log's head.
+    @discardableResult
+    public func catchUp(_ names: [String]? = nil, batchSize: Int = 65_536) throws -> ProjectionRun {
+        let names = try Self.validate(names)
+        let runners = Self.makeRunners(names)
+        let started = DispatchTime.now().uptimeNanoseconds
+        var run = ProjectionRun(events: 0, transactions: 0, seconds: 0)
+        while true {
+            let (read, more) = try writeGrowing(onRetry: { for r in runners { r.discard() } }) { txn -> (UInt64, Bool) in
+                let head = store.count
+                let slots = try names.map { try slot(txn, $0) }
+                let from = slots.map(\.checkpoint).min() ?? head
+                guard from < head else { return (0, false) }
+                let end = min(head, from + UInt64(max(1, batchSize)))
+                let tables = zip(names, slots).map { table($0, $1.live) }
+                try fold(txn, runners: runners, tables: tables, starts: slots.map(\.checkpoint), from: from, to: end)
+                for (name, s) in zip(names, slots) where s.checkpoint < end {
+                    try setNumber(txn, name + ".checkpoint", end)
+                }
+                return (end - from, end < head)
+            }
+            for r in runners { r.evict() }
+            if read > 0 { run.events += read; run.transactions += 1 }
+            if !more { break }
+        }
+        run.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        return run
+    }
+
+    /// Folds events [from, to) into the runners (each skipping events before its own start) and
+    /// writes what changed into their tables.
+    private func fold(
+        _ txn: borrowing Transaction, runners: [any AnyProjectionRunner], tables: [Database], starts: [UInt64], from: UInt64, to end: UInt64
+    ) throws {
+        try store.scanViews(from: from, to: end) { view in
+            guard let event = try CaseEvent.read(view) else { return }
+            for i in runners.indices where starts[i] <= event.position {
+                try runners[i].apply(event) { key in try txn.get(tables[i], key: Array(key.utf8)) }
+            }
+        }
+        for i in runners.indices {
+            try runners[i].flush { key, value in
+                if let value {
+                    try txn.put(tables[i], key: Array(key.utf8), value: value)
+                } else {
+                    _ = try txn.delete(tables[i], key: Array(key.utf8))
+                }
+            }
+        }
+    }
+
+    /// A write transaction that grows the map and tries again when it is full.
+    /// `onRetry` runs before the retry, to drop what the aborted transaction had folded.
+    private func writeGrowing<T>(onRetry: () -> Void = {}, _ body: (borrowing Transaction) throws -> T) throws -> T {
+        while true {
+            do {
+                return try env.write(body)
+            } catch let error as LMDBError where error.code == .mapFull {
+                guard env.mapSize < 1 << 40 else { throw error }
+                try env.resize(to: env.mapSize * 2)
+                onRetry()
+            }
+        }
+    }
+
+    // MARK: Rebuilding
+
+    /// Rebuilds projections from position 0 into their spare tables, then swaps each spare in for its
+    /// live table in one transaction (which also folds whatever was appended meanwhile). Memory stays
+    /// bounded: rows are written out every `batchSize` events and the cache is dropped past
+    /// `cacheLimit` entries.
+    @discardableResult
+    public func rebuild(_ names: [String]? = nil, batchSize: Int = 262_144, cacheLimit: Int = 500_000) throws -> ProjectionRun {
+        let names = try Self.validate(names)
+        let runners = Self.makeRunners(names)
+        let started = DispatchTime.now().uptimeNanoseconds
+        var run = ProjectionRun(events: 0, transactions: 0, seconds: 0)
+        // Empty the spare tables (a rebuild that died half-way may have left rows there).
+        let spares: [String] = try writeGrowing { txn in
+            try names.map { name in
+                let s = try slot(txn, name)
+                try txn.clear(table(name, s.spare))
+                return s.spare
+            }
+        }
+        let tables = zip(names, spares).map { table($0, $1) }
+        let starts = Array(repeating: UInt64(0), count: names.count)
+        var position: UInt64 = 0
+        while true {
+            let (done, end): (Bool, UInt64) = try writeGrowing(onRetry: { for r in runners { r.discard() } }) { txn in
+                let head = store.count
+                let last = head - position <= UInt64(batchSize)
+                let end = last ? head : position + UInt64(batchSize)
+                try fold(txn, runners: runners, tables: tables, starts: starts, from: position, to: end)
+                guard last else { return (false, end) }
+                // Swap: the spare becomes live at the log's head, the old live table is emptied.
+                for (name, spare) in zip(names, spares) {
+                    let s = try slot(txn, name)
+                    guard s.spare == spare else { throw ProjectionError.concurrentRebuild(name) }
+                    try txn.put(meta, key: Array((name + ".live").utf8), value: Array(spare.utf8))
+                    try setNumber(txn, name + ".checkpoint", end)
+                    try setNumber(txn, name + ".generation", s.generation + 1)
+                    try txn.clear(table(name, s.live))
+                }
+                return (true, end)
+            }
+            run.events += end - position
+            position = end
+            run.transactions += 1
+            if done { break }
+            if runners.reduce(0, { $0 + $1.cachedCount }) > cacheLimit { for r in runners { r.evict() } }
+        }
+        run.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        return run
+    }
+
+    // MARK: Reading
+
+    /// Every key and value of a projection's live table, in key order (for comparisons and export).
+    public func dump(_ name: String) throws -> [(key: String, value: [UInt8])] {
+        _ = try Self.validate([name])
+        return try env.read { txn in
+            let db = table(name, try slot(txn, name).live)
+            return try txn.withCursor(db) { cursor in
+                var out: [(String, [UInt8])] = []
+                var entry = try cursor.first()
+                while let (k, v) = entry {
+                    out.append((String(decoding: k, as: UTF8.self), Array(v)))
+                    entry = try cursor.next()
+                }
+                return out
+            }
+        }
+    }
+
+    /// Visits the live table's entries whose keys start with `prefix`, in key order, in one read
+    /// transaction; `body` returns false to stop.
+    func scan(_ name: String, prefix: String, _ body: (String, UnsafeRawBufferPointer) throws -> Bool) throws {
+        let prefixBytes = Array(prefix.utf8)
+        try env.read { txn in
+            let db = table(name, try slot(txn, name).live)
+            try txn.withCursor(db) { cursor in
+                var entry = try prefixBytes.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+                while let (k, v) = entry {
+                    guard prefixBytes.isEmpty || (k.count >= prefixBytes.count && prefixBytes.withUnsafeBytes({ memcmp($0.baseAddress!, k.baseAddress!, prefixBytes.count) == 0 }))
+                    else { break }
+                    guard try body(String(decoding: k, as: UTF8.self), v) else { break }
+                    entry = try cursor.next()
+                }
+            }
+        }
+    }
+
+    /// The rows of a projection, in case-id order.
+    func rows<P: Projection>(_ type: P.Type) throws -> [(caseId: String, row: P.Row)] {
+        var out: [(String, P.Row)] = []
+        let prefix = TableKey.row("")
+        try scan(P.name, prefix: prefix) { key, value in
+            out.append((String(key.dropFirst(prefix.count)), try ProjectionRunner<P>.decodeRow(value, key)))
+            return true
+        }
+        return out
+    }
+
+    /// The tallies of a projection whose keys start with `prefix`, as (key parts, tally).
+    func tallies(_ name: String, prefix: String) throws -> [(parts: [String], tally: Tally)] {
+        var out: [([String], Tally)] = []
+        try scan(name, prefix: prefix) { key, value in
+            guard let t = Tally(value) else { throw MalformedRow(projection: name, key: key) }
+            out.append((RowKey.parts(key), t))
+            return true
+        }
+        return out
+    }
+}
+
+/// Errors of the projections store.
+public enum ProjectionError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// No projection has this name.
+    case unknown(String, known: [String])
+    /// Another rebuild swapped the tables first.
+    case concurrentRebuild(String)
+
+    public var description: String {
+        switch self {
+        case let .unknown(name, known): return "no projection '\(name)'; the projections are \(known.joined(separator: ", "))"
+        case .concurrentRebuild(let name): return "projection '\(name)' was rebuilt by another process meanwhile; run the rebuild again if needed"
+        }
+    }
+}

@@ -1,0 +1,243 @@
+/// Writes a projection row in its stored form: varints (signed ones zigzagged) and length-prefixed
+/// UTF-8. The same row always gives the same bytes, which is what makes a rebuild comparable byte for
+/// byte with the incrementally updated projection.
+public struct RowWriter {
+    /// The bytes written so far.
+    public private(set) var bytes: [UInt8] = []
+
+    /// An empty writer.
+    public init() { bytes.reserveCapacity(96) }
+
+    /// An unsigned integer.
+    public mutating func uint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    /// A signed integer.
+    public mutating func int(_ value: Int64) { uint(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
+
+    /// An integer that fits in Int.
+    public mutating func int(_ value: Int) { int(Int64(value)) }
+
+    /// A boolean.
+    public mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
+
+    /// A string.
+    public mutating func string(_ value: String) {
+        var s = value
+        s.withUTF8 { utf8 in
+            uint(UInt64(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// A list of signed integers.
+    public mutating func ints(_ values: [Int64]) {
+        uint(UInt64(values.count))
+        for v in values { int(v) }
+    }
+
+    /// A list of strings.
+    public mutating func strings(_ values: [String]) {
+        uint(UInt64(values.count))
+        for v in values { string(v) }
+    }
+}
+
+/// A stored row that cannot be read: the projection must be rebuilt.
+public struct MalformedRow: Error, Sendable, CustomStringConvertible {
+    /// The projection and key.
+    public var projection: String, key: String
+    public var description: String { "projection '\(projection)': row '\(key)' cannot be read; run `casebook projections rebuild \(projection)`" }
+}
+
+/// Reads what ``RowWriter`` wrote.
+public struct RowReader {
+    private let bytes: UnsafeRawBufferPointer
+    private var offset = 0
+    /// Whether a read ran past the end or met a malformed value.
+    public private(set) var failed = false
+
+    /// A reader over stored bytes.
+    public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    /// Whether every byte was read and nothing failed.
+    public var isComplete: Bool { !failed && offset == bytes.count }
+
+    /// An unsigned integer (0 after a failure).
+    public mutating func uint() -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < bytes.count && shift < 64 {
+            let byte = bytes[offset]
+            offset += 1
+            result |= UInt64(byte & 0x7f) << shift
+            if byte & 0x80 == 0 { return result }
+            shift += 7
+        }
+        failed = true
+        return 0
+    }
+
+    /// A signed integer.
+    public mutating func int() -> Int64 {
+        let u = uint()
+        return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
+    }
+
+    /// An Int.
+    public mutating func intValue() -> Int { Int(truncatingIfNeeded: int()) }
+
+    /// A boolean.
+    public mutating func bool() -> Bool {
+        guard offset < bytes.count else { failed = true; return false }
+        defer { offset += 1 }
+        return bytes[offset] != 0
+    }
+
+    /// A string.
+    public mutating func string() -> String {
+        let n = Int(truncatingIfNeeded: uint())
+        guard !failed, n >= 0, n <= bytes.count - offset else { failed = true; return "" }
+        defer { offset += n }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]), as: UTF8.self)
+    }
+
+    /// A list of signed integers.
+    public mutating func ints() -> [Int64] {
+        let n = Int(truncatingIfNeeded: uint())
+        guard !failed, n >= 0, n <= bytes.count - offset else { failed = true; return [] }
+        var out: [Int64] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n { out.append(int()) }
+        return out
+    }
+
+    /// A list of strings.
+    public mutating func strings() -> [String] {
+        let n = Int(truncatingIfNeeded: uint())
+        guard !failed, n >= 0, n <= bytes.count - offset else { failed = true; return [] }
+        return (0..<n).map { _ in string() }
+    }
+}
+
+/// A projection's per-case row.
+public protocol ProjectionRow: Sendable, Equatable {
+    /// The stored form.
+    func encode(into writer: inout RowWriter)
+    /// Reads the stored form.
+    init(from reader: inout RowReader)
+}
+
+/// Counters (and optionally a sorted sample of values, for medians) kept under a key: the projections'
+/// aggregates. A row contributes tallies that are subtracted when it changes and added back as it
+/// is now, so aggregates always equal the sum over rows, however often a case changes.
+public struct Tally: Sendable, Equatable {
+    /// The counters.
+    public var counters: [Int64]
+    /// Sorted sample values (e.g. handling times, for the median).
+    public var samples: [Int64]
+
+    /// Counters and samples.
+    public init(counters: [Int64], samples: [Int64] = []) {
+        self.counters = counters
+        self.samples = samples
+    }
+
+    /// Whether everything is zero (the key is then removed).
+    public var isEmpty: Bool { samples.isEmpty && counters.allSatisfy { $0 == 0 } }
+
+    mutating func add(_ other: Tally, sign: Int64) {
+        if counters.count < other.counters.count { counters += Array(repeating: 0, count: other.counters.count - counters.count) }
+        for (i, c) in other.counters.enumerated() { counters[i] += sign * c }
+        for s in other.samples {
+            var lo = 0, hi = samples.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if samples[mid] < s { lo = mid + 1 } else { hi = mid }
+            }
+            if sign > 0 {
+                samples.insert(s, at: lo)
+            } else if lo < samples.count && samples[lo] == s {
+                samples.remove(at: lo)
+            }
+        }
+    }
+
+    /// The median of the samples (the lower middle for an even count); nil without samples.
+    public var median: Int64? { samples.isEmpty ? nil : samples[(samples.count - 1) / 2] }
+
+    func encode() -> [UInt8] {
+        var w = RowWriter()
+        w.ints(counters)
+        w.ints(samples)
+        return w.bytes
+    }
+
+    init?(_ bytes: UnsafeRawBufferPointer) {
+        var r = RowReader(bytes)
+        counters = r.ints()
+        samples = r.ints()
+        guard r.isComplete else { return nil }
+    }
+}
+
+/// A contribution to a tally.
+public struct Contribution: Sendable, Equatable {
+    /// The tally's key.
+    public var key: String
+    /// What is added.
+    public var tally: Tally
+
+    /// Adds `counters` (and `samples`) under `key`.
+    public init(_ key: String, _ counters: [Int64], samples: [Int64] = []) {
+        self.key = key
+        self.tally = Tally(counters: counters, samples: samples)
+    }
+}
+
+/// Keys of projection tables: parts joined by U+001F (unit separator), which no name contains, so
+/// prefixes group as they should and parts can be split back.
+public enum RowKey {
+    /// The separator.
+    public static let separator: Character = "\u{1F}"
+
+    /// Joins parts into a key.
+    public static func make(_ parts: String...) -> String { parts.joined(separator: String(separator)) }
+
+    /// Splits a key into its parts.
+    public static func parts(_ key: String) -> [String] { key.split(separator: separator, omittingEmptySubsequences: false).map(String.init) }
+
+    /// The month (`2026-03`) of a time, in China Standard Time (UTC+8), where the casework happens.
+    public static func month(_ ms: Int64) -> String {
+        let days = (ms + 8 * 3_600_000).floorDiv(86_400_000)
+        let (y, m, _) = civil(fromDays: days)
+        return "\(y)-" + (m < 10 ? "0\(m)" : "\(m)")
+    }
+
+    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+        // Howard Hinnant's days-to-civil.
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}
+
+extension Int64 {
+    func floorDiv(_ d: Int64) -> Int64 {
+        let q = self / d
+        return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
+    }
+}
