@@ -39,7 +39,8 @@ struct Demo: AsyncParsableCommand {
             rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
             return Int(rng % UInt64(bound))
         }
-        let items = ["居住证明 residence certificate", "低保申请 subsistence allowance", "老年优待证 senior card", "就业登记 job registration", "计划生育证明 family-planning certificate"]
+        // Service items of Workflows/catalogues/service-items.yaml (their published limits set the clocks).
+        let items = ["residence-certificate", "subsistence-allowance", "senior-card", "employment-registration", "family-planning-certificate"]
         let counters = ["wang", "li", "zhang"]
         let surnames = ["陈", "林", "黄", "周", "吴", "徐"]
         let month = Timestamp(iso8601: "2026-03-02T08:30:00+08:00")!.millisecondsSince1970
@@ -66,7 +67,7 @@ struct Demo: AsyncParsableCommand {
                     }
                     _ = try await engine.open(
                         workflow: "resident-request", caseId: p.id, actor: counter,
-                        data: .object(["item": .string(p.item), "applicant": .string(p.applicant)]), at: at(0), commandId: "\(p.id)-receive")
+                        data: .object(["item": .string(p.item), "community": .string("dongcheng"), "applicant": .string(p.applicant)]), at: at(0), commandId: "\(p.id)-receive")
                     if p.missing {
                         try await step("notify-missing", counter, .object(["missing": .array([.string("户口簿 household register")])]), at(1))
                         // A second notice is refused by the one-time-notice rule, and the refusal is recorded.

@@ -14,6 +14,7 @@ struct WorkflowCommand: AsyncParsableCommand {
             discussion: "Exits 1 if any definition has an error (warnings alone exit 0).")
         @Argument(help: "Definition files or folders (default: Workflows/).") var paths: [String] = []
         @Option(help: "The folder of working-day calendars.") var calendars: String = "Workflows/calendars"
+        @Option(help: "The folder of catalogues (default: catalogues/ beside each definition).") var catalogues: String?
         @Option(name: .customLong("year"), help: "A year the calendars must cover (repeatable; default: this year).")
         var years: [Int] = []
 
@@ -38,16 +39,52 @@ struct WorkflowCommand: AsyncParsableCommand {
             let context = LintContext(
                 knownWorkflows: Set(parsed.compactMap { $0.1?.name }), calendars: calendarSet, years: years.isEmpty ? [thisYear] : years)
             var all = calendarDiagnostics
-            for (_, definition, diagnostics) in parsed {
+            // Every catalogue file in each definition's catalogue folder is checked, used or not.
+            var catalogueSets: [String: [String: Catalogue]] = [:]
+            for (file, _, _) in parsed {
+                let directory = catalogueDirectory(for: file)
+                guard catalogueSets[directory] == nil else { continue }
+                let (set, diagnostics) = loadCatalogues(directory)
+                catalogueSets[directory] = set
+                all += diagnostics
+            }
+            for (file, definition, diagnostics) in parsed {
                 all += diagnostics
                 if let definition, !diagnostics.contains(where: { $0.severity == .error }) {
-                    all += Linter.lint(definition, context: context)
+                    var local = context
+                    local.catalogues = catalogueSets[catalogueDirectory(for: file)] ?? [:]
+                    all += Linter.lint(definition, context: local)
                 }
             }
+            var seen: Set<Diagnostic> = []
+            all = all.filter { seen.insert($0).inserted }
             for d in all.sorted(by: { $0.location < $1.location }) { print(d) }
             let errors = all.filter { $0.severity == .error }.count, warnings = all.count - errors
             print("\(files.count) definition\(files.count == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")")
             if errors > 0 { throw ExitCode.failure }
+        }
+
+        func catalogueDirectory(for file: String) -> String {
+            catalogues ?? ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("catalogues")
+        }
+
+        /// The catalogues in `directory` that read cleanly, by name, and the problems of those that do not.
+        func loadCatalogues(_ directory: String) -> ([String: Catalogue], [Diagnostic]) {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+            var set: [String: Catalogue] = [:]
+            var diagnostics: [Diagnostic] = []
+            for name in names where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+                let path = (directory as NSString).appendingPathComponent(name)
+                do {
+                    let source = try String(contentsOfFile: path, encoding: .utf8)
+                    set.merge(try Catalogue.collect([(path, source)])) { a, _ in a }
+                } catch let list as DiagnosticList {
+                    diagnostics += list.diagnostics
+                } catch {
+                    diagnostics.append(Diagnostic(at: SourceLocation(file: path, line: 1, column: 1), "cannot read catalogue file: \(error)"))
+                }
+            }
+            return (set, diagnostics)
         }
     }
 

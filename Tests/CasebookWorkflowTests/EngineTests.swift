@@ -221,7 +221,8 @@ private enum Attempt: Sendable {
     let backOffice = Actor(role: "back-office", id: "li")
     let resident = Actor(role: "resident", id: "zhang")
     let supervisor = Actor(role: "supervisor", id: "zhao")
-    let requestData = #"{"item":"居住证明 residence certificate","applicant":"张三"}"#
+    /// A family-planning certificate: a certificate the community must issue, with a 5-working-day limit.
+    let requestData = #"{"item":"family-planning-certificate","community":"dongcheng","applicant":"张三"}"#
 
     // MARK: 1. Happy path
 
@@ -237,10 +238,12 @@ private enum Attempt: Sendable {
             #expect(opened.state == "received")
             #expect(opened.workflow == "resident-request")
             #expect(opened.definitionHash == compiled.hash)
-            #expect(opened.definitionVersion == 1)
+            #expect(opened.definitionVersion == 2)
             #expect(opened.data == [
-                "item": .string("居住证明 residence certificate"), "applicant": .string("张三"), "owner": .string("wang"),
-                "notices": .integer(0), "overdue": .boolean(false),
+                "item": .string("family-planning-certificate"), "applicant": .string("张三"), "owner": .string("wang"),
+                "notices": .integer(0), "overdue": .boolean(false), "community": .string("dongcheng"), "patch": .null,
+                "item_title": .string("计划生育证明 Family-planning certificate"), "limit_days": .integer(5), "certificate": .string("must"),
+                "referral": .string(""),
             ])
             #expect(opened.openedAt == engineTime("2026-02-12T09:00+08:00"))
             #expect(opened.accepted == 1 && opened.rejected == 0)
@@ -298,16 +301,16 @@ private enum Attempt: Sendable {
             #expect(events.map(\.type) == [
                 "case.opened", "request.received",
                 "case.command-accepted", "request.materials-missing",
-                "case.command-accepted",
+                "case.command-accepted", "request.materials-supplied",
                 "case.command-accepted", "request.completed",
                 "case.command-accepted", "request.rated",
             ])
-            #expect(events.map(\.streamVersion) == Array(0..<9))
+            #expect(events.map(\.streamVersion) == Array(0..<10))
             #expect(events.allSatisfy { $0.streamId == "case-r1" })
             let p = events.map(enginePayload)
             #expect(p[0]["workflow"] == .string("resident-request"))
             #expect(p[0]["definition"] == .string(compiled.hash))
-            #expect(p[0]["version"] == .int(1))
+            #expect(p[0]["version"] == .int(2))
             #expect(p[0]["command"] == .string("receive"))
             #expect(p[0]["actor"] == .string("wang") && p[0]["role"] == .string("counter"))
             #expect(p[0]["at"] == .string("2026-02-12T01:00:00.000Z"))
@@ -317,23 +320,29 @@ private enum Attempt: Sendable {
             let sealed = try #require(set.removeValue(forKey: "applicant").flatMap(PersonalData.sealed))
             #expect(sealed.subject == "case:r1")
             #expect(try h.engine.vault.open(sealed.ciphertext, subject: sealed.subject) == #""张三""#)
-            #expect(JSONValue.object(set) == engineJSON(#"{"item":"居住证明 residence certificate","owner":"wang","notices":0,"overdue":false}"#))
-            #expect(p[0]["clocks"] == engineJSON(#"[{"clock":"completion","op":"start"}]"#))
+            #expect(JSONValue.object(set) == engineJSON(#"""
+                {"item":"family-planning-certificate","community":"dongcheng","patch":null,"owner":"wang","notices":0,"overdue":false,
+                 "item_title":"计划生育证明 Family-planning certificate","limit_days":5,"certificate":"must","referral":""}
+                """#))
+            // Each clock operation records what it fixed: the budget counted, and the deadline while it runs.
+            #expect(p[0]["clocks"] == engineJSON(
+                #"[{"clock":"completion","op":"start","budget":"5 working days","deadline":"2026-02-26T15:59:59.999Z"}]"#))
             #expect(events[0].actor == "counter:wang")
             #expect(events[0].recordedAt == engineTime("2026-02-12T09:00+08:00"))
             #expect(p[1]["state"] == .string("received") && p[1]["case"] == .string("r1"))
-            let accepted = [2, 4, 5, 7].map { p[$0] }
+            let accepted = [2, 4, 6, 8].map { p[$0] }
             #expect(accepted.map { $0["command"] } == ["notify-missing", "supply-materials", "complete", "rate"].map(JSONValue.string))
             #expect(accepted.map { $0["from"] } == ["received", "waiting-materials", "in-progress", "completed"].map(JSONValue.string))
             #expect(accepted.map { $0["state"] } == ["waiting-materials", "in-progress", "completed", "closed"].map(JSONValue.string))
             #expect(accepted.map { $0["clocks"] } == [
-                engineJSON(#"[{"clock":"completion","op":"pause"}]"#), engineJSON(#"[{"clock":"completion","op":"resume"}]"#),
+                engineJSON(#"[{"clock":"completion","op":"pause"}]"#),
+                engineJSON(#"[{"clock":"completion","op":"resume","deadline":"2026-03-02T15:59:59.999Z"}]"#),
                 engineJSON(#"[{"clock":"completion","op":"stop"}]"#), nil,
             ])
             #expect(p[2]["set"] == engineJSON(#"{"missing":["户口本 household register","照片 photo"],"notices":1}"#))
-            #expect(p[7]["set"] == engineJSON(#"{"rating":"satisfied"}"#))
-            #expect(events[5].actor == "back-office:li")
-            #expect(events[5].recordedAt == engineTime("2026-02-27T16:00+08:00"))
+            #expect(p[8]["set"] == engineJSON(#"{"rating":"satisfied"}"#))
+            #expect(events[6].actor == "back-office:li")
+            #expect(events[6].recordedAt == engineTime("2026-02-27T16:00+08:00"))
 
             // A closed case takes no more commands.
             try await expectRejected(h, "r1", "reopen", as: supervisor, at: "2026-03-03T09:00+08:00", check: .state)
@@ -476,7 +485,7 @@ private enum Attempt: Sendable {
             }
 
             // A refused opening is recorded, but does not open the case.
-            let refused = try await h.engine.open(workflow: "resident-request", caseId: "r2", actor: counter, data: engineJSON(#"{"item":"证明"}"#), at: at)
+            let refused = try await h.engine.open(workflow: "resident-request", caseId: "r2", actor: counter, data: engineJSON(#"{"item":"证明","community":"dongcheng"}"#), at: at)
             let rejection = try #require(refused.rejection)
             #expect(rejection.check == .data)
             #expect(rejection.message == "'receive' needs 'applicant' (string)")

@@ -367,7 +367,7 @@ import Testing
     @Test func functionErrors() {
         expectError("cont(case.tags) > 0", "unknown function 'cont'", column: 1, hint: "did you mean 'count'?")
         expectError("frobnicate(1) > 0", "unknown function 'frobnicate'", column: 1,
-                    hint: "functions are: count, date, date_of, datetime, days_between, len, max, min")
+                    hint: "functions are: count, date, date_of, datetime, days_between, in_office_hours, len, max, min, string")
         expectError("1 == 1 and len(\"a\", \"b\") > 0", "len() takes 1 argument, but 2 were given", column: 12)
         expectError("days_between(today) > 0", "days_between() takes 2 arguments, but 1 was given", column: 1)
         expectError("len(data.days) > 0", "len() needs a string, but this is integer", column: 5)

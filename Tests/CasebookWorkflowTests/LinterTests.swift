@@ -97,7 +97,10 @@ private let repositoryRoot: String = {
         let d = try #require(definition)
         #expect(d.name == "resident-request")
         let calendars = try Self.calendars()
-        let context = LintContext(knownWorkflows: ["resident-request"], calendars: calendars, years: [2026])
+        let catalogues = try Catalogue.collect(
+            try Catalogue.sources(named: d.catalogues.map(\.name), directory: repositoryRoot + "/Workflows/catalogues"))
+        #expect(catalogues.keys.sorted() == ["service-items"])
+        let context = LintContext(knownWorkflows: ["resident-request"], calendars: calendars, years: [2026], catalogues: catalogues)
         #expect(Linter.lint(d, context: context).map(\.description) == [])
     }
 

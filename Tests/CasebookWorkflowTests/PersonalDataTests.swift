@@ -23,10 +23,10 @@ private func rawFiles(_ dir: String) throws -> [(String, Data)] {
             let counter = Actor(role: "counter", id: "wang")
             let t = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!
             _ = try await h.engine.open(workflow: "resident-request", caseId: "p1", actor: counter,
-                                        data: .object(["item": .string("居住证明"), "applicant": .string(name)]), at: t)
+                                        data: .object(["item": .string("residence-certificate"), "community": .string("dongcheng"), "applicant": .string(name)]), at: t)
             // A refused command carrying personal data records it sealed too.
             _ = try await h.engine.open(workflow: "resident-request", caseId: "p1", actor: counter,
-                                        data: .object(["item": .string("居住证明"), "applicant": .string(name)]), at: t)
+                                        data: .object(["item": .string("residence-certificate"), "community": .string("dongcheng"), "applicant": .string(name)]), at: t)
             #expect(try h.engine.load("p1")?.data["applicant"] == .string(name))
 
             let needle = Data(name.utf8)
@@ -38,7 +38,7 @@ private func rawFiles(_ dir: String) throws -> [(String, Data)] {
             let erased = try #require(try h.engine.load("p1"))
             #expect(erased.data["applicant"] == .null)
             #expect(erased.redacted == ["applicant"])
-            #expect(erased.data["item"] == .string("居住证明"))
+            #expect(erased.data["item"] == .string("residence-certificate"))
             #expect(try h.engine.vault.key(for: PersonalData.subject(ofCase: "p1"), create: false) == nil)
             // A fresh engine cannot read it either, and the log still verifies: the tree covers ciphertext.
             #expect(try CaseEngine(store: h.store).load("p1")?.data["applicant"] == .null)

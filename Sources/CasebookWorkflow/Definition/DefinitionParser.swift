@@ -3,16 +3,16 @@ import Foundation
 /// Reads a workflow definition from YAML, collecting every problem it can find (not just the first)
 /// as a ``Diagnostic`` with file, line and column.
 public enum DefinitionParser {
-    static let topKeys = ["workflow", "version", "title", "calendar", "roles", "fields", "states", "clocks", "commands", "decisions"]
+    static let topKeys = ["workflow", "version", "title", "calendar", "office-hours", "catalogues", "roles", "fields", "states", "clocks", "commands", "decisions"]
     static let fieldKeys = ["type", "required", "pii", "title", "values"]
     static let stateKeys = ["initial", "final", "owner", "title"]
-    static let clockKeys = ["budget", "on-breach"]
+    static let clockKeys = ["budget", "budget-field", "on-breach"]
     static let breachKeys = ["event", "move-to", "flag", "notify"]
     static let commandKeys = ["title", "opens", "from", "to", "roles", "data", "guard", "set", "clocks", "decide", "emit", "open", "send"]
     static let guardKeys = ["if", "message"]
     static let openKeys = ["workflow", "command", "store-id-in"]
     static let sendKeys = ["command", "to-case-in"]
-    static let decisionKeys = ["hit", "inputs", "outputs", "rules"]
+    static let decisionKeys = ["hit", "inputs", "outputs", "rules", "catalogue", "key"]
     static let ruleKeys = ["when", "then"]
 
     /// Parses the file at `path`.
@@ -62,6 +62,20 @@ public enum DefinitionParser {
         } ?? 1
         let title = attempt { () throws(Diagnostic) in try top["title"]?.string("the title") } ?? nil
         let calendar = attempt { () throws(Diagnostic) in try top["calendar"]?.string("the calendar") } ?? nil
+        let catalogues = (attempt { () throws(Diagnostic) in try top["catalogues"]?.strings("catalogues") } ?? nil)?
+            .map { Named(name: $0.0, location: $0.1) } ?? []
+        let officeHours = attempt { () throws(Diagnostic) -> OfficeHoursSpec? in
+            guard let node = top["office-hours"] else { return nil }
+            var periods: [OfficeHours.Period] = []
+            for (text, at) in try node.strings("office-hours") {
+                guard let period = OfficeHours.Period(text) else {
+                    throw Diagnostic(at: at, "'\(text)' is not a period of the day",
+                                     hint: "write HH:MM-HH:MM in quotes, e.g. `office-hours: [\"08:30-12:00\", \"14:00-17:30\"]`")
+                }
+                periods.append(period)
+            }
+            return OfficeHoursSpec(periods: periods, location: node.location)
+        } ?? nil
 
         var roles: [RoleDefinition] = []
         if let node = top["roles"] {
@@ -130,7 +144,7 @@ public enum DefinitionParser {
         let definition = WorkflowDefinition(
             name: name, version: version, title: title ?? name, calendar: calendar, roles: roles, fields: fields,
             states: states, clocks: clocks, commands: commands, decisions: decisions, location: root.location,
-            calendarLocation: calendar == nil ? nil : top["calendar"]?.location)
+            calendarLocation: calendar == nil ? nil : top["calendar"]?.location, catalogues: catalogues, officeHours: officeHours)
         return finish(definition)
     }
 
@@ -262,7 +276,8 @@ public enum DefinitionParser {
             moveTo: try breach["move-to"]?.string("a state"), flag: try breach["flag"]?.string("a field"),
             notify: try breach["notify"]?.string("a role"), location: breachNode.location,
             moveToLocation: breach["move-to"]?.location, flagLocation: breach["flag"]?.location, notifyLocation: breach["notify"]?.location)
-        return ClockDefinition(name: name, budget: budget, onBreach: escalation, location: location)
+        let budgetField = try attributes["budget-field"].map { node throws(Diagnostic) in Named(name: try node.string("a field"), location: node.location) }
+        return ClockDefinition(name: name, budget: budget, onBreach: escalation, location: location, budgetField: budgetField)
     }
 
     /// Parses `5 working days`, `1 working day`, `10 calendar days`, `48 hours`.
@@ -369,6 +384,10 @@ public enum DefinitionParser {
 
     static func parseDecision(_ name: String, _ value: YAMLValue, at location: SourceLocation) throws(Diagnostic) -> DecisionTable {
         let attributes = try value.mapping("decision '\(name)'", allowed: decisionKeys)
+        if attributes["catalogue"] != nil { return try parseCatalogueDecision(name, attributes, at: location) }
+        if let key = attributes.entries.first(where: { $0.key == "key" }) {
+            throw Diagnostic(at: key.keyLocation, "'key' belongs to a decision table read from a catalogue", hint: "add `catalogue: <name>`, or remove `key`")
+        }
         let hitNode = try attributes.required("hit", in: "decision '\(name)'", hint: "`hit: unique` or `hit: first`")
         let hitText = try hitNode.string("a hit policy")
         guard let hit = DecisionTable.HitPolicy(rawValue: hitText) else {
@@ -395,6 +414,35 @@ public enum DefinitionParser {
                 location: row.location))
         }
         return DecisionTable(name: name, hitPolicy: hit, inputs: inputs, outputs: outputs, rules: rules, location: location)
+    }
+
+    /// `catalogue: service-items`, `key: data.item`, `outputs: [a, b]` or `outputs: { field: column }`.
+    static func parseCatalogueDecision(_ name: String, _ attributes: YAMLMapping, at location: SourceLocation) throws(Diagnostic) -> DecisionTable {
+        for other in attributes.entries where ["hit", "inputs", "rules"].contains(other.key) {
+            throw Diagnostic(at: other.keyLocation, "decision '\(name)' takes its rules from a catalogue, so it has no '\(other.key)'",
+                             hint: "remove `\(other.key)`: the item whose id is the `key` gives the outputs")
+        }
+        let catalogueNode = try attributes.required("catalogue", in: "decision '\(name)'")
+        let catalogue = Named(name: try catalogueNode.string("a catalogue"), location: catalogueNode.location)
+        let keyNode = try attributes.required("key", in: "decision '\(name)'", hint: "an expression whose value is an item id, e.g. `key: data.item`")
+        let key = Guard(source: try keyNode.string("the key"), location: keyNode.contentLocation, message: nil, quoteLocation: keyNode.quoteLocation)
+        let outputsNode = try attributes.required("outputs", in: "decision '\(name)'",
+                                                  hint: "the case fields to fill, e.g. `outputs: { item_title: title, limit_days: limit_days }`")
+        var outputs: [Named] = [], columns: [Named] = []
+        if case .mapping = outputsNode.node {
+            for entry in try outputsNode.mapping("outputs").entries {
+                outputs.append(Named(name: entry.key, location: entry.keyLocation))
+                columns.append(Named(name: try entry.value.string("a column"), location: entry.value.location))
+            }
+        } else {
+            for (field, at) in try outputsNode.strings("outputs") {
+                outputs.append(Named(name: field, location: at))
+                columns.append(Named(name: field, location: at))
+            }
+        }
+        guard !outputs.isEmpty else { throw outputsNode.error("decision '\(name)' has no outputs", hint: "name the case fields to fill") }
+        return DecisionTable(name: name, hitPolicy: .unique, inputs: [key], outputs: outputs, rules: [], location: location,
+                             catalogue: CatalogueLookup(catalogue: catalogue, columns: columns))
     }
 
     /// Parses a decision cell: `-`, a literal, a list of literals, `< 5`, `>= 10`, `[1..10]`.

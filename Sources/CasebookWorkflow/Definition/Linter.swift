@@ -8,12 +8,16 @@ public struct LintContext: Sendable {
     public var calendars: [String: WorkingCalendar]?
     /// Years the calendars must cover (e.g. this year and next).
     public var years: [Int]
+    /// The catalogues available, by name (nil: do not check catalogues, beyond what the definition says).
+    public var catalogues: [String: Catalogue]?
 
     /// A context.
-    public init(knownWorkflows: Set<String>? = nil, calendars: [String: WorkingCalendar]? = nil, years: [Int] = []) {
+    public init(knownWorkflows: Set<String>? = nil, calendars: [String: WorkingCalendar]? = nil, years: [Int] = [],
+                catalogues: [String: Catalogue]? = nil) {
         self.knownWorkflows = knownWorkflows
         self.calendars = calendars
         self.years = years
+        self.catalogues = catalogues
     }
 }
 
@@ -27,7 +31,8 @@ public enum Linter {
         out.checkRolesAndFields()
         out.checkClocks(context)
         out.checkCommands(context)
-        out.checkDecisions()
+        out.checkCatalogues(context)
+        out.checkDecisions(context)
         out.checkReachability()
         return out.diagnostics.sorted { $0.location < $1.location }
     }
@@ -130,6 +135,10 @@ private struct Findings {
                 error(c.location, "clock '\(c.name)' needs the workflow's calendar (its time zone decides when the limit ends)",
                       hint: "add `calendar: cn` (a file in Workflows/calendars/)")
             }
+            if let field = c.budgetField, let f = caseField(field.name, at: field.location, "the budget-field of clock '\(c.name)'"), f.type != .integer {
+                error(field.location, "clock '\(c.name)' takes its budget from '\(field.name)', which is \(f.type), not integer",
+                      hint: "declare `\(field.name): integer` (the amount, in the unit of `budget`)")
+            }
             let started = d.commands.contains { $0.clockOperations.contains { $0.clock.name == c.name && $0.kind == .start } }
             if !started {
                 warning(c.location, "clock '\(c.name)' is never started", hint: "start it in a command: `clocks: { \(c.name): start }`")
@@ -154,7 +163,35 @@ private struct Findings {
     func environment(for command: CommandDefinition) -> ExpressionEnvironment {
         ExpressionEnvironment(
             caseFields: Dictionary(d.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }),
-            commandFields: Dictionary(command.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }))
+            commandFields: Dictionary(command.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }),
+            officeHours: d.hasOfficeHours)
+    }
+
+    // MARK: Catalogues and office hours
+
+    mutating func checkCatalogues(_ context: LintContext) {
+        var seen: [String: SourceLocation] = [:]
+        for c in d.catalogues {
+            if let first = seen[c.name] {
+                error(c.location, "catalogue '\(c.name)' is listed twice", hint: "the first is at line \(first.line)")
+            }
+            seen[c.name] = seen[c.name] ?? c.location
+            if let known = context.catalogues, known[c.name] == nil {
+                error(c.location, "unknown catalogue '\(c.name)'",
+                      hint: known.isEmpty ? "add catalogues/\(c.name).yaml beside the definition (`catalogue: \(c.name)`)"
+                                          : Suggest.hint(c.name, among: known.keys.sorted(), listing: "catalogues beside the definition"))
+            }
+        }
+        if let hours = d.officeHours {
+            if d.calendar == nil {
+                error(hours.location, "office hours need the workflow's calendar (they apply on its working days)", hint: "add `calendar: cn`")
+            }
+            if hours.periods.isEmpty { error(hours.location, "office-hours lists no periods", hint: "e.g. `[\"08:30-12:00\", \"14:00-17:30\"]`") }
+            let sorted = hours.periods.sorted { $0.start < $1.start }
+            for (a, b) in zip(sorted, sorted.dropFirst()) where b.start < a.end {
+                error(hours.location, "office hours \(a) and \(b) overlap", hint: "list each period of the day once")
+            }
+        }
     }
 
     mutating func compile(_ source: String, at location: SourceLocation, in env: ExpressionEnvironment, expecting: FieldType?) -> Expression? {
@@ -243,14 +280,19 @@ private struct Findings {
 
     // MARK: Decision tables
 
-    mutating func checkDecisions() {
+    mutating func checkDecisions(_ context: LintContext) {
         for table in d.decisions {
             // Inputs may read the data of every command that consults the table (and only fields all of
             // them carry); a table no command consults is checked against the case alone.
             let users = d.commands.filter { $0.decide.contains { $0.name == table.name } }
             let shared = users.map { Dictionary($0.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }) }
                 .reduce(nil as [String: FieldType]?) { acc, fields in acc.map { $0.filter { fields[$0.key] == $0.value } } ?? fields } ?? [:]
-            let env = ExpressionEnvironment(caseFields: Dictionary(d.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }), commandFields: shared)
+            let env = ExpressionEnvironment(caseFields: Dictionary(d.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }), commandFields: shared,
+                                            officeHours: d.hasOfficeHours)
+            if let lookup = table.catalogue {
+                checkCatalogueDecision(table, lookup, env: env, context)
+                continue
+            }
             for input in table.inputs { _ = compile(input.source, at: input.location, in: env, expecting: nil) }
             let outputTypes = table.outputs.map { caseField($0.name, at: $0.location, "the outputs of decision '\(table.name)'")?.type }
             for rule in table.rules {
@@ -268,6 +310,67 @@ private struct Findings {
                           hint: "make the tests exclusive, or use `hit: first` if the first match should win")
                 }
             }
+        }
+    }
+
+    mutating func checkCatalogueDecision(_ table: DecisionTable, _ lookup: CatalogueLookup, env: ExpressionEnvironment, _ context: LintContext) {
+        let what = "decision '\(table.name)'"
+        if let key = table.inputs.first, let expression = compile(key.source, at: key.location, in: env, expecting: nil) {
+            switch expression.resultType {
+            case .string, .text, .enumeration: break
+            default:
+                error(key.writtenLocation, "the key of \(what) is \(expression.resultType), but item ids are strings",
+                      hint: "write an expression whose value is an item id, e.g. `key: data.item`")
+            }
+        }
+        let name = lookup.catalogue.name
+        guard d.catalogues.contains(where: { $0.name == name }) else {
+            error(lookup.catalogue.location, "\(what) reads catalogue '\(name)', which the workflow does not list",
+                  hint: "add `catalogues: [\(name)]` at the top of the definition")
+            return
+        }
+        let catalogue = context.catalogues?[name]
+        var filled: [String: SourceLocation] = [:]
+        for (output, column) in zip(table.outputs, lookup.columns) {
+            if let first = filled[output.name] {
+                error(output.location, "\(what) fills '\(output.name)' twice", hint: "the first is at line \(first.line)")
+            }
+            filled[output.name] = filled[output.name] ?? output.location
+            let field = caseField(output.name, at: output.location, "the outputs of \(what)")
+            guard let catalogue else { continue }
+            guard let col = catalogue.column(column.name) else {
+                error(column.location, "catalogue '\(name)' has no column '\(column.name)'",
+                      hint: Suggest.hint(column.name, among: catalogue.columns.map(\.name), listing: "columns"))
+                continue
+            }
+            guard let field else { continue }
+            if let problem = Self.misfit(col, of: catalogue, into: field) {
+                error(column.location, "\(what) cannot fill '\(field.name)' (\(field.type)) from column '\(col.name)' (\(col.type)): \(problem)",
+                      hint: "make the field's type match the column's")
+            }
+        }
+    }
+
+    /// Why the values of a catalogue column cannot go into a case field, or nil if they can.
+    static func misfit(_ column: Catalogue.Column, of catalogue: Catalogue, into field: FieldDefinition) -> String? {
+        func textual(_ t: FieldType) -> Bool {
+            switch t {
+            case .string, .text, .enumeration: return true
+            default: return false
+            }
+        }
+        switch (column.type, field.type) {
+        case (.integer, .integer), (.boolean, .boolean): return nil
+        case (let c, .string), (let c, .text): return textual(c) ? nil : "the types differ"
+        case (let c, .enumeration(let allowed)):
+            guard textual(c) else { return "the types differ" }
+            for item in catalogue.items {
+                if case .string(let v)? = item.values[column.name], !allowed.contains(v) {
+                    return "item '\(item.id)' (line \(item.location.line)) has '\(v)', which is not one of \(allowed.joined(separator: ", "))"
+                }
+            }
+            return nil
+        default: return "the types differ"
         }
     }
 

@@ -27,6 +27,10 @@ public struct WorkflowDefinition: Sendable {
     public var location: SourceLocation
     /// Where the calendar's name is written, if the workflow names one.
     public var calendarLocation: SourceLocation? = nil
+    /// The catalogues the definition uses (files `catalogues/<name>.yaml` beside it), for decision tables.
+    public var catalogues: [Named] = []
+    /// Office hours on the calendar's working days, if the workflow declares them (`office-hours:`).
+    public var officeHours: OfficeHoursSpec? = nil
 
     /// The state marked initial.
     public var initialState: StateDefinition? { states.first { $0.isInitial } }
@@ -41,6 +45,8 @@ public struct WorkflowDefinition: Sendable {
     public func clock(_ name: String) -> ClockDefinition? { clocks.first { $0.name == name } }
     /// Looks up a decision table by name.
     public func decision(_ name: String) -> DecisionTable? { decisions.first { $0.name == name } }
+    /// True if the workflow declares office hours and a calendar (their working days): `in_office_hours(t)` works.
+    public var hasOfficeHours: Bool { officeHours != nil && calendar != nil }
 }
 
 /// A role, e.g. `counter` (front-desk worker) or `street-office`.
@@ -111,6 +117,18 @@ public struct ClockDefinition: Sendable, Hashable {
     /// What happens, exactly once, when it is breached.
     public var onBreach: Escalation
     /// Where it was declared.
+    public var location: SourceLocation
+    /// An integer case field whose value, when the clock starts, is the budget's amount (in the unit of
+    /// ``budget``); the fixed budget applies when the field is not set. Written `budget-field: limit_days`.
+    public var budgetField: Named? = nil
+}
+
+/// Office hours as written: `office-hours: ["08:30-12:00", "14:00-17:30"]`. They apply on the working days
+/// of the workflow's calendar, in its local time.
+public struct OfficeHoursSpec: Sendable, Hashable {
+    /// Periods of the day, as minutes after local midnight: from `start` (included) to `end` (excluded).
+    public var periods: [OfficeHours.Period]
+    /// Where they are written.
     public var location: SourceLocation
 }
 
@@ -282,6 +300,19 @@ public struct DecisionTable: Sendable, Hashable {
     public var rules: [DecisionRule]
     /// Where it was declared.
     public var location: SourceLocation
+    /// For a table whose rules are the items of a catalogue: the catalogue, and for each output field the
+    /// column it is filled from. The table's one input is then the key expression (an item id).
+    public var catalogue: CatalogueLookup? = nil
+}
+
+/// A decision table read from a catalogue: `catalogue: service-items`, `key: data.item`,
+/// `outputs: { item_title: title, limit_days: limit_days }` (or a list of names, each filled from the
+/// column of the same name).
+public struct CatalogueLookup: Sendable, Hashable {
+    /// The catalogue's name (as listed in the definition's `catalogues:`).
+    public var catalogue: Named
+    /// For each output field (in ``DecisionTable/outputs`` order), the column it is filled from.
+    public var columns: [Named]
 }
 
 /// One row of a decision table: a test per input, a value per output.

@@ -221,8 +221,16 @@ public struct CaseState: Sendable, Equatable {
             do {
                 switch kind {
                 case .start:
+                    // The budget the command recorded, if it did (events before budgets were recorded: the definition's).
+                    var budget = ClockBudget(spec.budget)
+                    if let text = o["budget"]?.string {
+                        guard let recorded = try? DefinitionParser.parseBudget(text, at: SourceLocation(file: "", line: 1, column: 1)) else {
+                            throw EngineError.corrupt("case '\(caseId)': clock '\(name)': unreadable budget '\(text)'")
+                        }
+                        budget = ClockBudget(recorded)
+                    }
                     clock = ClockState()
-                    try clock.start(at: at, budget: ClockBudget(spec.budget))
+                    try clock.start(at: at, budget: budget)
                     breaches[name] = nil
                 case .pause: try clock.pause(at: at)
                 case .resume: try clock.resume(at: at)

@@ -435,7 +435,8 @@ public final class CaseEngine: Sendable {
                 let e = spec.onBreach
                 var payload: [String: JSONValue] = [
                     "case": .string(caseId), "clock": .string(name), "deadline": .string(deadline.iso8601),
-                    "at": .string(deadline.iso8601), "event": .string(e.event), "budget": .string(spec.budget.description),
+                    "at": .string(deadline.iso8601), "event": .string(e.event),
+                    "budget": .string(clock.budget?.description ?? spec.budget.description),
                 ]
                 // A breach moves an active case; a case already final, or a clock already stopped, stays put.
                 if let m = e.moveTo, !clock.isStopped, compiled.definition.state(state.state)?.isFinal == false {
@@ -507,7 +508,8 @@ struct Decider {
         for field in command.data where field.required && commandData[field.name]?.isSet != true {
             return reject(.data, "'\(name)' needs '\(field.name)' (\(field.type))")
         }
-        let context = EvaluationContext(caseData: state.data, commandData: commandData, now: at, actor: actor.id, role: actor.role)
+        let context = EvaluationContext(caseData: state.data, commandData: commandData, now: at, actor: actor.id, role: actor.role,
+                                        officeHours: compiled.officeHours)
         // Guards, in order.
         for (g, expression) in compiled.guards[name] ?? [] {
             do {
@@ -533,6 +535,22 @@ struct Decider {
             } catch {
                 return reject(.evaluation, "decision '\(t.name)': an input cannot be evaluated: \(error)")
             }
+            if let lookup = t.catalogue {
+                switch lookUp(t, lookup, key: values.first ?? .null) {
+                case .failure(let rejection): return .failure(rejection)
+                case .success(let (item, outputs)):
+                    var recorded: [String: JSONValue] = [:]
+                    for (field, value) in outputs {
+                        set[field] = value
+                        recorded[field] = ValueCoding.encode(value)
+                    }
+                    decisions.append(.object([
+                        "table": .string(t.name), "catalogue": .string(lookup.catalogue.name), "item": .string(item.id),
+                        "line": .int(Int64(item.location.line)), "inputs": .array(values.map(ValueCoding.encode)), "outputs": .object(recorded),
+                    ]))
+                }
+                continue
+            }
             guard let (index, rule) = t.rules.enumerated().first(where: { _, rule in zip(rule.tests, values).allSatisfy { Self.matches($0, $1) } }) else {
                 let shown = zip(t.inputs, values).map { "\($0.source)=\($1)" }.joined(separator: ", ")
                 return reject(.decision, "no rule of decision '\(t.name)' matches \(shown)", ["decision": t.name])
@@ -555,15 +573,29 @@ struct Decider {
                 return reject(.evaluation, "setting '\(field)': \(error)")
             }
         }
-        // Clocks: check the operations are possible now.
+        // Clocks: check the operations are possible now, and record what each fixed: the budget a start
+        // counts (so that replays never depend on the definition's details) and, while the clock runs, its deadline.
         var clockOps: [JSONValue] = []
+        var clocks = state.clocks
+        let after = state.data.merging(set) { $1 }
         for op in command.clockOperations {
-            var clock = state.clocks[op.clock.name] ?? ClockState()
+            guard let spec = d.clock(op.clock.name) else { continue }
+            var clock = clocks[op.clock.name] ?? ClockState()
+            var recorded: [String: JSONValue] = ["clock": .string(op.clock.name), "op": .string(op.kind.rawValue)]
             do {
                 switch op.kind {
                 case .start:
+                    var budget = spec.budget
+                    if let field = spec.budgetField?.name, let value = after[field], value != .null {
+                        guard case .integer(let n) = value, n >= 0, n <= Int64(ClockBudget.maximumAmount) else {
+                            return reject(.clock, "clock '\(op.clock.name)' cannot start: its budget-field '\(field)' is \(value), not a number of \(spec.budget.unit.rawValue)",
+                                          ["case.\(field)": value.description])
+                        }
+                        budget.amount = Int(n)
+                    }
                     clock = ClockState()
-                    try clock.start(at: at, budget: ClockBudget(d.clock(op.clock.name)!.budget))
+                    try clock.start(at: at, budget: ClockBudget(budget))
+                    recorded["budget"] = .string(ClockBudget(budget).description)
                 case .pause: try clock.pause(at: at)
                 case .resume: try clock.resume(at: at)
                 case .stop: try clock.stop(at: at)
@@ -571,7 +603,12 @@ struct Decider {
             } catch {
                 return reject(.clock, "clock '\(op.clock.name)' cannot \(op.kind.rawValue): \(error)")
             }
-            clockOps.append(.object(["clock": .string(op.clock.name), "op": .string(op.kind.rawValue)]))
+            // A deadline the calendar cannot tell yet (a year it does not cover) is left out; the timers report it.
+            if clock.isRunning, let calendar = compiled.calendar, let deadline = try? clock.deadline(calendar: calendar) {
+                recorded["deadline"] = .string(deadline.iso8601)
+            }
+            clocks[op.clock.name] = clock
+            clockOps.append(.object(recorded))
         }
         let to = command.to?.name ?? (command.opensCase ? d.initialState?.name ?? "" : from)
         var payload: [String: JSONValue] = ["from": .string(from), "state": .string(to), "set": ValueCoding.encode(set)]
@@ -582,6 +619,34 @@ struct Decider {
             return nil
         }
         return .success(Change(payload: payload, emitted: emitted))
+    }
+
+    /// The catalogue item whose id is `key`, and the values it gives the table's outputs; a rejection
+    /// naming the id (and some known ids) if there is no such item.
+    func lookUp(_ t: DecisionTable, _ lookup: CatalogueLookup, key: Value) -> Result<(Catalogue.Item, [(String, Value)]), Rejection> {
+        guard let catalogue = compiled.catalogues[lookup.catalogue.name] else {
+            return .failure(Rejection(check: .decision, message: "decision '\(t.name)': catalogue '\(lookup.catalogue.name)' is not loaded",
+                                      details: ["decision": t.name]))
+        }
+        let keySource = t.inputs.first?.source ?? "key"
+        guard case .string(let id) = key else {
+            return .failure(Rejection(check: .decision, message: "decision '\(t.name)' needs an item of catalogue '\(catalogue.name)', but \(keySource) is \(key)",
+                                      details: ["decision": t.name, keySource: key.description]))
+        }
+        guard let item = catalogue.item(id) else {
+            let near = catalogue.items.map(\.id).filter { Suggest.distance(id, $0) <= max(2, id.count / 3) }
+            let shown = (near + catalogue.items.map(\.id).filter { !near.contains($0) }).prefix(5)
+            let more = catalogue.items.count > shown.count ? ", …" : ""
+            return .failure(Rejection(
+                check: .decision,
+                message: "'\(id)' is not an item of catalogue '\(catalogue.name)'\(catalogue.title.map { " (\($0))" } ?? ""); known items include \(shown.joined(separator: ", "))\(more)",
+                details: ["decision": t.name, keySource: id, "catalogue": catalogue.name]))
+        }
+        var outputs: [(String, Value)] = []
+        for (field, column) in zip(t.outputs, lookup.columns) {
+            outputs.append((field.name, item.values[column.name] ?? .null))
+        }
+        return .success((item, outputs))
     }
 
     static func matches(_ test: InputTest, _ value: Value) -> Bool {

@@ -2,12 +2,12 @@ import CasebookLog
 import Crypto
 import Foundation
 
-/// A definition ready to run: parsed, linted, its expressions compiled, its calendar loaded, and pinned
-/// by a content hash over the definition text and the calendar files it uses.
+/// A definition ready to run: parsed, linted, its expressions compiled, its calendar and catalogues
+/// loaded, and pinned by a content hash over the definition text and the calendar and catalogue files it uses.
 public struct CompiledWorkflow: Sendable {
     /// The definition.
     public let definition: WorkflowDefinition
-    /// SHA-256 (hex) over the definition source and its calendars' sources: what cases are pinned to.
+    /// SHA-256 (hex) over the definition source and its calendars' and catalogues' sources: what cases are pinned to.
     public let hash: String
     /// The definition text as published.
     public let source: String
@@ -15,15 +15,23 @@ public struct CompiledWorkflow: Sendable {
     public let calendarSources: [(file: String, source: String)]
     /// The working-day calendar, if the workflow names one.
     public let calendar: WorkingCalendar?
+    /// The catalogue files as published (file name, text).
+    public let catalogueSources: [(file: String, source: String)]
+    /// The catalogues the workflow names, by name.
+    public let catalogues: [String: Catalogue]
+    /// The office hours, if the workflow declares them (on its calendar's working days).
+    public let officeHours: OfficeHours?
     let guards: [String: [(Guard, Expression)]]
     let assignments: [String: [(String, Expression)]]
     let decisionInputs: [String: [Expression]]
 
     static func decisionKey(command: String, table: String) -> String { command + "\u{0}" + table }
 
-    /// Compiles a definition. Throws the linter's and parser's errors (warnings do not stop it).
+    /// Compiles a definition with the calendar and catalogue files it uses. Throws the linter's and
+    /// parser's errors (warnings do not stop it).
     public static func compile(
-        source: String, file: String, calendarSources: [(file: String, source: String)]
+        source: String, file: String, calendarSources: [(file: String, source: String)],
+        catalogueSources: [(file: String, source: String)] = []
     ) throws(DiagnosticList) -> CompiledWorkflow {
         let (parsed, parseDiagnostics) = DefinitionParser.parse(source, file: file)
         guard let definition = parsed, !parseDiagnostics.contains(where: { $0.severity == .error }) else {
@@ -34,7 +42,8 @@ public struct CompiledWorkflow: Sendable {
             calendars.append(try WorkingCalendar.parse(yaml: text, file: calendarFile))
         }
         let set = try CalendarSet(calendars)
-        let findings = Linter.lint(definition, context: LintContext(calendars: set.calendars))
+        let catalogues = try Catalogue.collect(catalogueSources)
+        let findings = Linter.lint(definition, context: LintContext(calendars: set.calendars, catalogues: catalogues))
         if findings.contains(where: { $0.severity == .error }) { throw DiagnosticList(findings) }
 
         var guards: [String: [(Guard, Expression)]] = [:]
@@ -43,7 +52,8 @@ public struct CompiledWorkflow: Sendable {
         do {
             for c in definition.commands {
                 let env = ExpressionEnvironment(
-                    caseFields: caseTypes, commandFields: Dictionary(c.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }))
+                    caseFields: caseTypes, commandFields: Dictionary(c.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }),
+                    officeHours: definition.hasOfficeHours)
                 guards[c.name] = try c.guards.map { g throws(Diagnostic) in (g, try Expression.compile(g.source, at: g.location, in: env)) }
                 assignments[c.name] = try c.assignments.map { a throws(Diagnostic) in
                     (a.field.name, try Expression.compile(a.source, at: a.location, in: env, expecting: caseTypes[a.field.name]))
@@ -54,7 +64,8 @@ public struct CompiledWorkflow: Sendable {
             var decisionInputs: [String: [Expression]] = [:]
             for c in definition.commands {
                 let env = ExpressionEnvironment(
-                    caseFields: caseTypes, commandFields: Dictionary(c.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }))
+                    caseFields: caseTypes, commandFields: Dictionary(c.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }),
+                    officeHours: definition.hasOfficeHours)
                 for use in c.decide {
                     guard let table = definition.decision(use.name) else { continue }
                     decisionInputs[Self.decisionKey(command: c.name, table: table.name)] = try table.inputs.map { i throws(Diagnostic) in
@@ -68,10 +79,16 @@ public struct CompiledWorkflow: Sendable {
                 hasher.update(data: Data("\n--- calendar \(calendarFile)\n".utf8))
                 hasher.update(data: Data(text.utf8))
             }
+            for (catalogueFile, text) in catalogueSources {
+                hasher.update(data: Data("\n--- catalogue \(catalogueFile)\n".utf8))
+                hasher.update(data: Data(text.utf8))
+            }
+            let calendar = definition.calendar.flatMap { set[$0] }
             return CompiledWorkflow(
                 definition: definition, hash: hasher.finalize().map { String(format: "%02x", $0) }.joined(), source: source,
-                calendarSources: calendarSources, calendar: definition.calendar.flatMap { set[$0] }, guards: guards,
-                assignments: assignments, decisionInputs: decisionInputs)
+                calendarSources: calendarSources, calendar: calendar, catalogueSources: catalogueSources, catalogues: catalogues,
+                officeHours: definition.officeHours.flatMap { spec in calendar.map { OfficeHours(calendar: $0, periods: spec.periods) } },
+                guards: guards, assignments: assignments, decisionInputs: decisionInputs)
         } catch {
             throw DiagnosticList([error])
         }
@@ -101,10 +118,13 @@ public final class WorkflowRegistry: Sendable {
         self.store = store
     }
 
-    /// Publishes a definition file, with the calendars it names from `calendarDirectory`. Idempotent:
-    /// publishing the same text again returns the existing hash. Throws the lint errors if any.
+    /// Publishes a definition file, with the calendars it names from `calendarDirectory` and the catalogues
+    /// it names from `catalogueDirectory` (default: `catalogues/` beside the definition). Idempotent:
+    /// publishing the same texts again returns the existing hash. Throws the lint errors if any.
     @discardableResult
-    public func publish(file: String, calendarDirectory: String, actor: String = "", at: Timestamp? = nil) async throws -> CompiledWorkflow {
+    public func publish(
+        file: String, calendarDirectory: String, catalogueDirectory: String? = nil, actor: String = "", at: Timestamp? = nil
+    ) async throws -> CompiledWorkflow {
         let source = try String(contentsOfFile: file, encoding: .utf8)
         let (parsed, _) = DefinitionParser.parse(source, file: file)
         var calendarSources: [(file: String, source: String)] = []
@@ -118,12 +138,17 @@ public final class WorkflowRegistry: Sendable {
                 }
             }
         }
-        let compiled = try CompiledWorkflow.compile(source: source, file: (file as NSString).lastPathComponent, calendarSources: calendarSources)
+        let catalogueSources = try Catalogue.sources(
+            named: parsed?.catalogues.map(\.name) ?? [],
+            directory: catalogueDirectory ?? ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("catalogues"))
+        let compiled = try CompiledWorkflow.compile(
+            source: source, file: (file as NSString).lastPathComponent, calendarSources: calendarSources, catalogueSources: catalogueSources)
         let payload: JSONValue = .object([
             "name": .string(compiled.definition.name), "version": .int(Int64(compiled.definition.version)),
             "title": .string(compiled.definition.title), "hash": .string(compiled.hash),
             "file": .string((file as NSString).lastPathComponent), "source": .string(source),
             "calendars": .array(calendarSources.map { .object(["file": .string($0.file), "source": .string($0.source)]) }),
+            "catalogues": .array(catalogueSources.map { .object(["file": .string($0.file), "source": .string($0.source)]) }),
         ])
         try await store.append(
             to: Self.stream, expectedVersion: .any,
@@ -142,12 +167,15 @@ public final class WorkflowRegistry: Sendable {
             guard let text = e.payloadText, let payload = try? JSONValue.parse(text).object,
                   let source = payload["source"]?.string, let file = payload["file"]?.string
             else { throw EngineError.corrupt("published definition at position \(e.position) is unreadable") }
-            let calendars = (payload["calendars"]?.array ?? []).compactMap { c -> (file: String, source: String)? in
-                guard let o = c.object, let f = o["file"]?.string, let s = o["source"]?.string else { return nil }
-                return (f, s)
+            func sources(_ key: String) -> [(file: String, source: String)] {
+                (payload[key]?.array ?? []).compactMap { c -> (file: String, source: String)? in
+                    guard let o = c.object, let f = o["file"]?.string, let s = o["source"]?.string else { return nil }
+                    return (f, s)
+                }
             }
             do {
-                compiled.append(try CompiledWorkflow.compile(source: source, file: file, calendarSources: calendars))
+                compiled.append(try CompiledWorkflow.compile(
+                    source: source, file: file, calendarSources: sources("calendars"), catalogueSources: sources("catalogues")))
             } catch {
                 throw EngineError.corrupt("published definition at position \(e.position) no longer compiles: \(error)")
             }

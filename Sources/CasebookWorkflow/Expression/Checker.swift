@@ -27,6 +27,7 @@ extension Expression {
         /// The functions and how many arguments each takes (`date`/`datetime` are literal forms).
         static let functions: [String: Int] = [
             "count": 1, "len": 1, "days_between": 2, "date_of": 1, "min": 2, "max": 2, "date": 1, "datetime": 1,
+            "in_office_hours": 1, "string": 1,
         ]
 
         init(env: ExpressionEnvironment) { self.env = env }
@@ -172,6 +173,7 @@ extension Expression {
                 guard case .known(let a) = tl, case .known(let b) = tr else { return make(cl, cr, tl) }
                 switch (op, a, b) {
                 case (_, .integer, .integer): return make(cl, cr, .known(.integer))
+                case (.add, _, _) where isText(a) && isText(b): return make(cl, cr, .known(.string))
                 case (.add, .money, .money), (.sub, .money, .money), (.mul, .money, .integer), (.mul, .integer, .money):
                     return make(cl, cr, .known(.money))
                 case (.add, .date, .integer), (.sub, .date, .integer), (.add, .integer, .date):
@@ -180,7 +182,7 @@ extension Expression {
                 }
                 let verb = op == .add ? "add \(a) and \(b)" : op == .sub ? "subtract \(b) from \(a)" : "multiply \(a) by \(b)"
                 var at = node.offset
-                var hint = "'+' and '-' work on integer+integer, money+money and date±integer (days); '*' on integer*integer and money*integer"
+                var hint = "'+' and '-' work on integer+integer, money+money and date±integer (days), '+' also joins strings; '*' on integer*integer and money*integer"
                 if a == .money, b == .money, op == .mul {
                     hint = "multiply money by an integer, e.g. 'case.price * 3'"
                 } else if a == .date, b == .date {
@@ -189,6 +191,8 @@ extension Expression {
                     hint = "arithmetic on datetime is not supported; use date_of(…) to get its date"
                 } else if let (n, literal) = integerLiteral(beside: .money, cl, a, cr, b) {
                     (at, hint) = (literal.start, moneyHint(n))
+                } else if op == .add && (isText(a) || isText(b)) {
+                    hint = "'+' joins two strings; write string(x) for the text of another value"
                 }
                 throw Problem(at: at, "cannot \(verb)", hint: hint)
             }
@@ -277,6 +281,16 @@ extension Expression {
             case "date_of":
                 try require(0, types[0] == .datetime, "a datetime")
                 result = .date
+            case "in_office_hours":
+                guard env.officeHours else {
+                    throw Problem(at: node.offset, "in_office_hours() needs the workflow's office hours",
+                                  hint: "declare `office-hours: [\"08:30-12:00\", \"14:00-17:30\"]` and a `calendar:` (its working days)")
+                }
+                try require(0, types[0] == .datetime, "a datetime")
+                result = .boolean
+            case "string":
+                if case .list = types[0] { try require(0, false, "a single value") }
+                result = .string
             default:  // min, max
                 try require(0, [.integer, .money, .date].contains(types[0]), "integer, money or date")
                 try require(1, types[1] == types[0], "a second \(types[0])")
@@ -333,6 +347,14 @@ extension Expression {
         private func stringLiteral(_ node: Node) -> String? {
             if case .literal(.string(let s)) = node.kind { return s }
             return nil
+        }
+
+        /// True for string-like types (string, text, enum, reference): what '+' joins.
+        private func isText(_ t: FieldType) -> Bool {
+            switch t {
+            case .string, .text, .enumeration, .reference: return true
+            default: return false
+            }
         }
 
         /// Text and free text are both strings to the expression language.

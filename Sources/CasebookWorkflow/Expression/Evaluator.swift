@@ -93,6 +93,7 @@ extension Expression {
                 return try date(try checked(d, n, Int64.addingReportingOverflow, "+", node), node)
             case (.sub, .date(let d), .integer(let n)):
                 return try date(try checked(d, n, Int64.subtractingReportingOverflow, "-", node), node)
+            case (.add, .string(let x), .string(let y)): return .string(x + y)
             default: return .null  // a null operand (the checker rules out other combinations)
             }
         }
@@ -108,6 +109,15 @@ extension Expression {
             case ("days_between", .date(let a), .date(let b)):
                 return .integer(try checked(b, a, Int64.subtractingReportingOverflow, "days_between", node))
             case ("date_of", .datetime(let t), _): return try chinaDate(t, at: node.offset)
+            case ("string", .string(let s), _): return .string(s)
+            case ("string", let v, _): return .string(v.description)
+            case ("in_office_hours", .datetime(let t), _):
+                guard let hours = context.officeHours else { throw Problem(at: node.offset, "office hours are not known here") }
+                do {
+                    return .boolean(try hours.contains(t))
+                } catch {
+                    throw Problem(at: node.offset, "in_office_hours(): \(error)")
+                }
             case ("min", let a, let b): return (Self.compare(a, b) ?? 0) <= 0 ? a : b
             case ("max", let a, let b): return (Self.compare(a, b) ?? 0) >= 0 ? a : b
             default: return .null

@@ -90,6 +90,9 @@ public struct ExpressionEnvironment: Sendable {
     public var caseFields: [String: FieldType]
     /// Command data fields and their types.
     public var commandFields: [String: FieldType]
+    /// Whether the workflow declares office hours (and a calendar), so `in_office_hours(t)` may be used.
+    public var officeHours: Bool
+
 
     /// The built-in names and their types.
     public static let builtins: [String: FieldType] = [
@@ -97,9 +100,10 @@ public struct ExpressionEnvironment: Sendable {
     ]
 
     /// An environment with the given case and command fields (plus the built-ins).
-    public init(caseFields: [String: FieldType], commandFields: [String: FieldType]) {
+    public init(caseFields: [String: FieldType], commandFields: [String: FieldType], officeHours: Bool = false) {
         self.caseFields = caseFields
         self.commandFields = commandFields
+        self.officeHours = officeHours
     }
 
     /// The type of a full name such as `case.amount`, `data.reason` or `now`; nil if unknown.
@@ -128,17 +132,20 @@ public struct EvaluationContext: Sendable {
     public var actor: String
     /// The actor's role (`role`).
     public var role: String
+    /// The workflow's office hours (`in_office_hours(t)`), if it declares them.
+    public var officeHours: OfficeHours?
 
     /// A context.
     public init(
         caseData: [String: Value] = [:], commandData: [String: Value] = [:], now: Timestamp,
-        actor: String = "", role: String = ""
+        actor: String = "", role: String = "", officeHours: OfficeHours? = nil
     ) {
         self.caseData = caseData
         self.commandData = commandData
         self.now = now
         self.actor = actor
         self.role = role
+        self.officeHours = officeHours
     }
 }
 
