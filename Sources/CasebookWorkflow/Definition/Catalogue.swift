@@ -106,6 +106,7 @@ public struct Catalogue: Sendable {
         let title = attempt { () throws(Diagnostic) in try top["title"]?.string("the title") } ?? nil
 
         var columns: [Column] = []
+        var declared: [String] = []  // every column named, even one whose type is wrong (its cells are then not checked)
         if let map = attempt({ () throws(Diagnostic) in
             try top.required("columns", in: "the catalogue file", hint: "declare the items' columns, e.g. `columns: { title: string, limit_days: integer }`")
                 .mapping("columns")
@@ -116,12 +117,12 @@ public struct Catalogue: Sendable {
                                                   hint: "remove this column; write `id:` in each item"))
                     continue
                 }
+                declared.append(entry.key)
                 if let type = attempt({ () throws(Diagnostic) in try columnType(entry.key, entry.value) }) {
                     columns.append(Column(name: entry.key, type: type, location: entry.keyLocation))
                 }
             }
         }
-        let columnNames = columns.map(\.name)
 
         var items: [Item] = []
         var seenIds: [String: SourceLocation] = [:]
@@ -129,7 +130,7 @@ public struct Catalogue: Sendable {
             try top.required("items", in: "the catalogue file", hint: "list the items, each `- { id: <id>, <column>: <value>, … }`").list("items")
         }) {
             for node in list {
-                guard let m = attempt({ () throws(Diagnostic) in try node.mapping("an item", allowed: ["id"] + columnNames) }) else { continue }
+                guard let m = attempt({ () throws(Diagnostic) in try node.mapping("an item", allowed: ["id"] + declared) }) else { continue }
                 guard let idNode = attempt({ () throws(Diagnostic) in try m.required("id", in: "an item", hint: "give each item an `id:`") }),
                       let id = attempt({ () throws(Diagnostic) in try idNode.string("an item id") })
                 else { continue }
@@ -144,7 +145,7 @@ public struct Catalogue: Sendable {
                 }
                 seenIds[id] = idNode.location
                 var values: [String: Value] = [:]
-                var complete = !m.hasUnknownKeys
+                var complete = !m.hasUnknownKeys && declared.count == columns.count
                 for column in columns {
                     guard let valueNode = m[column.name] else {
                         diagnostics.append(node.error("item '\(id)' has no '\(column.name)'",

@@ -224,10 +224,10 @@ public struct CaseState: Sendable, Equatable {
                     // The budget the command recorded, if it did (events before budgets were recorded: the definition's).
                     var budget = ClockBudget(spec.budget)
                     if let text = o["budget"]?.string {
-                        guard let recorded = try? DefinitionParser.parseBudget(text, at: SourceLocation(file: "", line: 1, column: 1)) else {
+                        guard let recorded = ClockBudget(recorded: text) else {
                             throw EngineError.corrupt("case '\(caseId)': clock '\(name)': unreadable budget '\(text)'")
                         }
-                        budget = ClockBudget(recorded)
+                        budget = recorded
                     }
                     clock = ClockState()
                     try clock.start(at: at, budget: budget)
@@ -246,6 +246,18 @@ public struct CaseState: Sendable, Equatable {
 }
 
 extension ClockBudget {
+    /// Reads a budget as the engine records it (``description``: `3 working days`, `1 hour`, `0 calendar days`).
+    public init?(recorded text: String) {
+        let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let n = Int(parts[0]), (0...ClockBudget.maximumAmount).contains(n), String(n) == parts[0] else { return nil }
+        switch parts[1] {
+        case "working days", "working day": self = .workingDays(n)
+        case "calendar days", "calendar day": self = .calendarDays(n)
+        case "hours", "hour": self = .hours(n)
+        default: return nil
+        }
+    }
+
     /// The runtime budget for a budget as written in a definition.
     public init(_ spec: ClockBudgetSpec) {
         switch spec.unit {
