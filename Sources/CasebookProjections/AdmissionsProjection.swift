@@ -80,7 +80,9 @@ public struct AdmissionsProjection: Projection {
             r.trailRoles.append("")
             r.trailActors.append("")
             r.trailTimes.append(e.at)
-            if e.breachedClock == "review" && r.state != "admitted" { r.state = "expired" }
+            // The engine moves the case only if the clock was still running: one stopped late (declined or
+            // admitted after the deadline, before the timers ran) records the breach and moves nothing.
+            if let state = e.moveTo { r.state = state }
         case .rejected, .migrated, .erased:
             return []
         }

@@ -69,6 +69,9 @@ public struct CaseEvent: Sendable {
     public var breachedClock: String?
     public var breachDeadline: Int64?
     public var flag: String?
+    /// The state a breach moved the case to (absent when it moved nothing: the clock had stopped, late,
+    /// or the case was already final).
+    public var moveTo: String?
 
     /// The value the command set on `field`, if it set one.
     public func setValue(_ field: String) -> RecordedScalar? { set.first(where: { $0.field == field })?.value }
@@ -119,6 +122,7 @@ public struct CaseEvent: Sendable {
             case 5 where j.equals(ks, ke, "actor"): e.actor = try j.string(v) ?? ""
             case 5 where j.equals(ks, ke, "check"): e.check = try j.string(v)
             case 5 where j.equals(ks, ke, "clock"): e.breachedClock = try j.string(v)
+            case 6 where j.equals(ks, ke, "moveTo"): e.moveTo = try j.string(v)
             case 6 where j.equals(ks, ke, "clocks"):
                 try j.elements(v) { o in
                     var op = RecordedClockOperation(clock: "", op: "", deadline: nil)

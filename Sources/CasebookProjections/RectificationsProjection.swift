@@ -84,7 +84,7 @@ public struct RectificationsProjection: Projection {
         case .breached:
             if e.breachedClock == "deadline" {
                 r.overdueFlag = true
-                if r.state == "rectifying" { r.state = "overdue" }
+                if let state = e.moveTo { r.state = state }
             }
         case .rejected, .migrated, .erased:
             return []
