@@ -186,7 +186,9 @@ extension ProjectionStore {
         var a = Ageing()
         for (_, r) in try ledgerRows() where r.outstanding > 0 {
             guard department.map({ $0 == r.department }) ?? true, community.map({ $0 == r.community }) ?? true else { continue }
-            let days = r.dueAt > 0 ? (asOf - r.dueAt) / 86_400_000 : -1
+            // Whole days past the due date; not yet due (negative) until the due instant itself. (Truncating
+            // division would put the last day before the due date at 0 days, i.e. overdue.)
+            let days = r.dueAt > 0 && asOf >= r.dueAt ? (asOf - r.dueAt) / 86_400_000 : -1
             switch days {
             case ..<0: a.notDue += r.outstanding
             case 0..<30: a.days1to30 += r.outstanding
