@@ -1,0 +1,157 @@
+import CasebookLog
+import CasebookProjections
+import CasebookWorkflow
+import Foundation
+import Testing
+
+// Projection mechanics: incremental catch-up equals a rebuild from position 0, byte for byte; a rebuild
+// swaps one projection's table and leaves the others alone; catch-up is idempotent, resumable from its
+// checkpoint after a reopen, and independent of its batch size.
+
+extension World {
+    /// Every scenario, one after another, in one store (each finishes before the next starts, so the
+    /// timers of one never fire the clocks of another's cases early).
+    func allScenarios() async throws {
+        try await admissionCommands()
+        try await admissionTimers()
+        try await ledgerCommands()
+        try await ledgerTimers()
+        try await ledgerSettlement()
+        try await evaluationCommands()
+        try await evaluationTimers()
+        try await evaluationEscalation()
+        try await evaluationWithdrawal()
+        try await requestCommands()
+        try await requestTimers()
+    }
+}
+
+@Suite struct ProjectionMechanicsTests {
+    @Test func catchingUpAfterEveryCommandEqualsARebuildFromZero() async throws {
+        try await World.run { w in
+            let p = try ProjectionStore(store: w.store)
+            var catchUps = 0
+            w.afterCommand = {
+                try p.catchUp()
+                catchUps += 1
+                #expect(try p.status().allSatisfy { $0.checkpoint == w.store.count })
+            }
+            try await w.allScenarios()
+            w.afterCommand = nil
+            #expect(catchUps > 100)
+            let incremental = try p.dumpAll()
+            for name in ProjectionStore.names { #expect(!(incremental[name] ?? []).isEmpty, "\(name) has rows") }
+
+            // A second store folding everything at once, and a third one event per transaction.
+            let once = try w.projections(path: w.dir + "/once")
+            expectSameDumps(incremental, try once.dumpAll(), "incremental vs all at once")
+            let single = try ProjectionStore(store: w.store, path: w.dir + "/single")
+            let run = try single.catchUp(batchSize: 1)
+            #expect(run.events == w.store.count && run.transactions == Int(w.store.count))
+            expectSameDumps(incremental, try single.dumpAll(), "incremental vs batches of one")
+
+            // Rebuilding from 0 into the spare tables and swapping gives the same bytes.
+            let rebuilt = try p.rebuild()
+            #expect(rebuilt.events == w.store.count)
+            expectSameDumps(incremental, try p.dumpAll(), "incremental vs rebuilt")
+            for s in try p.status() {
+                #expect(s.generation == 1 && s.checkpoint == w.store.count && s.entries == incremental[s.name]?.count)
+            }
+            // A rebuild in small batches, with the cache dropped between them, too.
+            try p.rebuild(batchSize: 7, cacheLimit: 10)
+            expectSameDumps(incremental, try p.dumpAll(), "incremental vs rebuilt in batches of 7")
+            #expect(try p.status().allSatisfy { $0.generation == 2 })
+        }
+    }
+
+    @Test func rebuildingOneProjectionLeavesTheOthersUntouchedAndBumpsItsGeneration() async throws {
+        try await World.run { w in
+            try await w.ledgerCommands()
+            try await w.admissionCommands()
+            let p = try w.projections()
+            let before = try p.dumpAll()
+            let statusBefore = try p.status()
+            #expect(statusBefore.allSatisfy { $0.generation == 0 && $0.checkpoint == w.store.count })
+
+            try p.rebuild(["ledger"])
+            let after = try p.dumpAll()
+            expectSameDumps(before, after, "after rebuilding the ledger")
+            let statusAfter = try p.status()
+            for (b, a) in zip(statusBefore, statusAfter) {
+                #expect(a.generation == (a.name == "ledger" ? 1 : 0), "\(a.name)")
+                #expect(a.checkpoint == b.checkpoint && a.entries == b.entries, "\(a.name)")
+            }
+            #expect(throws: ProjectionError.self) { try p.rebuild(["ledgers"]) }
+            #expect(try p.status().first { $0.name == "ledger" }?.generation == 1, "an unknown name rebuilds nothing")
+
+            // The swapped-in table keeps up incrementally like the old one.
+            try await w.ledgerTimers()
+            try await w.ledgerSettlement()
+            try p.catchUp()
+            #expect(try p.ledgerRow("led-1")?.state == "closed")
+            let fresh = try w.projections(path: w.dir + "/fresh")
+            expectSameDumps(try fresh.dumpAll(), try p.dumpAll(), "after more commands on the rebuilt ledger")
+
+            try p.rebuild(["ledger", "admissions"])
+            #expect(try p.status().map(\.generation) == ProjectionStore.names.map { ["ledger": 2, "admissions": 1][$0] ?? 0 })
+            expectSameDumps(try fresh.dumpAll(), try p.dumpAll(), "after the second rebuild")
+        }
+    }
+
+    @Test func catchingUpTwiceReadsNothingTheSecondTime() async throws {
+        try await World.run { w in
+            try await w.evaluationCommands()
+            let p = try ProjectionStore(store: w.store)
+            let first = try p.catchUp()
+            #expect(first.events == w.store.count && first.transactions == 1)
+            let dump = try p.dumpAll()
+            let status = try p.status()
+            let second = try p.catchUp()
+            #expect(second.events == 0 && second.transactions == 0)
+            expectSameDumps(dump, try p.dumpAll(), "after a second catch-up")
+            #expect(try p.status() == status)
+        }
+    }
+
+    @Test func aReopenedProjectionStoreContinuesFromItsCheckpoint() async throws {
+        try await World.run { w in
+            try await w.requestCommands()
+            let checkpoint: UInt64
+            do {
+                let p = try w.projections()
+                checkpoint = w.store.count
+                #expect(try p.status().allSatisfy { $0.checkpoint == checkpoint })
+            }  // closed here
+            try await w.requestTimers()
+            try await w.evaluationCommands()
+            #expect(w.store.count > checkpoint)
+
+            let reopened = try ProjectionStore(store: w.store)
+            #expect(try reopened.status().allSatisfy { $0.checkpoint == checkpoint }, "the checkpoint survived the close")
+            let run = try reopened.catchUp()
+            #expect(run.events == w.store.count - checkpoint, "only the events appended since")
+            #expect(try reopened.requestRow("req-7")?.overdueFlag == true)
+            let fresh = try w.projections(path: w.dir + "/fresh")
+            expectSameDumps(try fresh.dumpAll(), try reopened.dumpAll(), "reopened and caught up vs from scratch")
+        }
+    }
+
+    @Test func projectionsCaughtUpSeparatelyEndUpTheSame() async throws {
+        try await World.run { w in
+            try await w.admissionCommands()
+            try await w.ledgerCommands()
+            let p = try ProjectionStore(store: w.store)
+            try p.catchUp(["ledger"])
+            let head = w.store.count
+            #expect(try p.status().map(\.checkpoint) == ProjectionStore.names.map { $0 == "ledger" ? head : 0 })
+            #expect(try p.admissionRows().isEmpty && !(try p.ledgerRows().isEmpty))
+            try await w.admissionTimers()
+            // The others start from 0, the ledger from where it was; every one reaches the head once.
+            let run = try p.catchUp(batchSize: 5)
+            #expect(run.events == w.store.count)
+            #expect(try p.status().allSatisfy { $0.checkpoint == w.store.count })
+            let fresh = try w.projections(path: w.dir + "/fresh")
+            expectSameDumps(try fresh.dumpAll(), try p.dumpAll(), "separately vs together")
+        }
+    }
+}
