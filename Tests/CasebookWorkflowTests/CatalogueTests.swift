@@ -150,7 +150,7 @@ import Testing
 
     @Test func catalogueLintErrors() throws {
         #expect(try Self.lint(Self.workflow, catalogues: [:]) == [
-            "w.yaml:3:14: error: unknown catalogue 'items'\n  hint: add catalogues/items.yaml beside the definition (`catalogue: items`)",
+            "w.yaml:3:14: error: unknown catalogue 'items'\n  hint: no readable catalogues/items.yaml beside the definition: add it (`catalogue: items`), or fix its errors",
         ])
         #expect(try Self.lint(Self.workflow.replacingOccurrences(of: "catalogues: [items]\n", with: "")) == [
             "w.yaml:19:16: error: decision 'lookup' reads catalogue 'items', which the workflow does not list\n  hint: add `catalogues: [items]` at the top of the definition",

@@ -178,7 +178,7 @@ private struct Findings {
             seen[c.name] = seen[c.name] ?? c.location
             if let known = context.catalogues, known[c.name] == nil {
                 error(c.location, "unknown catalogue '\(c.name)'",
-                      hint: known.isEmpty ? "add catalogues/\(c.name).yaml beside the definition (`catalogue: \(c.name)`)"
+                      hint: known.isEmpty ? "no readable catalogues/\(c.name).yaml beside the definition: add it (`catalogue: \(c.name)`), or fix its errors"
                                           : Suggest.hint(c.name, among: known.keys.sorted(), listing: "catalogues beside the definition"))
             }
         }
