@@ -259,13 +259,14 @@ extension PlanContext {
         guard let finalDay = working(onOrAfter: target) else { t.steps[t.steps.count - 1].tally.append("payment.unpaid-at-year-end"); return t }
         var outstanding = payable
         if payable > 0 && rng.chance(0.35) {
-            var partDay = addWorking(rng.int(1...3), after: assessDay)!
-            for _ in 0..<rng.int(1...2) where partDay < finalDay {
+            var partDay = addWorking(rng.int(1...3), after: assessDay)
+            for _ in 0..<rng.int(1...2) {
+                guard let day = partDay, day < finalDay else { break }
                 let part = payable * Int64(rng.int(30...45)) / 100
                 guard part > 0, part < outstanding else { break }
                 outstanding -= part
-                t.add(partDay, officeMinute(&rng), "pay", department, ["amount": .int(part)], tally: ["payment.partial"])
-                partDay = addWorking(rng.int(3...8), after: partDay)!
+                t.add(day, officeMinute(&rng), "pay", department, ["amount": .int(part)], tally: ["payment.partial"])
+                partDay = addWorking(rng.int(3...8), after: day)
             }
         }
         t.add(finalDay, officeMinute(&rng), "pay-in-full", department, ["amount": .int(outstanding)],

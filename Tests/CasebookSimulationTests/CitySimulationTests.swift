@@ -55,25 +55,158 @@ private func blankSealed(_ value: JSONValue) -> JSONValue {
     }
 }
 
+/// Plans for a bigger city without the engine (fast): the calendar's working days, every command offered.
+private func planContext(communities: Int, seed: UInt64 = 3) throws -> PlanContext {
+    var config = CityConfiguration()
+    config.communities = communities
+    config.seed = seed
+    let calendar = try #require(try CalendarSet.load(directory: workflowsDirectory + "/calendars")["cn"])
+    let start = SimTime.day(2026, 1, 1), end = SimTime.day(2026, 12, 31)
+    let days = (start...end).filter { (try? calendar.isWorkingDay($0)) == true }
+    let features = RequestFeatures(
+        commands: ["receive", "refuse", "notify-missing", "supply-materials", "hand-off", "refer-to-department", "book-appointment",
+                   "assign-patch", "complete", "rate", "reopen"], receiveFields: [])
+    return PlanContext(
+        config: config, tag: "s\(seed)", workingDays: days, yearStart: start, yearEnd: end,
+        departments: Array(departmentCatalogue.prefix(config.departments)),
+        communities: (0..<communities).map { Community(index: $0, seed: seed, patchesPerCommunity: config.patchesPerCommunity) },
+        items: builtinServiceItems, request: features)
+}
+
 @Suite struct CitySimulationTests {
     @Test func aSmallCityRunsThroughEveryWorkflowAndVerifies() async throws {
         try await withStore { store, engine in
             var seen: [SimulationProgress] = []
             let report = try await CitySimulation(engine: engine, workflows: workflowsDirectory, configuration: smallCity()).run { seen.append($0) }
-            print(report.unexpected.joined(separator: "\n"))
-            print(report.tallies.sorted { $0.key < $1.key })
-            print(report.statesByWorkflow)
-            print(report.refusals, report.breaches, report.eventsAppended, report.wallSeconds)
             #expect(report.unexpected == [])
             #expect(report.abandonedCases == 0)
             for name in CitySimulation.workflowNames {
                 #expect((report.casesByWorkflow[name] ?? 0) > 0, "\(name) has cases")
             }
+            #expect(report.casesByWorkflow["resident-request"] == 180)
             #expect(seen.contains { $0.phase == .timers })
             #expect(seen.last?.phase == .done)
+            #expect(seen.map(\.events) == seen.map(\.events).sorted(), "progress only goes forward")
             let verified = try store.verify()
             #expect(verified.isValid)
             #expect(report.eventsAppended == store.count)
+
+            // Proportions, in loose bounds for 180 requests (the seed is fixed, so this is not flaky).
+            func n(_ key: String) -> Int { report.tallies[key] ?? 0 }
+            func share(_ key: String, of whole: Int) -> Double { Double(n(key)) / Double(max(1, whole)) }
+            let requests = n("request.received")
+            #expect((0.07...0.25).contains(share("request.notice", of: requests)))
+            #expect((0.03...0.18).contains(share("request.appointment", of: requests)))
+            #expect((0.01...0.15).contains(share("request.late", of: requests)))
+            let rated = n("rating.satisfied") + n("rating.basically-satisfied") + n("rating.dissatisfied")
+            #expect((0.6...0.9).contains(share("rating.satisfied", of: rated)))
+            #expect(n("request.unrated") > 0)
+            #expect(report.refusals["second-notice"] ?? 0 == n("request.second-notice-refused"))
+            #expect((report.breaches["resident-request"] ?? 0) > 0, "late requests breach their clocks")
+            #expect(report.overdueByWorkflow["resident-request"] ?? 0 >= n("request.late") / 2)
+            #expect(report.statesByWorkflow["task-admission"]?["admitted"] ?? 0 > 0)
+            #expect(report.statesByWorkflow["task-admission"]?["rejected"] ?? 0 > 0)
+            #expect(report.refusals.keys.allSatisfy { !$0.hasPrefix("unexpected") })
         }
+    }
+
+    @Test func theSameSeedWritesTheSameLog() async throws {
+        var config = CityConfiguration(communities: 2, requestsPerCommunity: 25, seed: 11, concurrency: 1)
+        config.admissionsPerCommunity = 8
+        config.departmentsRatedPerCommunity = 6
+        let first = try await withStore { store, engine in
+            _ = try await simulate(engine, config)
+            return try logContents(store)
+        }
+        let second = try await withStore { store, engine in
+            _ = try await simulate(engine, config)
+            return try logContents(store)
+        }
+        #expect(first.count > 500)
+        #expect(first == second)
+        config.seed = 12
+        let other = try await withStore { store, engine in
+            _ = try await simulate(engine, config)
+            return try logContents(store)
+        }
+        #expect(other != first)
+    }
+
+    @Test func runningAgainOnTheSameStoreWritesNothing() async throws {
+        try await withStore { store, engine in
+            var config = CityConfiguration(communities: 2, requestsPerCommunity: 30, seed: 5, concurrency: 16)
+            config.admissionsPerCommunity = 8
+            config.departmentsRatedPerCommunity = 10
+            let first = try await simulate(engine, config)
+            let count = store.count
+            #expect(first.eventsAppended == count)
+            let again = try await simulate(try CaseEngine(store: store), config)
+            #expect(again.eventsAppended == 0)
+            #expect(store.count == count)
+            #expect(again.statesByWorkflow == first.statesByWorkflow)
+            #expect(again.tallies == first.tallies)
+            #expect(again.unexpected == [])
+        }
+    }
+
+    @Test func plansHaveTheDocumentedProportions() throws {
+        let ctx = try planContext(communities: 120)
+        var admissions: [AdmissionSummary] = []
+        var kinds = Set<String>()
+        var entrusted: [SimThread] = []
+        var evaluations: [SimThread] = []
+        for c in 0..<120 {
+            let a = ctx.admissionThreads(community: c)
+            admissions += a.map(\.1)
+            kinds.formUnion(a.map(\.1.kind))
+            entrusted += ctx.entrustedThreads(community: c, admissions: a.map(\.1))
+            evaluations += ctx.evaluationThreads(community: c, admissions: a.map(\.1))
+        }
+        #expect(kinds == Set(admissionKinds))
+        let withoutAdmission = entrusted.filter { $0.steps.first?.data["admission"] == nil }.count
+        #expect((0.01...0.12).contains(Double(withoutAdmission) / Double(entrusted.count)), "a small share entrusted without admission")
+        let modes = Set(entrusted.compactMap { $0.steps.last { $0.opens != nil }?.command })
+        #expect(modes == ["entrust-per-unit", "entrust-lump-sum", "entrust-per-households"])
+        let late = entrusted.filter { $0.steps.contains { $0.tally.contains("payment.late") } }.count
+        let settled = entrusted.filter { $0.steps.contains { $0.tally.contains("payment.settled") } }.count
+        #expect((0.15...0.30).contains(Double(late) / Double(settled)))
+        let orders = evaluations.filter { $0.steps.contains { $0.command == "order-rectification" } }.count
+        #expect((0.06...0.12).contains(Double(orders) / Double(evaluations.count)))
+        #expect(evaluations.contains { $0.steps.contains { $0.command == "withdraw-work" } })
+
+        // Requests: every step in the year, in time order per case, office hours for ordinary steps.
+        var notices = 0, total = 0, mayNot = 0
+        for c in 0..<20 {
+            for spec in ctx.requestSpecs(community: c) {
+                let t = ctx.requestThread(spec)
+                total += 1
+                if t.steps.contains(where: { $0.command == "notify-missing" }) { notices += 1 }
+                if t.steps.contains(where: { $0.command == "refuse" }) { mayNot += 1 }
+                #expect(zip(t.steps, t.steps.dropFirst()).allSatisfy { ($0.day, $0.minute) <= ($1.day, $1.minute) })
+                #expect(t.steps.allSatisfy { $0.day <= ctx.yearEnd })
+            }
+        }
+        #expect((0.12...0.18).contains(Double(notices) / Double(total)))
+        #expect((0.01...0.06).contains(Double(mayNot) / Double(total)))
+    }
+
+    @Test func serviceItemsAreTheCataloguesOwn() throws {
+        let path = workflowsDirectory + "/catalogues/service-items.yaml"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }  // not published yet
+        for item in builtinServiceItems {
+            let line = try #require(text.split(separator: "\n").first { $0.contains("id: \(item.id),") }, "\(item.id) is in the catalogue")
+            #expect(line.contains("limit_days: \(item.limitDays),"), "\(item.id): limit \(item.limitDays)")
+            #expect(line.contains("certificate: may-not") == item.mayNot, "\(item.id): may-not")
+        }
+    }
+
+    @Test func generatorsAreStable() {
+        var a = SplitMix64(seed: 1, name: "s1-c001-rq0001"), b = SplitMix64(seed: 1, name: "s1-c001-rq0001")
+        let xs = (0..<100).map { _ in a.below(1000) }
+        #expect(xs == (0..<100).map { _ in b.below(1000) })
+        var c = SplitMix64(seed: 2, name: "s1-c001-rq0001")
+        #expect(xs != (0..<100).map { _ in c.below(1000) })
+        #expect(Community(index: 4, seed: 9, patchesPerCommunity: 6...10).patches.count >= 6)
+        #expect(Community.id(563) == "c564")
     }
 }
