@@ -155,3 +155,27 @@ extension World {
         }
     }
 }
+
+@Suite struct ProjectionPrivacyTests {
+    /// Applicants' names and the staff member who advanced money are personal data (`pii: true`): sealed in
+    /// the log, and never in a projection.
+    @Test func projectionsHoldNoPersonalData() async throws {
+        try await World.run { w in
+            try await w.requestCommands()
+            try await w.ledgerCommands()
+            let p = try w.projections()
+            let names = ["李四", "王五", "赵六", "孙七", "周八", "吴九", "郑十"]
+            for (projection, entries) in try p.dumpAll() {
+                for (key, value) in entries {
+                    let text = key + String(decoding: value, as: UTF8.self)
+                    for name in names { #expect(!text.contains(name), "\(projection) \(key.debugDescription) holds \(name)") }
+                }
+            }
+            let ledger = try p.dump("ledger").map { $0.key + String(decoding: $0.value, as: UTF8.self) }
+            #expect(!ledger.contains { $0.contains("王芳") }, "the staff member who advanced money")
+            // The log holds them only sealed.
+            let payloads = try w.events("req-2").compactMap(\.payloadText)
+            #expect(!payloads.contains { $0.contains("李四") })
+        }
+    }
+}

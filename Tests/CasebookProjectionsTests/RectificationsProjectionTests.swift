@@ -98,3 +98,24 @@ import Testing
         }
     }
 }
+
+@Suite struct RectificationExtensionTests {
+    @Test func moreTimeRestartsTheDeadlineAndClearsOverdue() async throws {
+        try await World.run { w in
+            try await w.evaluationCommands()
+            try await w.evaluationTimers()
+            let rc2 = try w.rectificationOf("ev-2")
+            let p = try w.projections()
+            #expect(try p.rectificationRow(rc2)?.state == "overdue")
+            // The office gives 20 more working days from 13 April: the end of 13 May (Labour Day 1–5 May off, Saturday 9 May worked).
+            let extended = try await w.accept(rc2, "extend", as: A.district, at: "2026-04-13T10:00:00+08:00")
+            #expect(extended.state == "rectifying")
+            try p.catchUp()
+            let r = try #require(try p.rectificationRow(rc2))
+            #expect(r.state == "rectifying" && !r.overdueFlag && r.isOpen)
+            #expect(r.deadline == endOfDay("2026-05-13"))
+            let hc = try #require(try p.departmentRecords().first { $0.department == "住建局" })
+            #expect(hc[RectificationsProjection.Counter.open] == 1 && hc[RectificationsProjection.Counter.overdue] == 0)
+        }
+    }
+}

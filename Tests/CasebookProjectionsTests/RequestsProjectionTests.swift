@@ -119,3 +119,36 @@ import Testing
         }
     }
 }
+
+@Suite struct RequestReopeningTests {
+    typealias C = RequestsProjection.Counter
+
+    @Test func aReopenedRequestIsHandledAgainAgainstTheFullLimit() async throws {
+        try await World.run { w in
+            try await w.open("resident-request", "reo-1", as: A.counter,
+                             #"{"item":"residence-certificate","community":"新河社区","applicant":"张三"}"#, at: "2026-03-02T09:00:00+08:00")
+            try await w.accept("reo-1", "hand-off", as: A.counter, at: "2026-03-02T09:10:00+08:00")
+            try await w.accept("reo-1", "complete", as: A.backOffice, at: "2026-03-03T10:00:00+08:00")
+            let p = try w.projections()
+            let first = try #require(try p.requestStats(community: "新河社区").first)
+            #expect(first[.completed] == 1 && first[.onTime] == 1 && first.handlingMinutes == [1500])
+
+            // Reopened on 4 March: the 3-working-day limit runs again (end of 9 March); completed on 10 March, late.
+            let reopened = try await w.accept("reo-1", "reopen", as: A.supervisor, at: "2026-03-04T09:00:00+08:00")
+            #expect(reopened.state == "in-progress")
+            try p.catchUp()
+            let open = try #require(try p.requestRow("reo-1"))
+            #expect(open.reopened == 1 && open.completedAt == 0 && open.dueAt == endOfDay("2026-03-09"))
+            let during = try #require(try p.requestStats(community: "新河社区").first)
+            #expect(during[.completed] == 0 && during[.reopened] == 1 && during.handlingMinutes.isEmpty)
+
+            try await w.accept("reo-1", "complete", as: A.backOffice, at: "2026-03-10T10:00:00+08:00")
+            try p.catchUp()
+            let r = try #require(try p.requestRow("reo-1"))
+            #expect(r.completedAt == ms("2026-03-10T10:00:00+08:00") && r.isLate && r.handlingMinutes == 11_580)
+            let after = try #require(try p.requestStats(community: "新河社区").first)
+            #expect(after[.received] == 1 && after[.completed] == 1 && after[.late] == 1 && after[.onTime] == 0 && after[.reopened] == 1)
+            #expect(after.handlingMinutes == [11_580], "one sample per request: the first handling's is taken back")
+        }
+    }
+}
