@@ -59,8 +59,6 @@ public struct CaseEvent: Sendable {
     public var state: String?
     /// Fields set by the command, in payload order.
     public var set: [(field: String, value: RecordedScalar)] = []
-    /// The command's data, in payload order.
-    public var data: [(field: String, value: RecordedScalar)] = []
     /// Clock operations.
     public var clocks: [RecordedClockOperation] = []
     /// A refusal's check (e.g. `guard`, `state`).
@@ -75,8 +73,6 @@ public struct CaseEvent: Sendable {
 
     /// The value the command set on `field`, if it set one.
     public func setValue(_ field: String) -> RecordedScalar? { set.first(where: { $0.field == field })?.value }
-    /// The command's data value `field`, if given.
-    public func dataValue(_ field: String) -> RecordedScalar? { data.first(where: { $0.field == field })?.value }
 
     /// Reads an event; nil if it is not one of the engine's case events.
     public static func read(_ event: borrowing EventView) throws -> CaseEvent? {
@@ -113,10 +109,6 @@ public struct CaseEvent: Sendable {
                 try j.members(v) { fs, fe, fv in e.set.append((j.text(fs, fe), try scalar(fv))) }
             case 4 where j.equals(ks, ke, "case"): e.caseId = try j.string(v) ?? ""
             case 4 where j.equals(ks, ke, "role"): e.role = try j.string(v) ?? ""
-            case 4 where j.equals(ks, ke, "data"):
-                if event.payload[v] == UInt8(ascii: "{") {
-                    try j.members(v) { fs, fe, fv in e.data.append((j.text(fs, fe), try scalar(fv))) }
-                }
             case 4 where j.equals(ks, ke, "flag"): e.flag = try j.string(v)
             case 5 where j.equals(ks, ke, "state"): e.state = try j.string(v)
             case 5 where j.equals(ks, ke, "actor"): e.actor = try j.string(v) ?? ""

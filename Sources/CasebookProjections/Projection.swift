@@ -21,15 +21,38 @@ public protocol Projection: Sendable {
 /// Keys of a projection's table: case rows under `c`, tallies under other first parts.
 enum TableKey {
     static func row(_ caseId: String) -> String { RowKey.make("c", caseId) }
+    static func row(bytes caseId: String) -> Key {
+        var k: [UInt8] = [UInt8(ascii: "c"), 0x1F]
+        k.append(contentsOf: caseId.utf8)
+        return Key(bytes: k)
+    }
+}
+
+/// A cached row, its contributions as last tallied, and whether it must be written.
+final class RowEntry<Row> {
+    var row: Row?
+    var contributions: [Contribution]
+    var dirty = false
+    init(row: Row?, contributions: [Contribution]) {
+        self.row = row
+        self.contributions = contributions
+    }
+}
+
+/// A cached tally and whether it must be written.
+final class TallyEntry {
+    var tally: Tally
+    var dirty = false
+    init(_ tally: Tally) { self.tally = tally }
 }
 
 /// Applies events to one projection through a write-back cache over its table.
 final class ProjectionRunner<P: Projection> {
     let projection: P
-    private var rows: [String: P.Row?] = [:]
-    private var tallies: [String: Tally] = [:]
-    private var dirtyRows: Set<String> = []
-    private var dirtyTallies: Set<String> = []
+    private var rows: [Key: RowEntry<P.Row>] = [:]
+    private var tallies: [Key: TallyEntry] = [:]
+    private var dirtyRows: [Key] = []
+    private var dirtyTallies: [Key] = []
 
     init(_ projection: P) { self.projection = projection }
 
@@ -50,28 +73,39 @@ final class ProjectionRunner<P: Projection> {
         evict()
     }
 
-    func apply(_ event: CaseEvent, load: (String) throws -> [UInt8]?) throws {
-        if event.kind == .opened {
-            guard let workflow = event.workflow, P.workflows.contains(workflow) else { return }
-        }
-        let key = TableKey.row(event.caseId)
-        let old: P.Row?
+    /// Whether it follows cases of `workflow`.
+    func follows(_ workflow: String) -> Bool { P.workflows.contains(workflow) }
+
+    /// Folds `event` into the row at `key` (loading it on a miss unless `absentIfUncached`). Returns
+    /// whether the case is one of this projection's.
+    @discardableResult
+    func apply(_ event: CaseEvent, key: Key, absentIfUncached: Bool, load: (Key) throws -> [UInt8]?) throws -> Bool {
+        let entry: RowEntry<P.Row>
         if let cached = rows[key] {
-            old = cached
+            entry = cached
         } else {
-            old = try load(key).map { bytes in try bytes.withUnsafeBytes { b in try Self.decodeRow(b, key) } }
-            rows[key] = .some(old)
+            let old = absentIfUncached ? nil : try load(key).map { bytes in try bytes.withUnsafeBytes { b in try Self.decodeRow(b, key.string) } }
+            entry = RowEntry(row: old, contributions: old.map(projection.contributions(of:)) ?? [])
+            rows[key] = entry
         }
-        if old == nil && event.kind != .opened { return }  // not a case of this projection
-        var new = old
+        if entry.row == nil && event.kind != .opened { return false }  // not a case of this projection
+        var new = entry.row
         let added = projection.fold(&new, event)
-        if new != old {
-            if let old { try tally(projection.contributions(of: old), sign: -1, load: load) }
-            if let new { try tally(projection.contributions(of: new), sign: 1, load: load) }
-            rows[key] = .some(new)
-            dirtyRows.insert(key)
+        if new != entry.row {
+            let contributions = new.map(projection.contributions(of:)) ?? []
+            if contributions != entry.contributions {
+                try tally(entry.contributions, sign: -1, load: load)
+                try tally(contributions, sign: 1, load: load)
+                entry.contributions = contributions
+            }
+            entry.row = new
+            if !entry.dirty {
+                entry.dirty = true
+                dirtyRows.append(key)
+            }
         }
         if !added.isEmpty { try tally(added, sign: 1, load: load) }
+        return true
     }
 
     static func decodeRow(_ b: UnsafeRawBufferPointer, _ key: String) throws -> P.Row {
@@ -81,34 +115,44 @@ final class ProjectionRunner<P: Projection> {
         return row
     }
 
-    private func tally(_ contributions: [Contribution], sign: Int64, load: (String) throws -> [UInt8]?) throws {
+    private func tally(_ contributions: [Contribution], sign: Int64, load: (Key) throws -> [UInt8]?) throws {
         for c in contributions {
-            var t: Tally
+            let entry: TallyEntry
             if let cached = tallies[c.key] {
-                t = cached
-            } else if let bytes = try load(c.key) {
-                guard let stored = bytes.withUnsafeBytes({ Tally($0) }) else { throw MalformedRow(projection: P.name, key: c.key) }
-                t = stored
+                entry = cached
             } else {
-                t = Tally(counters: [])
+                if let bytes = try load(c.key) {
+                    guard let stored = bytes.withUnsafeBytes({ Tally($0) }) else { throw MalformedRow(projection: P.name, key: c.key.string) }
+                    entry = TallyEntry(stored)
+                } else {
+                    entry = TallyEntry(Tally(counters: []))
+                }
+                tallies[c.key] = entry
             }
-            t.add(c.tally, sign: sign)
-            tallies[c.key] = t
-            dirtyTallies.insert(c.key)
+            entry.tally.add(c.tally, sign: sign)
+            if !entry.dirty {
+                entry.dirty = true
+                dirtyTallies.append(c.key)
+            }
         }
     }
 
     /// Hands every changed row and tally to `write` (nil: delete), in key order, and marks them clean.
-    func flush(_ write: (String, [UInt8]?) throws -> Void) throws {
-        for key in dirtyRows.sorted() {
-            guard let row = rows[key] ?? nil else { try write(key, nil); continue }
+    func flush(_ write: (Key, [UInt8]?) throws -> Void) throws {
+        dirtyRows.sort()
+        for key in dirtyRows {
+            let entry = rows[key]!
+            entry.dirty = false
+            guard let row = entry.row else { try write(key, nil); continue }
             var w = RowWriter()
             row.encode(into: &w)
             try write(key, w.bytes)
         }
-        for key in dirtyTallies.sorted() {
-            let t = tallies[key]!
-            try write(key, t.isEmpty ? nil : t.encode())
+        dirtyTallies.sort()
+        for key in dirtyTallies {
+            let entry = tallies[key]!
+            entry.dirty = false
+            try write(key, entry.tally.isEmpty ? nil : entry.tally.encode())
         }
         dirtyRows.removeAll(keepingCapacity: true)
         dirtyTallies.removeAll(keepingCapacity: true)
@@ -121,8 +165,9 @@ protocol AnyProjectionRunner: AnyObject {
     var cachedCount: Int { get }
     func evict()
     func discard()
-    func apply(_ event: CaseEvent, load: (String) throws -> [UInt8]?) throws
-    func flush(_ write: (String, [UInt8]?) throws -> Void) throws
+    func follows(_ workflow: String) -> Bool
+    func apply(_ event: CaseEvent, key: Key, absentIfUncached: Bool, load: (Key) throws -> [UInt8]?) throws -> Bool
+    func flush(_ write: (Key, [UInt8]?) throws -> Void) throws
 }
 
 extension ProjectionRunner: AnyProjectionRunner {

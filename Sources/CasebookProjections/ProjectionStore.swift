@@ -125,15 +125,16 @@ public final class ProjectionStore: Sendable {
         let runners = Self.makeRunners(names)
         let started = DispatchTime.now().uptimeNanoseconds
         var run = ProjectionRun(events: 0, transactions: 0, seconds: 0)
+        var router = Router(complete: false)
         while true {
-            let (read, more) = try writeGrowing(onRetry: { for r in runners { r.discard() } }) { txn -> (UInt64, Bool) in
+            let (read, more) = try writeGrowing(onRetry: { for r in runners { r.discard() }; router = Router(complete: false) }) { txn -> (UInt64, Bool) in
                 let head = store.count
                 let slots = try names.map { try slot(txn, $0) }
                 let from = slots.map(\.checkpoint).min() ?? head
                 guard from < head else { return (0, false) }
                 let end = min(head, from + UInt64(max(1, batchSize)))
                 let tables = zip(names, slots).map { table($0, $1.live) }
-                try fold(txn, runners: runners, tables: tables, starts: slots.map(\.checkpoint), from: from, to: end)
+                try fold(txn, runners: runners, tables: tables, starts: slots.map(\.checkpoint), from: from, to: end, router: &router)
                 for (name, s) in zip(names, slots) where s.checkpoint < end {
                     try setNumber(txn, name + ".checkpoint", end)
                 }
@@ -147,23 +148,55 @@ public final class ProjectionStore: Sendable {
         return run
     }
 
+    /// Which runner each case belongs to (-1: none), learnt from the cases' opening events. `complete`
+    /// when it has seen every event from position 0, so that a case it does not know is nobody's.
+    struct Router {
+        var owner: [Key: Int] = [:]
+        var complete: Bool
+        static let limit = 2_000_000
+    }
+
     /// Folds events [from, to) into the runners (each skipping events before its own start) and
     /// writes what changed into their tables.
     private func fold(
-        _ txn: borrowing Transaction, runners: [any AnyProjectionRunner], tables: [Database], starts: [UInt64], from: UInt64, to end: UInt64
+        _ txn: borrowing Transaction, runners: [any AnyProjectionRunner], tables: [Database], starts: [UInt64], from: UInt64, to end: UInt64,
+        router: inout Router
     ) throws {
+        if router.owner.count > Router.limit { router = Router(complete: false) }
         try store.scanViews(from: from, to: end) { view in
             guard let event = try CaseEvent.read(view) else { return }
-            for i in runners.indices where starts[i] <= event.position {
-                try runners[i].apply(event) { key in try txn.get(tables[i], key: Array(key.utf8)) }
+            let key = TableKey.row(bytes: event.caseId)
+            if event.kind == .opened, let workflow = event.workflow {
+                let i = runners.firstIndex { $0.follows(workflow) } ?? -1
+                router.owner[key] = i
+                if i >= 0 && starts[i] <= event.position {
+                    _ = try runners[i].apply(event, key: key, absentIfUncached: router.complete) { k in try txn.get(tables[i], key: k.bytes) }
+                }
+                return
             }
+            if let i = router.owner[key] {
+                if i >= 0 && starts[i] <= event.position {
+                    _ = try runners[i].apply(event, key: key, absentIfUncached: false) { k in try txn.get(tables[i], key: k.bytes) }
+                }
+                return
+            }
+            if router.complete { return }
+            var asked = 0
+            for i in runners.indices where starts[i] <= event.position {
+                asked += 1
+                if try runners[i].apply(event, key: key, absentIfUncached: false, load: { k in try txn.get(tables[i], key: k.bytes) }) {
+                    router.owner[key] = i
+                    return
+                }
+            }
+            if asked == runners.count { router.owner[key] = -1 }
         }
         for i in runners.indices {
             try runners[i].flush { key, value in
                 if let value {
-                    try txn.put(tables[i], key: Array(key.utf8), value: value)
+                    try txn.put(tables[i], key: key.bytes, value: value)
                 } else {
-                    _ = try txn.delete(tables[i], key: Array(key.utf8))
+                    _ = try txn.delete(tables[i], key: key.bytes)
                 }
             }
         }
@@ -206,12 +239,13 @@ public final class ProjectionStore: Sendable {
         let tables = zip(names, spares).map { table($0, $1) }
         let starts = Array(repeating: UInt64(0), count: names.count)
         var position: UInt64 = 0
+        var router = Router(complete: true)
         while true {
-            let (done, end): (Bool, UInt64) = try writeGrowing(onRetry: { for r in runners { r.discard() } }) { txn in
+            let (done, end): (Bool, UInt64) = try writeGrowing(onRetry: { for r in runners { r.discard() }; router = Router(complete: false) }) { txn in
                 let head = store.count
                 let last = head - position <= UInt64(batchSize)
                 let end = last ? head : position + UInt64(batchSize)
-                try fold(txn, runners: runners, tables: tables, starts: starts, from: position, to: end)
+                try fold(txn, runners: runners, tables: tables, starts: starts, from: position, to: end, router: &router)
                 guard last else { return (false, end) }
                 // Swap: the spare becomes live at the log's head, the old live table is emptied.
                 for (name, spare) in zip(names, spares) {
@@ -228,7 +262,9 @@ public final class ProjectionStore: Sendable {
             position = end
             run.transactions += 1
             if done { break }
-            if runners.reduce(0, { $0 + $1.cachedCount }) > cacheLimit { for r in runners { r.evict() } }
+            if runners.reduce(0, { $0 + $1.cachedCount }) > cacheLimit {
+                for r in runners { r.evict() }
+            }
         }
         run.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return run

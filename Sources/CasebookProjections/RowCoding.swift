@@ -1,3 +1,5 @@
+import Foundation
+
 /// Writes a projection row in its stored form: varints (signed ones zigzagged) and length-prefixed
 /// UTF-8. The same row always gives the same bytes, which is what makes a rebuild comparable byte for
 /// byte with the incrementally updated projection.
@@ -187,16 +189,45 @@ public struct Tally: Sendable, Equatable {
     }
 }
 
+/// A table key as bytes: hashed and compared as bytes (a String would be hashed through Unicode
+/// normalisation, which for Chinese names costs more than the rest of a fold).
+public struct Key: Hashable, Comparable, Sendable {
+    /// The key's bytes (UTF-8 parts joined by U+001F).
+    public var bytes: [UInt8]
+
+    /// A key from its bytes.
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+
+    public func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+
+    public static func == (a: Key, b: Key) -> Bool {
+        a.bytes.count == b.bytes.count && a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in x.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+    }
+
+    public static func < (a: Key, b: Key) -> Bool {
+        a.bytes.withUnsafeBytes { x in
+            b.bytes.withUnsafeBytes { y in
+                let n = min(x.count, y.count)
+                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                return c != 0 ? c < 0 : x.count < y.count
+            }
+        }
+    }
+
+    /// The key as text.
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+}
+
 /// A contribution to a tally.
 public struct Contribution: Sendable, Equatable {
     /// The tally's key.
-    public var key: String
+    public var key: Key
     /// What is added.
     public var tally: Tally
 
     /// Adds `counters` (and `samples`) under `key`.
     public init(_ key: String, _ counters: [Int64], samples: [Int64] = []) {
-        self.key = key
+        self.key = Key(bytes: Array(key.utf8))
         self.tally = Tally(counters: counters, samples: samples)
     }
 }
