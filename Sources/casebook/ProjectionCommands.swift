@@ -2,6 +2,7 @@ import ArgumentParser
 import CasebookLog
 import CasebookProjections
 import Foundation
+import Synchronization
 
 /// `casebook projections …`: keep the read models up to date, rebuild them, summarise them.
 struct ProjectionsCommand: ParsableCommand {
@@ -75,36 +76,32 @@ func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 
 /// Samples the process's anonymous resident memory (heap, stacks; not the memory-mapped store) on a
 /// background thread and keeps the peak.
-final class MemorySampler: @unchecked Sendable {  // its state is guarded by `lock`
-    private let lock = NSLock()
-    private var peak = 0
-    private var running = true
-    private var thread: Thread?
+final class MemorySampler: Sendable {
+    private struct State { var peak = 0, running = true }
+    private let state = Mutex(State())
 
     init() {
-        peak = Self.read("RssAnon")
-        let t = Thread { [self] in
+        state.withLock { $0.peak = Self.read("RssAnon") }
+        Thread { [self] in
             while true {
                 let now = Self.read("RssAnon")
-                let stop: Bool = lock.withLock {
-                    peak = max(peak, now)
-                    return !running
+                let stop: Bool = state.withLock { s in
+                    s.peak = max(s.peak, now)
+                    return !s.running
                 }
                 if stop { break }
                 usleep(10_000)
             }
-        }
-        thread = t
-        t.start()
+        }.start()
     }
 
     /// Stops sampling; the peak in bytes.
     func stop() -> Int {
         let now = Self.read("RssAnon")
-        return lock.withLock {
-            running = false
-            peak = max(peak, now)
-            return peak
+        return state.withLock { s in
+            s.running = false
+            s.peak = max(s.peak, now)
+            return s.peak
         }
     }
 
