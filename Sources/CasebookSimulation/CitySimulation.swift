@@ -91,7 +91,20 @@ public struct CitySimulation: Sendable {
         let features = RequestFeatures(
             commands: Set(requestDefinition.commands.map(\.name)),
             receiveFields: Set(requestDefinition.command("receive")?.data.map(\.name) ?? []))
-        let items = builtinServiceItems.filter { !$0.mayNot || features.has("refuse") }
+        // The service items: the published catalogue's ids, limits and certificate kinds (the workflow's
+        // `service-item` table reads the same catalogue), with the built-in frequencies by id.
+        var catalogued = builtinServiceItems
+        if let catalogue = compiled["resident-request"]!.catalogues["service-items"] {
+            catalogued = catalogue.items.map { item in
+                let known = builtinServiceItems.first { $0.id == item.id }
+                var limit = known?.limitDays ?? 5
+                if case .integer(let days)? = item.values["limit_days"] { limit = Int(days) }
+                let mayNot = item.values["certificate"] == .string("may-not")
+                return ServiceItem(id: item.id, limitDays: limit, mayNot: mayNot, weight: known?.weight ?? 3,
+                                   department: known?.department ?? "民政局", needsPatch: known?.needsPatch ?? false)
+            }
+        }
+        let items = catalogued.filter { !$0.mayNot || features.has("refuse") }
         let departments = (0..<max(1, config.departments)).map { i in
             i < departmentCatalogue.count ? departmentCatalogue[i]
                 : Department(short: departmentCatalogue[i % departmentCatalogue.count].short + "\(i / departmentCatalogue.count + 1)",
@@ -131,6 +144,9 @@ public struct CitySimulation: Sendable {
         // The year, day by day.
         var caseIds: [(id: String, workflow: String)] = []
         var breaches: [String: Int] = [:]
+        // Cases whose last known state came from elsewhere than their own commands (clock breaches, a
+        // rectification's withdrawal): read back from the log at the end.
+        var reload = Set<String>()
         let concurrency = max(1, config.concurrency)
         let totalDays = Int(yearEnd - yearStart + 1)
         for day in yearStart...yearEnd {
@@ -173,6 +189,7 @@ public struct CitySimulation: Sendable {
                 report(.timers, day, index, totalDays)
                 let fired = try await engine.runTimers(until: SimTime.at(day + 1, minute: 0).advanced(by: -1))
                 for f in fired {
+                    reload.insert(f.caseId)
                     let workflow = f.caseId.contains("-rectification-") ? "rectification" : Self.workflow(ofCaseId: f.caseId)
                     breaches[workflow, default: 0] += 1
                 }
@@ -184,21 +201,24 @@ public struct CitySimulation: Sendable {
             for linked in progressOf[ref]!.linked.sorted() { caseIds.append((linked, "rectification")) }
         }
 
-        // The final state of every case, read back from the log.
+        // The final state of every case: as the engine returned it after the case's last command, or read
+        // back from the log where something else moved it since (reading back 100,000s of cases is slow
+        // once they outnumber the engine's case cache).
         report(.tallying, yearEnd, totalDays, totalDays)
         var byWorkflow: [String: Int] = [:], states: [String: [String: Int]] = [:], overdue: [String: Int] = [:]
         var money: [String: Int64] = [:]
+        reload.formUnion(counters.touched)
         for (id, workflow) in caseIds {
-            guard let state = try engine.load(id), state.isOpen || !state.state.isEmpty else { continue }
-            let name = state.workflow.isEmpty ? workflow : state.workflow
-            byWorkflow[name, default: 0] += 1
-            states[name, default: [:]][state.state, default: 0] += 1
-            if state.data["overdue"] == .boolean(true) { overdue[name, default: 0] += 1 }
-            if name == "entrusted-service" {
-                for key in ["payable", "paid", "outstanding", "advances", "advances_outstanding"] {
-                    if case .money(let fen)? = state.data[key] { money[key, default: 0] += fen }
-                }
+            var snapshot = counters.snapshots[id]
+            if snapshot == nil || reload.contains(id) {
+                snapshot = try engine.load(id).flatMap { $0.isOpen ? CaseSnapshot($0) : nil }
             }
+            guard let snapshot else { continue }
+            let name = snapshot.workflow.isEmpty ? workflow : snapshot.workflow
+            byWorkflow[name, default: 0] += 1
+            states[name, default: [:]][snapshot.state, default: 0] += 1
+            if snapshot.overdue { overdue[name, default: 0] += 1 }
+            for (key, fen) in snapshot.money { money[key, default: 0] += fen }
         }
         let seconds = elapsed()
         report(.done, yearEnd, totalDays, totalDays)
@@ -268,6 +288,10 @@ public struct CitySimulation: Sendable {
                                                   commandId: commandId)
             }
             counters.commands += 1
+            if case .accepted(let s, _) = outcome {
+                counters.snapshots[caseId] = CaseSnapshot(s)
+                if let touched = step.touches { counters.touched.insert(touched) }
+            }
             switch (outcome, step.expect) {
             case (.accepted, .accept):
                 if step.opens != nil { counters.cases += 1 }
@@ -297,8 +321,32 @@ struct ThreadProgress: Sendable {
     var linked: Set<String> = []
 }
 
+/// What the report needs of a case's state.
+struct CaseSnapshot: Sendable {
+    var workflow: String
+    var state: String
+    var overdue: Bool
+    /// Entrusted-service amounts (fen).
+    var money: [String: Int64] = [:]
+
+    init(_ s: CaseState) {
+        workflow = s.workflow
+        state = s.state
+        overdue = s.data["overdue"] == .boolean(true)
+        if s.workflow == "entrusted-service" {
+            for key in ["payable", "paid", "outstanding", "advances", "advances_outstanding"] {
+                if case .money(let fen)? = s.data[key] { money[key] = fen }
+            }
+        }
+    }
+}
+
 /// Counts gathered by the tasks and merged by the run.
 struct Counters: Sendable {
+    /// The state of each case after its latest accepted command.
+    var snapshots: [String: CaseSnapshot] = [:]
+    /// Cases changed by another case's effects (a rectification's `send`).
+    var touched = Set<String>()
     var cases = 0
     var commands = 0
     var refusals: [String: Int] = [:]
@@ -317,6 +365,8 @@ struct Counters: Sendable {
         for (k, v) in other.refusals { refusals[k, default: 0] += v }
         for (k, v) in other.tallies { tallies[k, default: 0] += v }
         for m in other.unexpected where unexpected.count < 20 { unexpected.append(m) }
+        snapshots.merge(other.snapshots) { $1 }
+        touched.formUnion(other.touched)
     }
 }
 

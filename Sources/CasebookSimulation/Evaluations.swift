@@ -102,7 +102,7 @@ extension PlanContext {
         guard fate == "no-change" else { return t }
         day = addWorking(rng.int(1...3), after: day)!
         if admission != nil && rng.chance(0.6) {
-            t.add(day, officeMinute(&rng), "withdraw-work", districtOffice, target: r, tally: ["rectification.withdrawn"])
+            t.add(day, officeMinute(&rng), "withdraw-work", districtOffice, target: r, tally: ["rectification.withdrawn"], touches: admission)
             return t
         }
         guard addWorking(20, after: day) != nil, let again = addWorking(rng.int(5...15), after: day), let confirm = addWorking(rng.int(2...6), after: again) else {

@@ -31,6 +31,8 @@ struct Step: Sendable {
     var expect: Expect
     /// Counters to bump in the report when the step goes as expected.
     var tally: [String]
+    /// Another case the command changes through an effect (its final state is read back from the log).
+    var touches: String? = nil
 
     var at: Timestamp { SimTime.at(day, minute: minute) }
 }
@@ -50,7 +52,7 @@ struct SimThread: Sendable {
     /// Adds a step, never earlier than the previous one (a case's clocks may not go back in time).
     mutating func add(
         _ day: Int64, _ minute: Int, _ command: String, _ actor: Actor, _ data: [String: JSONValue] = [:], opens: String? = nil,
-        target: Target? = nil, expect: Expect = .accept, tally: [String] = []
+        target: Target? = nil, expect: Expect = .accept, tally: [String] = [], touches: String? = nil
     ) {
         var day = day, minute = minute
         if let last = steps.last, (day, minute) <= (last.day, last.minute) {
@@ -58,7 +60,7 @@ struct SimThread: Sendable {
             minute = last.minute + 1
         }
         steps.append(Step(day: day, minute: minute, target: target ?? .id(id), command: command, opens: opens, actor: actor,
-                          data: data, expect: expect, tally: tally))
+                          data: data, expect: expect, tally: tally, touches: touches))
     }
 
     /// The days the thread has steps on, in order.

@@ -9,8 +9,9 @@ import CasebookWorkflow
 /// Workflows/catalogues/service-items.yaml (服务承诺制), with how often residents ask for each (weights; the
 /// ordinary certificates and the social-security services most). The six certificates a community may not
 /// issue (002's must/may/may-not catalogue; Ningbo cut stamped items 62→21, 001) make up about 3% of
-/// requests and are refused at the counter with a referral. The workflow's `service-item` table reads
-/// the catalogue itself; the limits here only serve to plan on-time and late completions.
+/// requests and are refused at the counter with a referral. At run time the published catalogue's ids,
+/// limits and certificate kinds are used (the workflow's `service-item` table reads the same catalogue),
+/// with these frequencies by id; this list stands in when the definition publishes no catalogue.
 let builtinServiceItems: [ServiceItem] = [
     ServiceItem(id: "residence-certificate", limitDays: 3, mayNot: false, weight: 34, department: "公安分局", needsPatch: false),
     ServiceItem(id: "family-planning-certificate", limitDays: 5, mayNot: false, weight: 6, department: "卫健委", needsPatch: false),

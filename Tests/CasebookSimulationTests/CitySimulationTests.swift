@@ -91,6 +91,20 @@ private func planContext(communities: Int, seed: UInt64 = 3) throws -> PlanConte
             #expect(verified.isValid)
             #expect(report.eventsAppended == store.count)
 
+            // The final states reported are those the log holds.
+            var ids: [String] = []
+            try store.scan { e in
+                if e.type == CaseEventType.opened { ids.append(String(e.streamId.dropFirst("case-".count))) }
+                return true
+            }
+            var fromLog: [String: [String: Int]] = [:]
+            let fresh = try CaseEngine(store: store)
+            for id in ids {
+                let s = try #require(try fresh.load(id))
+                fromLog[s.workflow, default: [:]][s.state, default: 0] += 1
+            }
+            #expect(report.statesByWorkflow == fromLog)
+
             // Proportions, in loose bounds for 180 requests (the seed is fixed, so this is not flaky).
             func n(_ key: String) -> Int { report.tallies[key] ?? 0 }
             func share(_ key: String, of whole: Int) -> Double { Double(n(key)) / Double(max(1, whole)) }
