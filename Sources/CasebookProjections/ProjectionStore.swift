@@ -1,6 +1,7 @@
 import CasebookLMDB
 import CasebookLog
 import Foundation
+import Synchronization
 
 /// How far a projection has got.
 public struct ProjectionStatus: Sendable, Hashable {
@@ -163,8 +164,7 @@ public final class ProjectionStore: Sendable {
         router: inout Router
     ) throws {
         if router.owner.count > Router.limit { router = Router(complete: false) }
-        try store.scanViews(from: from, to: end) { view in
-            guard let event = try CaseEvent.read(view) else { return }
+        func route(_ event: CaseEvent) throws {
             let key = TableKey.row(bytes: event.caseId)
             if event.kind == .opened, let workflow = event.workflow {
                 let i = runners.firstIndex { $0.follows(workflow) } ?? -1
@@ -191,6 +191,15 @@ public final class ProjectionStore: Sendable {
             }
             if asked == runners.count { router.owner[key] = -1 }
         }
+        if end - from >= 8192 {
+            // Long runs: read and parse on a second thread while this one folds (and holds the write
+            // transaction, which must stay on the thread that began it).
+            try readAhead(from: from, to: end) { batch in for e in batch { try route(e) } }
+        } else {
+            try store.scanViews(from: from, to: end) { view in
+                if let event = try CaseEvent.read(view) { try route(event) }
+            }
+        }
         for i in runners.indices {
             try runners[i].flush { key, value in
                 if let value {
@@ -200,6 +209,32 @@ public final class ProjectionStore: Sendable {
                 }
             }
         }
+    }
+
+    /// Reads and parses events [from, to) on a second thread, handing them over in batches.
+    private func readAhead(from: UInt64, to end: UInt64, _ body: ([CaseEvent]) throws -> Void) throws {
+        let pipe = EventPipe(capacity: 8)
+        let store = self.store
+        Thread {
+            do {
+                var batch: [CaseEvent] = []
+                batch.reserveCapacity(EventPipe.batchSize)
+                try store.scanViews(from: from, to: end) { view in
+                    guard let event = try CaseEvent.read(view) else { return }
+                    batch.append(event)
+                    if batch.count == EventPipe.batchSize {
+                        guard pipe.put(batch) else { throw CancellationError() }
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+                if !batch.isEmpty { _ = pipe.put(batch) }
+                pipe.finish(nil)
+            } catch {
+                pipe.finish(error)
+            }
+        }.start()
+        defer { pipe.cancelAndWait() }
+        while let batch = try pipe.take() { try body(batch) }
     }
 
     /// A write transaction that grows the map and tries again when it is full.
@@ -327,6 +362,64 @@ public final class ProjectionStore: Sendable {
             return true
         }
         return out
+    }
+}
+
+/// A bounded hand-over of parsed events from a reading thread to the folding one.
+final class EventPipe: Sendable {
+    static let batchSize = 2048
+    private struct State: Sendable {
+        var queue: [[CaseEvent]] = []
+        var done = false
+        var cancelled = false
+        var error: (any Error)?
+    }
+    private let state = Mutex(State())
+    private let slots: DispatchSemaphore
+    private let items = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(capacity: Int) { slots = DispatchSemaphore(value: capacity) }
+
+    /// Hands over a batch, waiting for room; false if the reader was cancelled.
+    func put(_ batch: [CaseEvent]) -> Bool {
+        slots.wait()
+        let ok = state.withLock { s in
+            guard !s.cancelled else { return false }
+            s.queue.append(batch)
+            return true
+        }
+        if ok { items.signal() }
+        return ok
+    }
+
+    /// The reader is done (with an error, if it failed).
+    func finish(_ error: (any Error)?) {
+        state.withLock { s in
+            s.done = true
+            s.error = error
+        }
+        items.signal()
+        finished.signal()
+    }
+
+    /// The next batch; nil at the end; throws the reader's error.
+    func take() throws -> [CaseEvent]? {
+        items.wait()
+        let next: Result<[CaseEvent]?, any Error> = state.withLock { s in
+            if !s.queue.isEmpty { return .success(s.queue.removeFirst()) }
+            if let e = s.error { return .failure(e) }
+            return .success(nil)
+        }
+        if case .success(let b?) = next { _ = b; slots.signal() }
+        return try next.get()
+    }
+
+    /// Stops the reader (if still running) and waits for it to finish.
+    func cancelAndWait() {
+        state.withLock { $0.cancelled = true }
+        slots.signal()
+        finished.wait()
     }
 }
 
