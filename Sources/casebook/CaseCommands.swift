@@ -16,6 +16,7 @@ extension WorkflowCommand {
         func run() async throws {
             let store = try storeOptions.open()
             defer { store.close() }
+            defer { updateProjections(store) }
             let registry = WorkflowRegistry(store: store)
             for file in files {
                 do {
@@ -71,6 +72,7 @@ struct CaseCommand: AsyncParsableCommand {
             let (actor, data, at) = try issue.parsed()
             let store = try storeOptions.open()
             defer { store.close() }
+            defer { updateProjections(store) }
             let outcome = try await engineErrors {
                 try await CaseEngine(store: store).open(
                     workflow: workflow, caseId: id, command: command, actor: actor, data: data, at: at, commandId: issue.commandId)
@@ -90,6 +92,7 @@ struct CaseCommand: AsyncParsableCommand {
             let (actor, data, at) = try issue.parsed()
             let store = try storeOptions.open()
             defer { store.close() }
+            defer { updateProjections(store) }
             let outcome = try await engineErrors {
                 try await CaseEngine(store: store).handle(caseId: id, command: command, actor: actor, data: data, at: at, commandId: issue.commandId)
             }
@@ -110,6 +113,7 @@ struct CaseCommand: AsyncParsableCommand {
             let (who, time) = try acting.resolved()
             let store = try storeOptions.open()
             defer { store.close() }
+            defer { updateProjections(store) }
             let outcome = try await engineErrors { try await CaseEngine(store: store).migrate(caseId: id, to: to, actor: who, at: time) }
             try CaseCommand.report(outcome)
         }
@@ -175,6 +179,7 @@ struct EraseSubject: AsyncParsableCommand {
         let (who, time) = try acting.resolved()
         let store = try storeOptions.open()
         defer { store.close() }
+        defer { updateProjections(store) }
         let erased = try await engineErrors { try await CaseEngine(store: store).eraseSubject(ofCase: id, actor: who, at: time) }
         print(erased ? "erased the personal data of case \(id)" : "case \(id) had no personal data key (already erased?)")
     }
@@ -193,6 +198,7 @@ struct Timers: AsyncParsableCommand {
             let limit = try parseTime(until, option: "--until") ?? .now()
             let store = try storeOptions.open()
             defer { store.close() }
+            defer { updateProjections(store) }
             let fired = try await engineErrors { try await CaseEngine(store: store).runTimers(until: limit) }
             for f in fired { print("breached: case \(f.caseId) clock \(f.clock) (deadline \(f.deadline.iso8601))") }
             print("\(fired.count) clock\(fired.count == 1 ? "" : "s") breached up to \(limit.iso8601)")
@@ -213,6 +219,7 @@ struct Effects: AsyncParsableCommand {
         func run() async throws {
             let store = try storeOptions.open()
             defer { store.close() }
+            defer { updateProjections(store) }
             let before = store.count
             let looked = try await engineErrors { try await CaseEngine(store: store).redriveEffects() }
             print("\(looked) command\(looked == 1 ? "" : "s") with effects looked at; \(store.count - before) events appended")

@@ -226,3 +226,13 @@ func lastEventTime(_ store: EventStore) throws -> Int64 {
     guard store.count > 0, let e = try store.event(at: store.count - 1) else { return 0 }
     return e.recordedAt.millisecondsSince1970
 }
+
+/// Brings the projections up to date after a command appended to the log. Best effort: the command has
+/// already succeeded, and `casebook projections update` catches up later if this fails.
+func updateProjections(_ store: EventStore) {
+    do {
+        try ProjectionStore(store: store).catchUp()
+    } catch {
+        warn("projections not updated (\(error)); run `casebook projections update`")
+    }
+}
