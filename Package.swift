@@ -45,6 +45,8 @@ let package = Package(
         // Projections: the read models auditors query (requests, admissions, ledger, rectifications),
         // derived from the log into LMDB, checkpointed with their rows, rebuildable.
         .target(name: "CasebookProjections", dependencies: ["CasebookLMDB", "CasebookLog", "CasebookWorkflow"]),
+        // Investigators' tools: case replay with explanations, diffs, what-if runs, evidence bundles.
+        .target(name: "CasebookAudit", dependencies: ["CasebookLog", "CasebookWorkflow", .product(name: "Crypto", package: "swift-crypto")]),
         // A synthetic city driven through the engine (the demo, and demo-sized stores for tests).
         .target(name: "CasebookSimulation", dependencies: ["CasebookLog", "CasebookWorkflow"]),
         // The command-line tool.
@@ -55,12 +57,14 @@ let package = Package(
                 "CasebookWorkflow",
                 "CasebookProjections",
                 "CasebookSimulation",
+                "CasebookAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "CasebookLMDBTests", dependencies: ["CasebookLMDB"]),
         .testTarget(name: "CasebookWorkflowTests", dependencies: ["CasebookWorkflow"]),
         .testTarget(name: "CasebookProjectionsTests", dependencies: ["CasebookProjections", "CasebookSimulation", "CasebookWorkflow", "CasebookLog"]),
+        .testTarget(name: "CasebookAuditTests", dependencies: ["CasebookAudit", "CasebookWorkflow", "CasebookLog"]),
         .testTarget(name: "CasebookSimulationTests", dependencies: ["CasebookSimulation", "CasebookWorkflow", "CasebookLog"]),
         .testTarget(
             name: "CasebookLogTests",
