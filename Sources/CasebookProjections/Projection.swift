@@ -89,20 +89,12 @@ final class ProjectionRunner<P: Projection> {
             rows[key] = entry
         }
         if entry.row == nil && event.kind != .opened { return false }  // not a case of this projection
-        var new = entry.row
-        let added = projection.fold(&new, event)
-        if new != entry.row {
-            let contributions = new.map(projection.contributions(of:)) ?? []
-            if contributions != entry.contributions {
-                try tally(entry.contributions, sign: -1, load: load)
-                try tally(contributions, sign: 1, load: load)
-                entry.contributions = contributions
-            }
-            entry.row = new
-            if !entry.dirty {
-                entry.dirty = true
-                dirtyRows.append(key)
-            }
+        // Fold in place; what the row contributes to the tallies is worked out once per flush, not
+        // once per event.
+        let added = projection.fold(&entry.row, event)
+        if !entry.dirty {
+            entry.dirty = true
+            dirtyRows.append(key)
         }
         if !added.isEmpty { try tally(added, sign: 1, load: load) }
         return true
@@ -137,12 +129,20 @@ final class ProjectionRunner<P: Projection> {
         }
     }
 
-    /// Hands every changed row and tally to `write` (nil: delete), in key order, and marks them clean.
-    func flush(_ write: (Key, [UInt8]?) throws -> Void) throws {
+    /// Settles the tallies of every changed row (its contributions as it stands now replace those
+    /// tallied before), then hands every changed row and tally to `write` (nil: delete), in key order,
+    /// and marks them clean.
+    func flush(load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws {
         dirtyRows.sort()
         for key in dirtyRows {
             let entry = rows[key]!
             entry.dirty = false
+            let contributions = entry.row.map(projection.contributions(of:)) ?? []
+            if contributions != entry.contributions {
+                try tally(entry.contributions, sign: -1, load: load)
+                try tally(contributions, sign: 1, load: load)
+                entry.contributions = contributions
+            }
             guard let row = entry.row else { try write(key, nil); continue }
             var w = RowWriter()
             row.encode(into: &w)
@@ -167,7 +167,7 @@ protocol AnyProjectionRunner: AnyObject {
     func discard()
     func follows(_ workflow: String) -> Bool
     func apply(_ event: CaseEvent, key: Key, absentIfUncached: Bool, load: (Key) throws -> [UInt8]?) throws -> Bool
-    func flush(_ write: (Key, [UInt8]?) throws -> Void) throws
+    func flush(load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws
 }
 
 extension ProjectionRunner: AnyProjectionRunner {

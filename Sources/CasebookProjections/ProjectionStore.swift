@@ -201,7 +201,7 @@ public final class ProjectionStore: Sendable {
             }
         }
         for i in runners.indices {
-            try runners[i].flush { key, value in
+            try runners[i].flush(load: { k in try txn.get(tables[i], key: k.bytes) }) { key, value in
                 if let value {
                     try txn.put(tables[i], key: key.bytes, value: value)
                 } else {
