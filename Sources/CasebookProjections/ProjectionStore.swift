@@ -119,9 +119,15 @@ public final class ProjectionStore: Sendable {
     // MARK: Catching up
 
     /// Folds the events appended since each projection's checkpoint, in transactions of at most
-    /// `batchSize` events, until every projection has reached the log's head.
+    /// `batchSize` events, until every projection has reached the log's head — or position `limit`
+    /// (exclusive), for a projection "as it stood" at that point. With `recordedAtOrBefore` (ms since
+    /// the epoch), events recorded later are passed over: the projection as it stood at that time. Both
+    /// are meant for a projection store of its own (e.g. in a temporary directory), since the checkpoint
+    /// still advances over what was passed over.
     @discardableResult
-    public func catchUp(_ names: [String]? = nil, batchSize: Int = 65_536) throws -> ProjectionRun {
+    public func catchUp(
+        _ names: [String]? = nil, upTo limit: UInt64? = nil, recordedAtOrBefore: Int64? = nil, batchSize: Int = 65_536
+    ) throws -> ProjectionRun {
         let names = try Self.validate(names)
         let runners = Self.makeRunners(names)
         let started = DispatchTime.now().uptimeNanoseconds
@@ -129,13 +135,14 @@ public final class ProjectionStore: Sendable {
         var router = Router(complete: false)
         while true {
             let (read, more) = try writeGrowing(onRetry: { for r in runners { r.discard() }; router = Router(complete: false) }) { txn -> (UInt64, Bool) in
-                let head = store.count
+                let head = min(store.count, limit ?? .max)
                 let slots = try names.map { try slot(txn, $0) }
                 let from = slots.map(\.checkpoint).min() ?? head
                 guard from < head else { return (0, false) }
                 let end = min(head, from + UInt64(max(1, batchSize)))
                 let tables = zip(names, slots).map { table($0, $1.live) }
-                try fold(txn, runners: runners, tables: tables, starts: slots.map(\.checkpoint), from: from, to: end, router: &router)
+                try fold(txn, runners: runners, tables: tables, starts: slots.map(\.checkpoint), from: from, to: end, router: &router,
+                         recordedAtOrBefore: recordedAtOrBefore)
                 for (name, s) in zip(names, slots) where s.checkpoint < end {
                     try setNumber(txn, name + ".checkpoint", end)
                 }
@@ -161,10 +168,11 @@ public final class ProjectionStore: Sendable {
     /// writes what changed into their tables.
     private func fold(
         _ txn: borrowing Transaction, runners: [any AnyProjectionRunner], tables: [Database], starts: [UInt64], from: UInt64, to end: UInt64,
-        router: inout Router
+        router: inout Router, recordedAtOrBefore: Int64? = nil
     ) throws {
         if router.owner.count > Router.limit { router = Router(complete: false) }
         func route(_ event: CaseEvent) throws {
+            if let t = recordedAtOrBefore, event.at > t { return }
             let key = TableKey.row(bytes: event.caseId)
             if event.kind == .opened, let workflow = event.workflow {
                 let i = runners.firstIndex { $0.follows(workflow) } ?? -1
