@@ -19,7 +19,8 @@ import Synchronization
 /// the official swaps, office hours 08:30–17:30 Beijing time). Days are simulated in order: all the steps
 /// due on a day run, the steps of different cases concurrently (at most `concurrency` cases at once), each
 /// case's own steps in order; at the end of each month `engine.runTimers(until:)` records the clocks
-/// breached. Plans keep every working-day clock's deadline within the calendar's year, because a clock
+/// breached (skipped for a month in which the run appended nothing, as when the same seed runs again;
+/// always at the year's end, which records every breach still due). Plans keep every working-day clock's deadline within the calendar's year, because a clock
 /// cannot be judged on days the calendar does not cover (so requests thin out in the last weeks).
 ///
 /// **Determinism.** Every case draws from its own generator, seeded from (seed, case id), so plans do not
@@ -147,6 +148,7 @@ public struct CitySimulation: Sendable {
         // Cases whose last known state came from elsewhere than their own commands (clock breaches, a
         // rectification's withdrawal): read back from the log at the end.
         var reload = Set<String>()
+        var countAtTimers = before
         let concurrency = max(1, config.concurrency)
         let totalDays = Int(yearEnd - yearStart + 1)
         for day in yearStart...yearEnd {
@@ -185,9 +187,13 @@ public struct CitySimulation: Sendable {
             let index = Int(day - yearStart) + 1
             report(.running, day, index, totalDays)
             let (y, m, d) = CivilDate.fromDays(day)
-            if d == CivilDate.daysInMonth(year: y, month: m) {
+            // A month in which this run appended nothing (a re-run of the same seed) has had its clocks
+            // fired already, or they are fired at the year's end: runTimers reads the whole log, so it is
+            // not called for nothing.
+            if d == CivilDate.daysInMonth(year: y, month: m), store.count != countAtTimers || day == yearEnd {
                 report(.timers, day, index, totalDays)
                 let fired = try await engine.runTimers(until: SimTime.at(day + 1, minute: 0).advanced(by: -1))
+                countAtTimers = store.count
                 for f in fired {
                     reload.insert(f.caseId)
                     let workflow = f.caseId.contains("-rectification-") ? "rectification" : Self.workflow(ofCaseId: f.caseId)

@@ -1,11 +1,13 @@
 import ArgumentParser
 import CasebookLog
+import CasebookProjections
 import CasebookSimulation
 import CasebookWorkflow
 import Foundation
 
 /// `casebook demo`: a year of a synthetic city driven through the engine (CasebookSimulation) on the
-/// default store, then the log verified and a summary of what happened.
+/// default store, then a summary of what the simulation did, the log verified, and the projections'
+/// summary (`casebook projections summary`).
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a synthetic city's year through the engine, fire the clocks, verify the log, summarise.",
@@ -62,6 +64,14 @@ struct Demo: AsyncParsableCommand {
         print("log: \(verified.events) events in \(verified.streams) streams, Merkle root \(verified.root.hex)")
         print(verified.isValid ? "verify: OK" : "verify: FAILED \(verified.problems.first.map(String.init(describing:)) ?? "")")
         if !verified.isValid { throw ExitCode.failure }
+
+        // What auditors see: the projections, brought up to date with the year just simulated.
+        warn("bringing the projections up to date …")
+        let projections = try ProjectionStore(store: store)
+        try projections.catchUp()
+        print("")
+        try printProjectionSummary(projections)
+        print("")
         if !report.unexpected.isEmpty { throw ExitCode.failure }
         let example = "s\(seed)-c001-rq0001"
         print("next: `casebook case show \(example)`, `casebook read --stream case-\(example)`, `casebook checkpoint`")
