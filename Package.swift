@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // LMDB from the system (Debian: liblmdb-dev). Prefixed so it cannot collide with other CLMDBs.
@@ -47,6 +48,8 @@ let package = Package(
         .target(name: "CasebookProjections", dependencies: ["CasebookLMDB", "CasebookLog", "CasebookWorkflow"]),
         // Investigators' tools: case replay with explanations, diffs, what-if runs, evidence bundles.
         .target(name: "CasebookAudit", dependencies: ["CasebookLog", "CasebookWorkflow", .product(name: "Crypto", package: "swift-crypto")]),
+        // Auditors' queries, standing reports and the SQLite export of the projections and the log.
+        .target(name: "CasebookExport", dependencies: ["CasebookProjections", "CasebookLog", .product(name: "GRDB", package: "GRDB.swift")]),
         // A synthetic city driven through the engine (the demo, and demo-sized stores for tests).
         .target(name: "CasebookSimulation", dependencies: ["CasebookLog", "CasebookWorkflow"]),
         // The command-line tool.
@@ -58,6 +61,7 @@ let package = Package(
                 "CasebookProjections",
                 "CasebookSimulation",
                 "CasebookAudit",
+                "CasebookExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,6 +69,10 @@ let package = Package(
         .testTarget(name: "CasebookWorkflowTests", dependencies: ["CasebookWorkflow"]),
         .testTarget(name: "CasebookProjectionsTests", dependencies: ["CasebookProjections", "CasebookSimulation", "CasebookWorkflow", "CasebookLog"]),
         .testTarget(name: "CasebookAuditTests", dependencies: ["CasebookAudit", "CasebookWorkflow", "CasebookLog"]),
+        .testTarget(
+            name: "CasebookExportTests",
+            dependencies: ["CasebookExport", "CasebookProjections", "CasebookWorkflow", "CasebookLog", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "CasebookSimulationTests", dependencies: ["CasebookSimulation", "CasebookWorkflow", "CasebookLog"]),
         .testTarget(
             name: "CasebookLogTests",

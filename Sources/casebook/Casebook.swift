@@ -9,7 +9,7 @@ struct Casebook: AsyncParsableCommand {
         abstract: "Casebook: an event-sourced case-workflow engine over an append-only, tamper-evident log.",
         subcommands: [
             Init.self, Append.self, Read.self, Verify.self, CheckpointCommand.self, Prove.self, Stats.self,
-            WorkflowCommand.self, CaseCommand.self, Timers.self, Effects.self, EraseSubject.self, ProjectionsCommand.self, Demo.self, Bench.self, CrashChild.self,
+            WorkflowCommand.self, CaseCommand.self, Timers.self, Effects.self, EraseSubject.self, ProjectionsCommand.self, QueryCommand.self, ReportCommand.self, ExportCommand.self, Demo.self, Bench.self, CrashChild.self,
         ]
     )
 }
