@@ -1,11 +1,14 @@
 import CasebookLog
+import Foundation
 
 /// Takes personal data out of event payloads before they leave the store.
 ///
 /// The engine writes personal data only sealed, as `{"pii": "<subject>", "ct": "<base64>"}`; each
 /// such object is replaced by the string `"[personal data]"`, so neither the ciphertext nor the subject
-/// id is exported. Everything else is copied as written. A payload that is not JSON is not copied at
-/// all (binary and encrypted payloads, or malformed JSON): it becomes a string saying what it was.
+/// id is exported. Everything else is copied as written (a JSON payload with no `"ct"` key and no
+/// `\u` escape cannot hold a sealed value and is copied without being parsed). Binary and encrypted
+/// payloads, and JSON that might hold a sealed value but cannot be parsed, are not copied at all: each
+/// becomes a string saying what it was.
 public enum Redaction {
     /// What a sealed value becomes.
     public static let marker = "[personal data]"
@@ -14,12 +17,33 @@ public enum Redaction {
     public static func payloadJSON(_ event: RecordedEvent) -> String {
         switch event.payloadEncoding {
         case .json:
+            // Most payloads hold no sealed value: without a `"ct"` key (and no \u escape that could spell
+            // one) they are copied as they stand.
+            if !contains(event.payload, Array(#""ct""#.utf8)) && !contains(event.payload, Array(#"\u"#.utf8)) {
+                return String(decoding: event.payload, as: UTF8.self)
+            }
             return redact(event.payload) ?? JSONText.quote("[unreadable JSON payload, \(event.payload.count) bytes]")
         case .encrypted:
             return JSONText.quote(marker)
         case .binary:
             return JSONText.quote("[binary payload, \(event.payload.count) bytes]")
         }
+    }
+
+    /// Whether `needle` occurs in `haystack`.
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, haystack.count >= needle.count else { return false }
+        var i = 0
+        let last = haystack.count - needle.count
+        while i <= last {
+            if haystack[i] == first {
+                var j = 1
+                while j < needle.count && haystack[i + j] == needle[j] { j += 1 }
+                if j == needle.count { return true }
+            }
+            i += 1
+        }
+        return false
     }
 
     /// `json` with sealed values replaced by ``marker``; nil if it is not well-formed JSON.
@@ -89,6 +113,13 @@ public enum Redaction {
             return nil
         }
 
+        /// A key's text, escapes resolved (`"\u0063t"` is `ct`).
+        func key(_ quoted: ArraySlice<UInt8>) -> String {
+            let raw = String(decoding: quoted.dropFirst().dropLast(), as: UTF8.self)
+            guard quoted.contains(UInt8(ascii: "\\")) else { return raw }
+            return (try? JSONSerialization.jsonObject(with: Data(quoted), options: .fragmentsAllowed)) as? String ?? raw
+        }
+
         mutating func object(depth: Int) -> [UInt8]? {
             i += 1
             var members: [(key: Range<Int>, value: [UInt8])] = []
@@ -111,8 +142,8 @@ public enum Redaction {
                 if bytes[i] == UInt8(ascii: "}") { i += 1; break }
                 return nil
             }
-            let keys = Set(members.map { String(decoding: bytes[$0.key], as: UTF8.self) })
-            if keys == ["\"pii\"", "\"ct\""] { return Array(JSONText.quote(Redaction.marker).utf8) }
+            let keys = Set(members.map { key(bytes[$0.key]) })
+            if keys == ["pii", "ct"] { return Array(JSONText.quote(Redaction.marker).utf8) }
             var out: [UInt8] = [UInt8(ascii: "{")]
             for (n, m) in members.enumerated() {
                 if n > 0 { out.append(UInt8(ascii: ",")) }

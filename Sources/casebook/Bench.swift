@@ -7,7 +7,7 @@ import Synchronization
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the log: each prints one JSON object of figures and the settings it ran with.",
-        subcommands: [AppendBench.self, ReadBench.self, CommandBench.self, ProjectionBench.self])
+        subcommands: [AppendBench.self, ReadBench.self, CommandBench.self, ProjectionBench.self, ReplayBench.self])
 }
 
 /// Latency samples in nanoseconds, summarised as percentiles in microseconds.

@@ -10,6 +10,7 @@ struct Casebook: AsyncParsableCommand {
         subcommands: [
             Init.self, Append.self, Read.self, Verify.self, CheckpointCommand.self, Prove.self, Stats.self,
             WorkflowCommand.self, CaseCommand.self, Timers.self, Effects.self, EraseSubject.self, ProjectionsCommand.self, QueryCommand.self, ReportCommand.self, ExportCommand.self, Demo.self, Bench.self, CrashChild.self,
+            ReplayCommand.self, DiffCommand.self, WhatIfCommand.self, BundleCommand.self, VerifyBundle.self,
         ]
     )
 }

@@ -1,4 +1,5 @@
 import CasebookExport
+import CasebookLog
 import Foundation
 import Testing
 
@@ -98,5 +99,24 @@ import Testing
         #expect(Redaction.redact(Array(#"{"a":"#.utf8)) == nil)
         #expect(Redaction.redact(Array(#"{"a":tru}"#.utf8)) == nil)
         #expect(Redaction.redact(Array(" [ 1 , \"a\\\"b\" ] ".utf8)) == #"[1,"a\"b"]"#)
+    }
+}
+
+@Suite struct PayloadTests {
+    func event(_ payload: String, _ encoding: PayloadEncoding = .json) -> RecordedEvent {
+        RecordedEvent(position: 0, streamId: "s", streamVersion: 0, type: "t", schemaVersion: 1, recordedAt: Timestamp(millisecondsSince1970: 0),
+                      actor: "", correlationId: "", causationId: "", commandId: "", payloadEncoding: encoding, payload: Array(payload.utf8))
+    }
+
+    @Test func payloadsLeaveWithoutPersonalData() {
+        // Without a sealed value: copied as written, spacing and all.
+        #expect(Redaction.payloadJSON(event(#"{"a": 1, "b": "新河"}"#)) == #"{"a": 1, "b": "新河"}"#)
+        #expect(Redaction.payloadJSON(event(#"{"x":{"pii":"case:1","ct":"SECRET"}}"#)) == #"{"x":"[personal data]"}"#)
+        // A key spelt with escapes is still found.
+        #expect(Redaction.payloadJSON(event(#"{"x":{"pii":"case:1","\u0063t":"SECRET"}}"#)).contains("SECRET") == false)
+        // Unparseable JSON that might hold a sealed value, ciphertext payloads and binary are not copied.
+        #expect(Redaction.payloadJSON(event(#"{"x":{"pii":"case:1","ct":"SECRET"}"#)) == #""[unreadable JSON payload, 35 bytes]""#)
+        #expect(Redaction.payloadJSON(event("SECRET", .encrypted)) == #""[personal data]""#)
+        #expect(Redaction.payloadJSON(event("SECRET", .binary)) == #""[binary payload, 6 bytes]""#)
     }
 }

@@ -1,0 +1,101 @@
+import CasebookLog
+import CasebookWorkflow
+import Dispatch
+import Foundation
+
+/// Timings of the investigators' tools on one long case, in a throwaway store.
+public enum AuditBenchmark {
+    /// The workflow the benchmark case runs: opened, then notes (each with a guard) that keep it open.
+    /// (No clock: a clock needs a calendar, and the benchmark does not depend on the repository's files.)
+    static let workflow = """
+        workflow: bench-notes
+        title: Benchmark notes
+        roles: [clerk]
+        fields:
+          note: string
+          count: integer
+        states:
+          open: { initial: true, owner: clerk }
+          done: { final: true }
+        commands:
+          start:
+            opens: true
+            roles: [clerk]
+            set: { count: "0" }
+          note:
+            from: [open]
+            roles: [clerk]
+            data: { note: { type: string, required: true } }
+            guard:
+              - { if: "len(data.note) > 0 and case.count >= 0", message: a note must say something }
+            set: { note: data.note, count: case.count + 1 }
+          finish:
+            from: [open]
+            to: done
+            roles: [clerk]
+        """
+
+    /// The figures, in milliseconds (medians over `runs`), and the settings they ran with.
+    public struct Figures: Sendable {
+        /// Events in the case.
+        public var events: Int
+        /// Repetitions of each measurement.
+        public var runs: Int
+        /// Reading the case's stream and folding it into a timeline (no explanations).
+        public var replayMilliseconds: Double
+        /// The same with `--explain` (guards evaluated again, decisions listed).
+        public var replayExplainMilliseconds: Double
+        /// Folding already read events (no I/O).
+        public var foldMilliseconds: Double
+        /// Writing an evidence bundle (signing a checkpoint, one inclusion proof per event).
+        public var bundleMilliseconds: Double
+        /// Verifying it.
+        public var verifyMilliseconds: Double
+        /// The bundle's size.
+        public var bundleBytes: Int
+    }
+
+    /// Builds a case of `events` events (an opening and notes, a minute apart) in a temporary store and
+    /// times replaying it, bundling it and verifying the bundle.
+    public static func run(events: Int = 1000, runs: Int = 5) async throws -> Figures {
+        let dir = NSTemporaryDirectory() + "casebook-bench-audit-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var options = EventStoreOptions()
+        options.unsafeNoSync = true
+        let store = try EventStore(path: dir + "/store", options: options)
+        defer { store.close() }
+        let engine = try CaseEngine(store: store)
+        try workflow.write(toFile: dir + "/bench-notes.yaml", atomically: true, encoding: .utf8)
+        try await engine.registry.publish(file: dir + "/bench-notes.yaml", calendarDirectory: dir)
+        let clerk = Actor(role: "clerk", id: "bench")
+        var at = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!
+        _ = try await engine.open(workflow: "bench-notes", caseId: "b1", actor: clerk, at: at)
+        for i in 1..<max(1, events) {
+            at.millisecondsSince1970 += 60_000
+            _ = try await engine.handle(caseId: "b1", command: "note", actor: clerk, data: .object(["note": .string("note \(i)")]), at: at)
+        }
+        func median(_ body: () throws -> Void) rethrows -> Double {
+            var samples: [Double] = []
+            for _ in 0..<max(1, runs) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try body()
+                samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000)
+            }
+            return samples.sorted()[samples.count / 2]
+        }
+        let registry = engine.registry
+        let replay = try median { _ = try CaseTimeline.build(store: store, registry: registry, caseId: "b1") }
+        let explain = try median { _ = try CaseTimeline.build(store: store, registry: registry, caseId: "b1", explain: true) }
+        let recorded = try store.readStream(CaseState.stream("b1"), limit: Int.max)
+        let fold = try median { _ = try CaseTimeline.build(caseId: "b1", events: recorded, definition: registry.definition(hash:)) }
+        let signer = try CheckpointSigner(keyFile: dir + "/signing-key", create: true)
+        var bundle: [UInt8] = []
+        let make = try median { bundle = try EvidenceBundle.make(store: store, caseId: "b1", signer: signer, time: at) }
+        var valid = true
+        let verify = median { valid = EvidenceBundle.verify(bundle).isValid && valid }
+        guard valid else { throw EventStoreError.corrupt(position: nil, reason: "the benchmark's own bundle did not verify") }
+        return Figures(events: recorded.count, runs: runs, replayMilliseconds: replay, replayExplainMilliseconds: explain,
+                       foldMilliseconds: fold, bundleMilliseconds: make, verifyMilliseconds: verify, bundleBytes: bundle.count)
+    }
+}

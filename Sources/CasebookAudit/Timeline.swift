@@ -1,0 +1,446 @@
+import CasebookLog
+import CasebookWorkflow
+import Foundation
+
+/// How personal data is shown by the investigators' tools: never in clear (for now).
+public enum AuditRedaction {
+    /// The text shown in place of a personal-data value.
+    public static let placeholder = "[personal data]"
+}
+
+/// Where a replay stops: after a log position, or after the last event recorded at or before a time.
+public enum ReplayPoint: Sendable, Hashable, CustomStringConvertible {
+    /// Every event of the case at or before this global position.
+    case position(UInt64)
+    /// Every event of the case recorded at or before this time.
+    case time(Timestamp)
+
+    /// Parses a position (digits) or an ISO 8601 time; nil for anything else.
+    public init?(_ text: String) {
+        if !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber), let p = UInt64(text) {
+            self = .position(p)
+        } else if let t = Timestamp(iso8601: text) {
+            self = .time(t)
+        } else {
+            return nil
+        }
+    }
+
+    /// True if the event lies at or before the point.
+    public func includes(_ event: RecordedEvent) -> Bool { includes(position: event.position, at: event.recordedAt) }
+
+    /// True if the timeline step lies at or before the point.
+    public func includes(_ step: TimelineStep) -> Bool { includes(position: step.position, at: step.at) }
+
+    /// True if an event at `position`, recorded at `time`, lies at or before the point.
+    public func includes(position: UInt64, at time: Timestamp) -> Bool {
+        switch self {
+        case .position(let p): return position <= p
+        case .time(let t): return time <= t
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .position(let p): return "position \(p)"
+        case .time(let t): return t.iso8601
+        }
+    }
+}
+
+/// One clock of a case as it stood after a step.
+public struct ClockSnapshot: Sendable, Hashable {
+    /// The clock's name.
+    public var name: String
+    /// Its budget (e.g. `3 working days`), once started.
+    public var budget: String?
+    /// `not started`, `running`, `paused` or `stopped`.
+    public var status: String
+    /// When it is due (ISO 8601), if it runs (or is paused after its deadline); nil otherwise.
+    public var deadline: Timestamp?
+    /// The deadline already recorded as breached, if any.
+    public var breachedAt: Timestamp?
+    /// Milliseconds spent paused so far.
+    public var pausedMilliseconds: Int64
+
+    /// Takes the snapshot of `clock` at `time` under `calendar`.
+    public init(name: String, clock: ClockState, calendar: WorkingCalendar?, breachedAt: Timestamp?, at time: Timestamp) {
+        self.name = name
+        budget = clock.budget?.description
+        status = !clock.isStarted ? "not started" : clock.isStopped ? "stopped" : clock.isPaused ? "paused" : "running"
+        deadline = calendar.flatMap { try? clock.deadline(calendar: $0) }
+        self.breachedAt = breachedAt
+        pausedMilliseconds = clock.pausedDuration(at: time)
+    }
+
+    /// The snapshot as JSON.
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["clock": .string(name), "status": .string(status), "pausedMilliseconds": .int(pausedMilliseconds)]
+        o["budget"] = budget.map(JSONValue.string) ?? .null
+        o["deadline"] = deadline.map { .string($0.iso8601) } ?? .null
+        o["breached"] = breachedAt.map { .string($0.iso8601) } ?? .null
+        return .object(o)
+    }
+
+    /// One line of text, e.g. `completion: running, 3 working days, due 2026-02-17T16:00:00.000Z`.
+    public var text: String {
+        var parts = ["\(name): \(status)"]
+        if let budget { parts.append(budget) }
+        if let deadline { parts.append("due \(deadline.iso8601)") }
+        if pausedMilliseconds > 0 { parts.append("paused \(Self.duration(pausedMilliseconds)) so far") }
+        if let breachedAt { parts.append("BREACHED at \(breachedAt.iso8601)") }
+        return parts.joined(separator: ", ")
+    }
+
+    static func duration(_ ms: Int64) -> String {
+        let hours = ms / 3_600_000
+        return hours >= 48 ? "\(hours / 24) days" : hours >= 1 ? "\(hours) h" : "\(ms / 60_000) min"
+    }
+}
+
+/// One line of an explanation: a guard with the values it saw, or a decision table's rule and outputs.
+public struct ExplanationLine: Sendable, Hashable {
+    /// `guard`, `decision` or `refusal`.
+    public var kind: String
+    /// The guard's source, the table's name, or the failed check.
+    public var subject: String
+    /// The guard's value (`true`, `false`, `null`), the matched rule or item, or the refusal's reason.
+    public var outcome: String
+    /// The names read and the values seen (personal data shown as ``AuditRedaction/placeholder``).
+    public var values: [(name: String, value: String)]
+
+    public static func == (a: ExplanationLine, b: ExplanationLine) -> Bool {
+        a.kind == b.kind && a.subject == b.subject && a.outcome == b.outcome
+            && a.values.map(\.name) == b.values.map(\.name) && a.values.map(\.value) == b.values.map(\.value)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(subject)
+        hasher.combine(outcome)
+    }
+
+    /// The line as JSON.
+    public var json: JSONValue {
+        .object([
+            "kind": .string(kind), "subject": .string(subject), "outcome": .string(outcome),
+            "values": .object(Dictionary(values.map { ($0.name, JSONValue.string($0.value)) }, uniquingKeysWith: { a, _ in a })),
+        ])
+    }
+}
+
+/// One event of a case's timeline, with the case as it stood afterwards.
+public struct TimelineStep: Sendable {
+    /// The event's global position.
+    public var position: UInt64
+    /// Its version in the case stream.
+    public var streamVersion: UInt64
+    /// The event type.
+    public var type: String
+    /// When it was recorded.
+    public var at: Timestamp
+    /// Who caused it (`role:id` as recorded on the envelope).
+    public var actor: String
+    /// The actor's role, as the payload records it.
+    public var role: String?
+    /// The command, for opened / accepted / refused commands.
+    public var command: String?
+    /// `opened`, `accepted`, `refused`, `breach`, `linked`, `migrated`, `erased`, `effect-failed` or `event`.
+    public var outcome: String
+    /// The command's data, each value as text (personal data as ``AuditRedaction/placeholder``).
+    public var data: [String: String]
+    /// The names of `data` that are personal data.
+    public var personalFields: [String]
+    /// The definition hash the case ran under at this step.
+    public var definitionHash: String
+    /// That definition's version.
+    public var definitionVersion: Int
+    /// The state before the step.
+    public var from: String
+    /// The state after the step.
+    public var to: String
+    /// For a refusal: the failed check and reason.
+    public var refusal: String?
+    /// Guards and decisions that applied, with the values they saw (``CaseTimeline/build`` with `explain`).
+    public var explanation: [ExplanationLine]
+    /// The clocks after the step.
+    public var clocks: [ClockSnapshot]
+    /// The case after the step.
+    public var state: CaseState
+}
+
+/// A case's timeline: its own stream folded one event at a time with `CaseState.apply`, under the
+/// definitions the events ran under.
+public struct CaseTimeline: Sendable {
+    /// The case id.
+    public var caseId: String
+    /// The steps, in stream order.
+    public var steps: [TimelineStep]
+    /// The case after the last step (an unopened case if there are none).
+    public var final: CaseState
+    /// The case fields that are personal data under any definition the case ran under (always redacted in output).
+    public var personalCaseFields: Set<String> = []
+
+    /// Builds the timeline of `caseId` from `store`, up to `until` (everything if nil). With `explain`,
+    /// each command's guards are evaluated again (with the pinned definition's guard expressions, against the
+    /// case as it stood before the command) and its recorded decisions are listed. `reveal` opens personal
+    /// data for the fold (the tools pass nil: personal data stays redacted; output always redacts it).
+    public static func build(
+        store: EventStore, registry: WorkflowRegistry, caseId: String, until: ReplayPoint? = nil, explain: Bool = false,
+        reveal: PersonalDataReader? = nil
+    ) throws -> CaseTimeline {
+        let events = try store.readStream(CaseState.stream(caseId), limit: Int.max)
+        guard !events.isEmpty else { throw EngineError.unknownCase(caseId) }
+        return try build(caseId: caseId, events: events.filter { until?.includes($0) ?? true }, definition: registry.definition(hash:),
+                         explain: explain, reveal: reveal)
+    }
+
+    /// Builds the timeline from a case's events (in stream order), with `definition` resolving hashes.
+    public static func build(
+        caseId: String, events: [RecordedEvent], definition: (String) throws -> CompiledWorkflow, explain: Bool = false,
+        reveal: PersonalDataReader? = nil
+    ) throws -> CaseTimeline {
+        var state = CaseState(caseId: caseId)
+        var steps: [TimelineStep] = []
+        steps.reserveCapacity(events.count)
+        var guardCache: [String: [(Guard, CasebookWorkflow.Expression?)]] = [:]
+        var personal: Set<String> = []
+        for event in events {
+            let before = state
+            try state.apply(event, definition: definition, reveal: reveal)
+            let payload = event.payloadEncoding == .json ? ((try? JSONValue.parse(Data(event.payload)))?.object ?? [:]) : [:]
+            let compiled = state.definitionHash.isEmpty ? nil : try definition(state.definitionHash)
+            if let compiled { personal.formUnion(compiled.definition.fields.filter(\.pii).map(\.name)) }
+            var step = TimelineStep(
+                position: event.position, streamVersion: event.streamVersion, type: event.type, at: event.recordedAt,
+                actor: event.actor, role: payload["role"]?.string, command: Self.commandTypes.contains(event.type) ? payload["command"]?.string : nil,
+                outcome: Self.outcome(event.type), data: [:], personalFields: [], definitionHash: state.definitionHash,
+                definitionVersion: state.definitionVersion, from: before.isOpen ? before.state : "", to: state.state,
+                refusal: nil, explanation: [], clocks: [], state: state)
+            if event.type == CaseEventType.commandRejected {
+                step.refusal = "\(payload["check"]?.string ?? "?"): \(payload["reason"]?.string ?? "")"
+                step.to = before.state
+            }
+            if let data = payload["data"]?.object, step.command != nil {
+                let spec = compiled?.definition.command(step.command ?? "")
+                for (key, value) in data {
+                    let pii = PersonalData.sealed(value) != nil || spec?.data.first(where: { $0.name == key })?.pii == true
+                    if pii { step.personalFields.append(key) }
+                    step.data[key] = pii ? AuditRedaction.placeholder : Self.text(value)
+                }
+                step.personalFields.sort()
+            }
+            if explain, let compiled, let command = step.command {
+                step.explanation = Self.explain(
+                    command: command, payload: payload, before: before, compiled: compiled, at: event.recordedAt,
+                    rejected: event.type == CaseEventType.commandRejected, cache: &guardCache)
+            }
+            step.clocks = Self.clocks(state, calendar: compiled?.calendar, at: event.recordedAt)
+            steps.append(step)
+        }
+        return CaseTimeline(caseId: caseId, steps: steps, final: state, personalCaseFields: personal)
+    }
+
+    /// The event types that record a command (domain events emitted with a command repeat its name but are not one).
+    static let commandTypes: Set<String> = [CaseEventType.opened, CaseEventType.commandAccepted, CaseEventType.commandRejected]
+
+    static func outcome(_ type: String) -> String {
+        switch type {
+        case CaseEventType.opened: return "opened"
+        case CaseEventType.commandAccepted: return "accepted"
+        case CaseEventType.commandRejected: return "refused"
+        case CaseEventType.clockBreached: return "breach"
+        case CaseEventType.linked: return "linked"
+        case CaseEventType.migrated: return "migrated"
+        case CaseEventType.subjectErased: return "erased"
+        case CaseEventType.effectFailed: return "effect-failed"
+        default: return "event"
+        }
+    }
+
+    /// The clocks of `state`, sorted by name.
+    public static func clocks(_ state: CaseState, calendar: WorkingCalendar?, at time: Timestamp) -> [ClockSnapshot] {
+        state.clocks.keys.sorted().map { name in
+            ClockSnapshot(name: name, clock: state.clocks[name]!, calendar: calendar, breachedAt: state.breaches[name], at: time)
+        }
+    }
+
+    /// A JSON value as text: strings bare, everything else as JSON.
+    static func text(_ value: JSONValue) -> String {
+        value.string ?? value.json
+    }
+
+    /// A case field's value as text, redacted if it is personal data (by `personal`, or unreadable).
+    public static func text(field: String, of state: CaseState, personal: Set<String>) -> String {
+        if state.redacted.contains(field) || personal.contains(field) { return AuditRedaction.placeholder }
+        return state.data[field]?.description ?? "null"
+    }
+
+    /// The guards of `command` evaluated against the case before it, and its recorded decisions.
+    static func explain(
+        command name: String, payload: [String: JSONValue], before: CaseState, compiled: CompiledWorkflow, at: Timestamp,
+        rejected: Bool, cache: inout [String: [(Guard, CasebookWorkflow.Expression?)]]
+    ) -> [ExplanationLine] {
+        var lines: [ExplanationLine] = []
+        let d = compiled.definition
+        guard let command = d.command(name) else { return lines }
+        let casePII = Set(d.fields.filter(\.pii).map(\.name)).union(before.redacted)
+        let dataPII = Set(command.data.filter(\.pii).map(\.name))
+        // The command's data, decoded with its declared types (sealed personal data stays unknown: null).
+        var commandData: [String: Value] = [:]
+        for (key, json) in payload["data"]?.object ?? [:] where PersonalData.sealed(json) == nil {
+            if let field = command.data.first(where: { $0.name == key }), let v = try? ValueCoding.decode(json, as: field.type, field: key) {
+                commandData[key] = v
+            }
+        }
+        let key = compiled.hash + "\u{0}" + name
+        let guards: [(Guard, CasebookWorkflow.Expression?)]
+        if let cached = cache[key] {
+            guards = cached
+        } else {
+            let caseTypes = Dictionary(d.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+            let env = ExpressionEnvironment(
+                caseFields: caseTypes, commandFields: Dictionary(command.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }),
+                officeHours: d.hasOfficeHours)
+            guards = command.guards.map { g in (g, try? Expression.compile(g.source, at: g.location, in: env)) }
+            cache[key] = guards
+        }
+        let actor = (payload["actor"]?.string) ?? ""
+        let role = (payload["role"]?.string) ?? ""
+        let context = EvaluationContext(caseData: before.data, commandData: commandData, now: at, actor: actor, role: role,
+                                        officeHours: compiled.officeHours)
+        func shown(_ name: String, _ value: Value) -> String {
+            let field = name.split(separator: ".").last.map(String.init) ?? name
+            if (name.hasPrefix("case.") && casePII.contains(field)) || (name.hasPrefix("data.") && dataPII.contains(field)) {
+                return AuditRedaction.placeholder
+            }
+            return value.description
+        }
+        for (g, expression) in guards {
+            guard let expression else {
+                lines.append(ExplanationLine(kind: "guard", subject: g.source, outcome: "cannot be compiled", values: []))
+                continue
+            }
+            let outcome: String
+            do { outcome = try expression.evaluate(context).description } catch { outcome = "error: \(error.message)" }
+            let values = expression.explain(context).map { (name: $0.name, value: shown($0.name, $0.value)) }
+            lines.append(ExplanationLine(kind: "guard", subject: g.source, outcome: outcome, values: values))
+        }
+        for decision in payload["decisions"]?.array ?? [] {
+            guard let o = decision.object else { continue }
+            let table = o["table"]?.string ?? "?"
+            let inputs = (o["inputs"]?.array ?? []).map(text)
+            let sources = d.decision(table)?.inputs.map(\.source) ?? []
+            var values: [(name: String, value: String)] = []
+            for (i, input) in inputs.enumerated() { values.append((i < sources.count ? sources[i] : "input \(i + 1)", input)) }
+            for (field, out) in (o["outputs"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) { values.append(("→ case.\(field)", text(out))) }
+            let matched: String
+            if let item = o["item"]?.string {
+                matched = "catalogue \(o["catalogue"]?.string ?? "?") item \(item) (line \(o["line"].map(text) ?? "?"))"
+            } else {
+                matched = "rule \(o["rule"].map(text) ?? "?") (line \(o["line"].map(text) ?? "?"))"
+            }
+            lines.append(ExplanationLine(kind: "decision", subject: table, outcome: matched, values: values))
+        }
+        if rejected {
+            let details = (payload["details"]?.object ?? [:]).sorted { $0.key < $1.key }.map { (name: $0.key, value: text($0.value)) }
+            lines.append(ExplanationLine(kind: "refusal", subject: payload["check"]?.string ?? "?",
+                                         outcome: payload["reason"]?.string ?? "", values: details))
+        }
+        return lines
+    }
+}
+
+extension CaseTimeline {
+    /// The minimum gap between two events that text output folds into one "… without events …" line.
+    public static let idleFold: Int64 = 2 * 86_400_000
+
+    /// The timeline as text: one block per event; idle periods of two days or more folded into one line.
+    public func text(explain: Bool) -> String {
+        var out: [String] = []
+        var previous: Timestamp?
+        var lastHash = ""
+        for step in steps {
+            if let previous, step.at.millisecondsSince1970 - previous.millisecondsSince1970 >= Self.idleFold {
+                let days = (step.at.millisecondsSince1970 - previous.millisecondsSince1970) / 86_400_000
+                out.append("      … \(days) days without events …")
+            }
+            previous = step.at
+            var head = "#\(step.position) v\(step.streamVersion) \(step.at.iso8601) \(step.outcome)"
+            if let command = step.command { head += " \(command)" }
+            head += " by \(step.actor.isEmpty ? "?" : step.actor)"
+            if let role = step.role { head += " (role \(role))" }
+            out.append(head)
+            if step.definitionHash != lastHash, !step.definitionHash.isEmpty {
+                out.append("    definition: \(step.state.workflow) v\(step.definitionVersion) \(step.definitionHash)")
+                lastHash = step.definitionHash
+            }
+            if step.type != CaseEventType.commandRejected && step.type != CaseEventType.commandAccepted && step.type != CaseEventType.opened {
+                out.append("    event: \(step.type)")
+            }
+            if !step.data.isEmpty {
+                let shown = step.data.keys.sorted().map { "\($0)=\(step.data[$0]!)" }.joined(separator: ", ")
+                out.append("    data: \(shown)" + (step.personalFields.isEmpty ? "" : "  (personal data: \(step.personalFields.joined(separator: ", ")))"))
+            }
+            if let refusal = step.refusal { out.append("    REFUSED \(refusal)") }
+            out.append("    state: \(step.from.isEmpty ? "—" : step.from) → \(step.to)")
+            if explain {
+                for line in step.explanation {
+                    let values = line.values.map { "\($0.name)=\($0.value)" }.joined(separator: ", ")
+                    out.append("    \(line.kind) \(line.subject) ⇒ \(line.outcome)" + (values.isEmpty ? "" : "  [\(values)]"))
+                }
+            }
+            for clock in step.clocks { out.append("    clock \(clock.text)") }
+            if explain {
+                let d = step.state.fieldsText(personal: personalCaseFields)
+                if !d.isEmpty { out.append("    case: \(d)") }
+            }
+        }
+        out.append("final: state '\(final.state)', \(final.accepted) accepted, \(final.rejected) refused, \(steps.count) events")
+        return out.joined(separator: "\n")
+    }
+
+    /// The timeline as one JSON object.
+    public func json(explain: Bool) -> JSONValue {
+        .object([
+            "case": .string(caseId),
+            "final": Self.stateJSON(final, personal: personalCaseFields, clocks: steps.last?.clocks ?? []),
+            "steps": .array(steps.map { step in
+                var o: [String: JSONValue] = [
+                    "position": .int(Int64(step.position)), "version": .int(Int64(step.streamVersion)), "type": .string(step.type),
+                    "at": .string(step.at.iso8601), "actor": .string(step.actor), "outcome": .string(step.outcome),
+                    "definition": .string(step.definitionHash), "definitionVersion": .int(Int64(step.definitionVersion)),
+                    "from": .string(step.from), "to": .string(step.to),
+                    "data": .object(step.data.mapValues(JSONValue.string)), "personalData": .array(step.personalFields.map(JSONValue.string)),
+                    "clocks": .array(step.clocks.map(\.json)), "state": Self.stateJSON(step.state, personal: personalCaseFields, clocks: nil),
+                ]
+                o["role"] = step.role.map(JSONValue.string) ?? .null
+                o["command"] = step.command.map(JSONValue.string) ?? .null
+                o["refusal"] = step.refusal.map(JSONValue.string) ?? .null
+                if explain { o["explanation"] = .array(step.explanation.map(\.json)) }
+                return .object(o)
+            }),
+        ])
+    }
+
+    /// A case's state, data (personal data redacted) and, if given, clocks, as JSON.
+    public static func stateJSON(_ state: CaseState, personal: Set<String>, clocks: [ClockSnapshot]?) -> JSONValue {
+        var data: [String: JSONValue] = [:]
+        for (field, value) in state.data {
+            data[field] = state.redacted.contains(field) || personal.contains(field) ? .string(AuditRedaction.placeholder) : ValueCoding.encode(value)
+        }
+        var o: [String: JSONValue] = [
+            "state": .string(state.state), "data": .object(data), "accepted": .int(Int64(state.accepted)), "refused": .int(Int64(state.rejected)),
+        ]
+        if let clocks { o["clocks"] = .array(clocks.map(\.json)) }
+        return .object(o)
+    }
+}
+
+extension CaseState {
+    /// The case's data as `field=value` text, sorted, personal data redacted.
+    func fieldsText(personal: Set<String>) -> String {
+        data.keys.sorted().map { key in "\(key)=\(redacted.contains(key) || personal.contains(key) ? AuditRedaction.placeholder : data[key]!.description)" }
+            .joined(separator: ", ")
+    }
+}

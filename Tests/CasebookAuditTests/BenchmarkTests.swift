@@ -1,0 +1,16 @@
+import Foundation
+import Testing
+
+@testable import CasebookAudit
+
+@Suite struct BenchmarkTests {
+    /// Prints the figures for a 1,000-event case (debug build here; `casebook bench replay` for release).
+    /// Only the results' consistency is checked, never the times.
+    @Test func replayAndBundleOfAThousandEventCase() async throws {
+        let f = try await AuditBenchmark.run(events: 1000, runs: 3)
+        #expect(f.events == 1000)
+        #expect(f.bundleBytes > 0)
+        print("audit bench (debug, 1000 events): replay \(f.replayMilliseconds) ms, with explain \(f.replayExplainMilliseconds) ms, "
+              + "fold only \(f.foldMilliseconds) ms, bundle \(f.bundleMilliseconds) ms, verify \(f.verifyMilliseconds) ms, \(f.bundleBytes) bytes")
+    }
+}
