@@ -88,4 +88,23 @@ private func rawFiles(_ dir: String) throws -> [(String, Data)] {
             #expect(r.check == .guardFailed && r.message == "the person must be known")
         }
     }
+
+    @Test func theKeyVaultGrowsPastItsInitialMapAndKeepsEveryKey() throws {
+        let dir = NSTemporaryDirectory() + "casebook-vault-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let vault = try KeyVault(path: dir, initialMapSize: 64 << 10)
+        var keys: [String: [UInt8]] = [:]
+        for i in 0..<1_500 {
+            let key = try #require(try vault.key(for: "subject-\(i)", create: true))
+            keys["subject-\(i)"] = key.withUnsafeBytes { Array($0) }
+        }
+        let file = try FileManager.default.attributesOfItem(atPath: dir + "/data.mdb")[.size] as? Int ?? 0
+        #expect(file > 64 << 10, "the vault outgrew its first map (\(file) bytes)")
+        let reopened = try KeyVault(path: dir, initialMapSize: 64 << 10)
+        for (subject, bytes) in keys {
+            #expect(try reopened.key(for: subject, create: false)?.withUnsafeBytes { Array($0) } == bytes)
+        }
+        let sealed = try reopened.seal("\"张三\"", subject: "subject-7")
+        #expect(try reopened.open(sealed, subject: "subject-7") == "\"张三\"")
+    }
 }

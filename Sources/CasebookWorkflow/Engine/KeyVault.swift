@@ -12,18 +12,21 @@ import Synchronization
 /// which the ciphertext in the log can no longer be read by anyone.
 public final class KeyVault: Sendable {
     private let path: String
+    private let initialMapSize: Int
     private let env: Mutex<Environment?>
 
-    /// Opens (creating) the vault at `path`.
-    public init(path: String) throws {
+    /// Opens (creating) the vault at `path`. Its map starts at `initialMapSize` bytes and doubles
+    /// whenever it fills up.
+    public init(path: String, initialMapSize: Int = 16 << 20) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         self.path = path
-        env = Mutex(try Self.open(path))
+        self.initialMapSize = initialMapSize
+        env = Mutex(try Self.open(path, mapSize: initialMapSize))
     }
 
-    private static func open(_ path: String) throws -> Environment {
+    private static func open(_ path: String, mapSize: Int) throws -> Environment {
         var options = EnvironmentOptions()
-        options.mapSize = 16 << 20
+        options.mapSize = mapSize
         options.fileMode = 0o600
         return try Environment(path: path, databases: [DatabaseSpec("subject_keys")], options: options)
     }
@@ -44,8 +47,16 @@ public final class KeyVault: Sendable {
             guard create else { return nil }
             let key = SymmetricKey(size: .bits256)
             let bytes = key.withUnsafeBytes { Array($0) }
-            try env.write { txn in try txn.put(db, key: Array(subject.utf8), value: bytes, flags: .noOverwrite) }
-            return key
+            while true {
+                do {
+                    try env.write { txn in try txn.put(db, key: Array(subject.utf8), value: bytes, flags: .noOverwrite) }
+                    return key
+                } catch let error as LMDBError where error.code == .mapFull {
+                    // The vault grows with the number of subjects: double the map and try again.
+                    guard env.mapSize < 1 << 36 else { throw error }
+                    try env.resize(to: env.mapSize * 2)
+                }
+            }
         }
     }
 
@@ -65,7 +76,7 @@ public final class KeyVault: Sendable {
             try FileManager.default.removeItem(atPath: path + "/data.mdb")
             try FileManager.default.moveItem(atPath: fresh + "/data.mdb", toPath: path + "/data.mdb")
             try? FileManager.default.removeItem(atPath: fresh)
-            slot = try Self.open(path)
+            slot = try Self.open(path, mapSize: initialMapSize)
             return true
         }
     }
