@@ -278,7 +278,9 @@ public enum EvidenceBundle {
         }
         if folds, !eventEntries.isEmpty { report.final = state }
         if eventEntries.isEmpty { fail("file", "events", "the bundle holds no events") }
-        for hash in Set(compiled.keys).subtracting(used).sorted() { fail("definitions", "", "definition \(hash) is not one the case ran under") }
+        if folds {
+            for hash in Set(compiled.keys).subtracting(used).sorted() { fail("definitions", "", "definition \(hash) is not one the case ran under") }
+        }
         // 6. An outside checkpoint.
         if let outside {
             if !outside.verifySignature(trustedKeyIds: trustedKeyIds) {

@@ -205,15 +205,27 @@ public struct CaseTimeline: Sendable {
         steps.reserveCapacity(events.count)
         var guardCache: [String: [(Guard, CasebookWorkflow.Expression?)]] = [:]
         var personal: Set<String> = []
+        var definitions: [String: CompiledWorkflow] = [:]
         for event in events {
             let before = state
             try state.apply(event, definition: definition, reveal: reveal)
-            let payload = event.payloadEncoding == .json ? ((try? JSONValue.parse(Data(event.payload)))?.object ?? [:]) : [:]
-            let compiled = state.definitionHash.isEmpty ? nil : try definition(state.definitionHash)
-            if let compiled { personal.formUnion(compiled.definition.fields.filter(\.pii).map(\.name)) }
+            // Only commands' payloads are read here (the fold reads what it needs itself).
+            let isCommand = Self.commandTypes.contains(event.type)
+            let payload = isCommand && event.payloadEncoding == .json ? ((try? JSONValue.parse(Data(event.payload)))?.object ?? [:]) : [:]
+            let compiled: CompiledWorkflow?
+            if state.definitionHash.isEmpty {
+                compiled = nil
+            } else if let known = definitions[state.definitionHash] {
+                compiled = known
+            } else {
+                let c = try definition(state.definitionHash)
+                definitions[state.definitionHash] = c
+                personal.formUnion(c.definition.fields.filter(\.pii).map(\.name))
+                compiled = c
+            }
             var step = TimelineStep(
                 position: event.position, streamVersion: event.streamVersion, type: event.type, at: event.recordedAt,
-                actor: event.actor, role: payload["role"]?.string, command: Self.commandTypes.contains(event.type) ? payload["command"]?.string : nil,
+                actor: event.actor, role: payload["role"]?.string, command: isCommand ? payload["command"]?.string : nil,
                 outcome: Self.outcome(event.type), data: [:], personalFields: [], definitionHash: state.definitionHash,
                 definitionVersion: state.definitionVersion, from: before.isOpen ? before.state : "", to: state.state,
                 refusal: nil, explanation: [], clocks: [], state: state)
@@ -360,12 +372,18 @@ extension CaseTimeline {
         var out: [String] = []
         var previous: Timestamp?
         var lastHash = ""
+        var lastFields = ""
         for step in steps {
             if let previous, step.at.millisecondsSince1970 - previous.millisecondsSince1970 >= Self.idleFold {
                 let days = (step.at.millisecondsSince1970 - previous.millisecondsSince1970) / 86_400_000
                 out.append("      … \(days) days without events …")
             }
             previous = step.at
+            if step.outcome == "event" {
+                // A domain event recorded with the command before it: one line.
+                out.append("#\(step.position) v\(step.streamVersion) \(step.at.iso8601) event \(step.type)")
+                continue
+            }
             var head = "#\(step.position) v\(step.streamVersion) \(step.at.iso8601) \(step.outcome)"
             if let command = step.command { head += " \(command)" }
             head += " by \(step.actor.isEmpty ? "?" : step.actor)"
@@ -393,7 +411,8 @@ extension CaseTimeline {
             for clock in step.clocks { out.append("    clock \(clock.text)") }
             if explain {
                 let d = step.state.fieldsText(personal: personalCaseFields)
-                if !d.isEmpty { out.append("    case: \(d)") }
+                if !d.isEmpty && d != lastFields { out.append("    case: \(d)") }
+                lastFields = d
             }
         }
         out.append("final: state '\(final.state)', \(final.accepted) accepted, \(final.rejected) refused, \(steps.count) events")

@@ -159,8 +159,12 @@ public struct WhatIfReport: Sendable {
             func compare(_ subject: String, _ a: String, _ b: String) {
                 if a != b { differences.append(CaseChange(subject: subject, before: a, after: b)) }
             }
-            compare("outcome", original.accepted ? "accepted" : "refused (\(original.refusal ?? ""))",
-                    alt.accepted ? "accepted" : "refused (\(alt.refusal ?? ""))")
+            if step.type == CaseEventType.clockBreached {
+                compare("outcome", "breach recorded", alt.accepted ? "breach recorded" : "no breach due")
+            } else {
+                compare("outcome", original.accepted ? "accepted" : "refused (\(original.refusal ?? ""))",
+                        alt.accepted ? "accepted" : "refused (\(alt.refusal ?? ""))")
+            }
             compare("state", original.state, alt.state)
             for clock in Set(original.deadlines.keys).union(alt.deadlines.keys).sorted() {
                 compare("deadline \(clock)", original.deadlines[clock] ?? "—", alt.deadlines[clock] ?? "—")
