@@ -47,6 +47,8 @@ public enum AuditBenchmark {
         public var replayExplainMilliseconds: Double
         /// Folding already read events (no I/O).
         public var foldMilliseconds: Double
+        /// Parsing every payload once with `JSONValue.parse` (what `CaseState.apply` does per event: the fold's floor).
+        public var parseMilliseconds: Double
         /// Writing an evidence bundle (signing a checkpoint, one inclusion proof per event).
         public var bundleMilliseconds: Double
         /// Verifying it.
@@ -89,6 +91,7 @@ public enum AuditBenchmark {
         let explain = try median { _ = try CaseTimeline.build(store: store, registry: registry, caseId: "b1", explain: true) }
         let recorded = try store.readStream(CaseState.stream("b1"), limit: Int.max)
         let fold = try median { _ = try CaseTimeline.build(caseId: "b1", events: recorded, definition: registry.definition(hash:)) }
+        let parse = try median { for e in recorded { _ = try JSONValue.parse(Data(e.payload)) } }
         let signer = try CheckpointSigner(keyFile: dir + "/signing-key", create: true)
         var bundle: [UInt8] = []
         let make = try median { bundle = try EvidenceBundle.make(store: store, caseId: "b1", signer: signer, time: at) }
@@ -96,6 +99,6 @@ public enum AuditBenchmark {
         let verify = median { valid = EvidenceBundle.verify(bundle).isValid && valid }
         guard valid else { throw EventStoreError.corrupt(position: nil, reason: "the benchmark's own bundle did not verify") }
         return Figures(events: recorded.count, runs: runs, replayMilliseconds: replay, replayExplainMilliseconds: explain,
-                       foldMilliseconds: fold, bundleMilliseconds: make, verifyMilliseconds: verify, bundleBytes: bundle.count)
+                       foldMilliseconds: fold, parseMilliseconds: parse, bundleMilliseconds: make, verifyMilliseconds: verify, bundleBytes: bundle.count)
     }
 }

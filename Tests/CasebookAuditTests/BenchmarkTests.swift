@@ -11,6 +11,6 @@ import Testing
         #expect(f.events == 1000)
         #expect(f.bundleBytes > 0)
         print("audit bench (debug, 1000 events): replay \(f.replayMilliseconds) ms, with explain \(f.replayExplainMilliseconds) ms, "
-              + "fold only \(f.foldMilliseconds) ms, bundle \(f.bundleMilliseconds) ms, verify \(f.verifyMilliseconds) ms, \(f.bundleBytes) bytes")
+              + "fold only \(f.foldMilliseconds) ms, JSON parse only \(f.parseMilliseconds) ms, bundle \(f.bundleMilliseconds) ms, verify \(f.verifyMilliseconds) ms, \(f.bundleBytes) bytes")
     }
 }
