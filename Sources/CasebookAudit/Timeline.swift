@@ -367,7 +367,9 @@ extension CaseTimeline {
     /// The minimum gap between two events that text output folds into one "… without events …" line.
     public static let idleFold: Int64 = 2 * 86_400_000
 
-    /// The timeline as text: one block per event; idle periods of two days or more folded into one line.
+    /// The timeline as text: one block per event (a domain event recorded with a command: one line) with the
+    /// transition, clocks and the case's data when it changed; with `explain`, the guards and decisions too.
+    /// Idle periods of two days or more are folded into one line.
     public func text(explain: Bool) -> String {
         var out: [String] = []
         var previous: Timestamp?
@@ -409,11 +411,10 @@ extension CaseTimeline {
                 }
             }
             for clock in step.clocks { out.append("    clock \(clock.text)") }
-            if explain {
-                let d = step.state.fieldsText(personal: personalCaseFields)
-                if !d.isEmpty && d != lastFields { out.append("    case: \(d)") }
-                lastFields = d
-            }
+            // The case's data after the step, when it changed.
+            let d = step.state.fieldsText(personal: personalCaseFields)
+            if !d.isEmpty && d != lastFields { out.append("    case: \(d)") }
+            lastFields = d
         }
         out.append("final: state '\(final.state)', \(final.accepted) accepted, \(final.rejected) refused, \(steps.count) events")
         return out.joined(separator: "\n")
