@@ -56,7 +56,8 @@ public enum Redaction {
     /// Whether `text` still holds something that looks like a sealed value (a `"ct"` key next to a
     /// `"pii"` key): what the export checks before it writes an event.
     public static func looksSealed(_ text: String) -> Bool {
-        text.contains("\"ct\"") && text.contains("\"pii\"")
+        let bytes = Array(text.utf8)
+        return contains(bytes, Array(#""ct""#.utf8)) && contains(bytes, Array(#""pii""#.utf8))
     }
 
     /// A recursive-descent copier over JSON bytes.
