@@ -9,6 +9,9 @@ public struct RequestRow: ProjectionRow {
     public var notices: Int64 = 0, noticeRefusals: Int64 = 0
     /// Times reopened.
     public var reopened: Int64 = 0
+    /// Completions that came after the deadline then in force (a reopened request completed late once
+    /// stays late, whatever happens after).
+    public var lateCompletions: Int64 = 0
     /// The completion clock passed its deadline (recorded by the engine's timer).
     public var overdueFlag = false
     /// An appointment outside office hours was booked.
@@ -17,7 +20,7 @@ public struct RequestRow: ProjectionRow {
     public var rating = ""
 
     /// Whether it was completed after its deadline, or is still open past it.
-    public var isLate: Bool { completedAt > 0 ? (dueAt > 0 && completedAt > dueAt) : overdueFlag }
+    public var isLate: Bool { lateCompletions > 0 || (completedAt == 0 && overdueFlag) }
     /// Handling time (received to completed, less the time waiting for materials), in minutes.
     public var handlingMinutes: Int64? { completedAt > 0 ? max(0, completedAt - receivedAt - pausedMs) / 60_000 : nil }
 
@@ -25,7 +28,7 @@ public struct RequestRow: ProjectionRow {
 
     public func encode(into w: inout RowWriter) {
         for s in [community, patch, item, certificate, owner, handler, department, state, rating] { w.string(s) }
-        for i in [receivedAt, dueAt, completedAt, lastAt, pausedMs, pausedSince, notices, noticeRefusals, reopened] { w.int(i) }
+        for i in [receivedAt, dueAt, completedAt, lastAt, pausedMs, pausedSince, notices, noticeRefusals, reopened, lateCompletions] { w.int(i) }
         w.bool(overdueFlag)
         w.bool(appointment)
     }
@@ -34,7 +37,7 @@ public struct RequestRow: ProjectionRow {
         community = r.string(); patch = r.string(); item = r.string(); certificate = r.string(); owner = r.string()
         handler = r.string(); department = r.string(); state = r.string(); rating = r.string()
         receivedAt = r.int(); dueAt = r.int(); completedAt = r.int(); lastAt = r.int(); pausedMs = r.int(); pausedSince = r.int()
-        notices = r.int(); noticeRefusals = r.int(); reopened = r.int()
+        notices = r.int(); noticeRefusals = r.int(); reopened = r.int(); lateCompletions = r.int()
         overdueFlag = r.bool(); appointment = r.bool()
     }
 }
@@ -93,7 +96,10 @@ public struct RequestsProjection: Projection {
                 }
             }
             if let state = e.state {
-                if state == "completed" && r.state != "completed" { r.completedAt = e.at }
+                if state == "completed" && r.state != "completed" {
+                    r.completedAt = e.at
+                    if r.dueAt > 0 && e.at > r.dueAt { r.lateCompletions += 1 }
+                }
                 if e.command == "reopen" { r.reopened += 1; r.completedAt = 0 }
                 r.state = state
             }
