@@ -39,6 +39,11 @@ public final class ProjectionStore: Sendable {
     /// The known projections, by name.
     public static let names = ["requests", "admissions", "ledger", "rectifications"]
 
+    /// The stored layout of each projection's rows and tallies. Bump a projection's number whenever what
+    /// it stores, or what it means, changes: a store folded under another number is rebuilt from the log
+    /// at its next catch-up instead of being read wrongly.
+    public static let formats: [String: UInt64] = ["requests": 2, "admissions": 1, "ledger": 1, "rectifications": 1]
+
     /// The log the projections come from.
     public let store: EventStore
     /// Where the projections are kept.
@@ -129,9 +134,18 @@ public final class ProjectionStore: Sendable {
         _ names: [String]? = nil, upTo limit: UInt64? = nil, recordedAtOrBefore: Int64? = nil, batchSize: Int = 65_536
     ) throws -> ProjectionRun {
         let names = try Self.validate(names)
-        let runners = Self.makeRunners(names)
         let started = DispatchTime.now().uptimeNanoseconds
         var run = ProjectionRun(events: 0, transactions: 0, seconds: 0)
+        // A projection folded under an older layout is rebuilt rather than misread.
+        let stale = try env.read { txn in
+            try names.filter { name in try slot(txn, name).checkpoint > 0 && number(txn, name + ".format") != Self.formats[name] }
+        }
+        if !stale.isEmpty && limit == nil && recordedAtOrBefore == nil {
+            let rebuilt = try rebuild(stale)
+            run.events += rebuilt.events
+            run.transactions += rebuilt.transactions
+        }
+        let runners = Self.makeRunners(names)
         var router = Router(complete: false)
         while true {
             let (read, more) = try writeGrowing(onRetry: { for r in runners { r.discard() }; router = Router(complete: false) }) { txn -> (UInt64, Bool) in
@@ -145,6 +159,7 @@ public final class ProjectionStore: Sendable {
                          recordedAtOrBefore: recordedAtOrBefore)
                 for (name, s) in zip(names, slots) where s.checkpoint < end {
                     try setNumber(txn, name + ".checkpoint", end)
+                    try setNumber(txn, name + ".format", Self.formats[name]!)
                 }
                 return (end - from, end < head)
             }
@@ -297,6 +312,7 @@ public final class ProjectionStore: Sendable {
                     try txn.put(meta, key: Array((name + ".live").utf8), value: Array(spare.utf8))
                     try setNumber(txn, name + ".checkpoint", end)
                     try setNumber(txn, name + ".generation", s.generation + 1)
+                    try setNumber(txn, name + ".format", Self.formats[name]!)
                     try txn.clear(table(name, s.live))
                 }
                 return (true, end)

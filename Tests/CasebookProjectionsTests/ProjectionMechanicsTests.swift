@@ -1,3 +1,4 @@
+import CasebookLMDB
 import CasebookLog
 import CasebookProjections
 import CasebookWorkflow
@@ -133,6 +134,38 @@ extension World {
             #expect(try reopened.requestRow("req-7")?.overdueFlag == true)
             let fresh = try w.projections(path: w.dir + "/fresh")
             expectSameDumps(try fresh.dumpAll(), try reopened.dumpAll(), "reopened and caught up vs from scratch")
+        }
+    }
+
+    @Test func aProjectionFoldedUnderAnOlderLayoutIsRebuiltNotMisread() async throws {
+        try await World.run { w in
+            try await w.requestCommands()
+            let before: [ProjectionStatus]
+            let dump: [String: [(key: String, value: [UInt8])]]
+            do {
+                let p = try w.projections()
+                before = try p.status()
+                dump = try p.dumpAll()
+            }
+            // Pretend the requests table was written by an older version of Casebook.
+            var options = EnvironmentOptions()
+            options.mapSize = 256 << 20
+            var specs = [DatabaseSpec("meta")]
+            for name in ProjectionStore.names { specs += [DatabaseSpec(name + ".a"), DatabaseSpec(name + ".b")] }
+            do {
+                let env = try Environment(path: w.store.path + "/projections", databases: specs, options: options)
+                try env.write { txn in
+                    try txn.put(env.database("meta"), key: Array("requests.format".utf8), value: withUnsafeBytes(of: UInt64(1).bigEndian) { Array($0) })
+                }
+            }
+            let p = try ProjectionStore(store: w.store)
+            let run = try p.catchUp()
+            #expect(run.events == w.store.count, "the stale projection was folded again from position 0")
+            let after = try p.status()
+            #expect(after.first { $0.name == "requests" }?.generation == (before.first { $0.name == "requests" }?.generation ?? 0) + 1)
+            #expect(after.filter { $0.name != "requests" } == before.filter { $0.name != "requests" }, "the others were left alone")
+            expectSameDumps(dump, try p.dumpAll(), "rebuilt under the current layout")
+            #expect(try p.catchUp().events == 0, "and it is not rebuilt again")
         }
     }
 
