@@ -67,11 +67,14 @@ let package = Package(
         ),
         .testTarget(name: "CasebookLMDBTests", dependencies: ["CasebookLMDB"]),
         .testTarget(name: "CasebookWorkflowTests", dependencies: ["CasebookWorkflow"]),
-        .testTarget(name: "CasebookProjectionsTests", dependencies: ["CasebookProjections", "CasebookSimulation", "CasebookWorkflow", "CasebookLog"]),
+        // Shared by the projections and export tests: a temporary store and engine with the repository's
+        // definitions, and scenarios of every workflow driven through it.
+        .target(name: "CasebookTestSupport", dependencies: ["CasebookProjections", "CasebookWorkflow", "CasebookLog"], path: "Tests/CasebookTestSupport"),
+        .testTarget(name: "CasebookProjectionsTests", dependencies: ["CasebookTestSupport", "CasebookProjections", "CasebookSimulation", "CasebookWorkflow", "CasebookLog"]),
         .testTarget(name: "CasebookAuditTests", dependencies: ["CasebookAudit", "CasebookWorkflow", "CasebookLog"]),
         .testTarget(
             name: "CasebookExportTests",
-            dependencies: ["CasebookExport", "CasebookProjections", "CasebookWorkflow", "CasebookLog", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["CasebookTestSupport", "CasebookExport", "CasebookProjections", "CasebookWorkflow", "CasebookLog", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "CasebookSimulationTests", dependencies: ["CasebookSimulation", "CasebookWorkflow", "CasebookLog"]),
         .testTarget(

@@ -5,6 +5,7 @@ import CasebookWorkflow
 import Foundation
 import GRDB
 import Testing
+@testable import CasebookTestSupport
 
 extension World {
     /// Every scenario, in the order the projection tests run them, then two more pieces of entrusted

@@ -2,6 +2,7 @@ import CasebookExport
 import CasebookLog
 import Foundation
 import Testing
+@testable import CasebookTestSupport
 
 @Suite struct FormattingTests {
     @Test func displayWidthCountsWideCharactersTwice() {

@@ -3,6 +3,7 @@ import CasebookProjections
 import CasebookWorkflow
 import Foundation
 import Testing
+@testable import CasebookTestSupport
 
 // The admissions register (工作准入, DOMAIN.md §2) built from task-admission cases driven with the
 // repository's definition: legal basis or residents' resolution, classification, approval trail,

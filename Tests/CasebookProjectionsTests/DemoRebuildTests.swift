@@ -5,6 +5,7 @@ import CasebookWorkflow
 import Foundation
 import Synchronization
 import Testing
+@testable import CasebookTestSupport
 
 /// The rebuild-equality acceptance test on a store made by the demo's own city simulation: projections
 /// kept up to date while the city runs (many small catch-ups, each its own transaction) must equal,

@@ -3,6 +3,7 @@ import CasebookProjections
 import CasebookWorkflow
 import Foundation
 import Testing
+@testable import CasebookTestSupport
 
 // "Cost follows task" (费随事转, DOMAIN.md §3) in the ledger: payment after assessment, double entry in
 // integer fen, staff advances, overdue payments and ageing, work entrusted without admission.

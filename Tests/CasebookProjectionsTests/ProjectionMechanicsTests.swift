@@ -4,6 +4,7 @@ import CasebookProjections
 import CasebookWorkflow
 import Foundation
 import Testing
+@testable import CasebookTestSupport
 
 // Projection mechanics: incremental catch-up equals a rebuild from position 0, byte for byte; a rebuild
 // swaps one projection's table and leaves the others alone; catch-up is idempotent, resumable from its

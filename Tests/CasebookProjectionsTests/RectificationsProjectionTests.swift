@@ -3,6 +3,7 @@ import CasebookProjections
 import CasebookWorkflow
 import Foundation
 import Testing
+@testable import CasebookTestSupport
 
 // Communities rate departments; an unsatisfactory department rectifies; a failed rectification
 // withdraws its work from the community (双评议, 整改, 撤出社区; DOMAIN.md §4).

@@ -3,6 +3,7 @@ import CasebookProjections
 import CasebookWorkflow
 import Foundation
 import Testing
+@testable import CasebookTestSupport
 
 // Resident requests (一门受理、一次性告知、限时办结、满意度; DOMAIN.md §1) with the service-item catalogue
 // of Workflows/resident-request.yaml version 2.

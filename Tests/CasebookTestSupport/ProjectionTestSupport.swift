@@ -1,4 +1,3 @@
-// Copied from Tests/CasebookProjectionsTests/ProjectionTestSupport.swift: a temporary store and engine with the real definitions.
 import CasebookLog
 import CasebookProjections
 import CasebookWorkflow
@@ -8,7 +7,7 @@ import Testing
 // A temporary store with a case engine over it, the repository's real definitions published, and
 // helpers to drive cases at explicit times (2026, calendar cn-2026) and read the projections.
 
-/// The repository root, found from this file's path (…/Tests/CasebookExportTests/<file>).
+/// The repository root, found from this file's path (…/Tests/CasebookTestSupport/<file>).
 let repositoryRoot: String = {
     var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
     parts.removeLast(3)
@@ -52,7 +51,7 @@ final class World: @unchecked Sendable {
     /// Makes a temporary directory and store, publishes the repository's five definitions, runs `body`,
     /// then closes the store and deletes the directory.
     static func run<T>(_ body: (World) async throws -> T) async throws -> T {
-        let dir = NSTemporaryDirectory() + "casebook-export-test-\(UUID().uuidString)"
+        let dir = NSTemporaryDirectory() + "casebook-projections-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var options = EventStoreOptions()
