@@ -1,0 +1,81 @@
+import CasebookLog
+import CasebookWorkflow
+import Foundation
+import Testing
+
+@testable import CasebookAudit
+
+/// Replay with explanations for the workflows the resident-request and admission scenarios do not
+/// cover: the values each guard saw, the decision rule that fixed a result, and the deadlines.
+@Suite struct ReplayEachWorkflowTests {
+    @Test func entrustedServiceShowsTheAssessmentGuardsAndThePaymentDeadline() async throws {
+        try await AuditHarness.run { h in
+            try await h.publishRepositoryWorkflows()
+            try await h.issue("e1", "entrust-per-unit", "department:civil-affairs",
+                              #"{"department":"民政局","community":"和平社区","item":"高龄老人走访","unit_price":2500}"#,
+                              at: "2026-03-02T09:00:00+08:00", workflow: "entrusted-service")
+            try await h.issue("e1", "record-delivery", "community:hp", #"{"quantity":40}"#, at: "2026-03-20T09:00:00+08:00")
+            // Assessed beyond what was delivered: refused, with the values the guard saw.
+            #expect(try await h.issue("e1", "assess", "assessor:street", #"{"quality":85,"assessed_quantity":50}"#, at: "2026-03-30T09:00:00+08:00") == false)
+            try await h.issue("e1", "assess", "assessor:street", #"{"quality":85,"assessed_quantity":40}"#, at: "2026-03-31T09:00:00+08:00")
+            let t = try CaseTimeline.build(store: h.store, registry: h.engine.registry, caseId: "e1", explain: true)
+            let commands = t.steps.filter { $0.command != nil }
+            #expect(commands.map(\.outcome) == ["opened", "accepted", "refused", "accepted"])
+            let refused = commands[2]
+            let failed = try #require(refused.explanation.first { $0.kind == "guard" && $0.outcome == "false" })
+            #expect(failed.subject.contains("data.assessed_quantity <= case.delivered"))
+            #expect(failed.values.contains { $0.name == "case.delivered" && $0.value == "40" })
+            #expect(failed.values.contains { $0.name == "data.assessed_quantity" && $0.value == "50" })
+            let assess = commands[3]
+            #expect(assess.from == "entrusted" && assess.to == "payable")
+            let clock = try #require(assess.clocks.first { $0.name == "payment" })
+            #expect(clock.status == "running" && clock.budget == "30 calendar days")
+            #expect(clock.deadline == Timestamp(iso8601: "2026-04-30T23:59:59.999+08:00"), "the end of the 30th calendar day after the assessment")
+            #expect(t.final.data["payable"] == .money(100_000))
+            #expect(t.text(explain: true).contains("case.delivered=40"))
+        }
+    }
+
+    @Test func anEvaluationShowsTheDecisionRuleAndTheRectificationItsDeadline() async throws {
+        try await AuditHarness.run { h in
+            try await h.publishRepositoryWorkflows()
+            try await h.issue("v1", "open", "district-office:zhou", #"{"department":"城管局","community":"和平社区","year":2026}"#,
+                              at: "2026-03-02T09:00:00+08:00", workflow: "department-evaluation")
+            let twos = ["task_assignment", "rating_campaigns", "cost_follows_task", "work_style", "fairness", "openness", "quality",
+                        "effect", "funding", "approval"].map { "\"\($0)\":2" }.joined(separator: ",")
+            try await h.issue("v1", "rate", "community:hp", "{\(twos)}", at: "2026-03-03T09:00:00+08:00")
+            try await h.issue("v1", "conclude", "district-office:zhou", at: "2026-03-04T09:00:00+08:00")
+            try await h.issue("v1", "order-rectification", "district-office:zhou", #"{"department":"城管局","community":"和平社区","reason":"评议不满意"}"#,
+                              at: "2026-03-05T09:00:00+08:00")
+            let v = try CaseTimeline.build(store: h.store, registry: h.engine.registry, caseId: "v1", explain: true)
+            let conclude = try #require(v.steps.first { $0.command == "conclude" })
+            let decision = try #require(conclude.explanation.first { $0.kind == "decision" })
+            #expect(decision.subject == "result")
+            #expect(decision.values.contains { $0.name.contains("case.total") && $0.value == "20" })
+            #expect(decision.values.contains { $0.value == "unsatisfactory" })
+            #expect(v.final.data["result"] == .string("unsatisfactory"))
+            let order = try #require(v.steps.first { $0.command == "order-rectification" })
+            #expect(order.explanation.contains { $0.kind == "guard" && $0.subject.contains("case.result") && $0.outcome == "true" })
+
+            // The rectification the order opened: its deadline is 20 working days on.
+            guard case .string(let rectification)? = v.final.data["rectification"] else {
+                Issue.record("no rectification case linked")
+                return
+            }
+            try await h.issue(rectification, "report", "department:cg", #"{"report":"已整改"}"#, at: "2026-03-20T09:00:00+08:00")
+            let r = try CaseTimeline.build(store: h.store, registry: h.engine.registry, caseId: rectification, explain: true)
+            let opened = try #require(r.steps.first { $0.command == "open" })
+            let deadline = try #require(opened.clocks.first { $0.name == "deadline" })
+            #expect(deadline.status == "running" && deadline.budget == "20 working days")
+            // The deadline the engine recorded when it opened the case, and past the Qingming holiday's eve.
+            let recorded = try #require(try h.store.readStream(CaseState.stream(rectification), limit: 1).first)
+            let op = try #require(try JSONValue.parse(Data(recorded.payload)).object?["clocks"]?.array?.first?.object)
+            #expect(deadline.deadline?.iso8601 == op["deadline"]?.string)
+            #expect(try #require(deadline.deadline) > Timestamp(iso8601: "2026-04-01T00:00:00+08:00")!)
+            let report = try #require(r.steps.first { $0.command == "report" })
+            #expect(report.from == "rectifying" && report.to == "reported")
+            #expect(report.explanation.contains { $0.kind == "guard" && $0.values.contains { $0.name == "data.report" } })
+            #expect(report.clocks.first { $0.name == "deadline" }?.status == "stopped")
+        }
+    }
+}
