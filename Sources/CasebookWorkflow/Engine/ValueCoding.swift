@@ -95,6 +95,12 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
 
     private static func quote(_ s: String, into out: inout String) {
         out += "\""
+        // Most strings need no escaping: append them whole.
+        if !s.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""
