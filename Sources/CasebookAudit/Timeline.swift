@@ -208,10 +208,24 @@ public struct CaseTimeline: Sendable {
         var definitions: [String: CompiledWorkflow] = [:]
         for event in events {
             let before = state
-            try state.apply(event, definition: definition, reveal: reveal)
-            // Only commands' payloads are read here (the fold reads what it needs itself).
+            // Each payload is parsed once, for the fold and for the step.
             let isCommand = Self.commandTypes.contains(event.type)
-            let payload = isCommand && event.payloadEncoding == .json ? ((try? JSONValue.parse(Data(event.payload)))?.object ?? [:]) : [:]
+            let parsed: [String: JSONValue]?
+            if CaseState.folds(event.type) || isCommand, event.payloadEncoding == .json {
+                parsed = try event.payload.withUnsafeBytes { try JSONValue.parse($0) }.object
+            } else {
+                parsed = nil
+            }
+            if CaseState.folds(event.type) {
+                guard let parsed else {
+                    throw EngineError.corrupt("case '\(caseId)' event at position \(event.position) is not a JSON object")
+                }
+                try state.apply(type: event.type, payload: parsed, streamVersion: event.streamVersion, position: event.position,
+                                definition: definition, reveal: reveal)
+            } else {
+                state.streamVersion = event.streamVersion
+            }
+            let payload = isCommand ? (parsed ?? [:]) : [:]
             let compiled: CompiledWorkflow?
             if state.definitionHash.isEmpty {
                 compiled = nil

@@ -118,12 +118,15 @@ public struct CaseState: Sendable, Equatable {
             streamVersion = event.streamVersion
             return  // domain events emitted alongside are for projections
         }
-        guard let payload = try? JSONValue.parse(Data(event.payload)).object else {
+        guard let payload = try? event.payload.withUnsafeBytes({ try JSONValue.parse($0) }).object else {
             throw EngineError.corrupt("case '\(caseId)' event at position \(event.position) is not a JSON object")
         }
         try apply(type: event.type, payload: payload, streamVersion: event.streamVersion, position: event.position,
                   definition: definition, reveal: reveal)
     }
+
+    /// Whether events of `type` change the case when folded (others only advance its stream version).
+    public static func folds(_ type: String) -> Bool { foldedTypes.contains(type) }
 
     static let foldedTypes: Set<String> = [
         CaseEventType.opened, CaseEventType.commandAccepted, CaseEventType.commandRejected, CaseEventType.clockBreached, CaseEventType.linked,
@@ -132,7 +135,7 @@ public struct CaseState: Sendable, Equatable {
 
     /// Folds an event given as its type and decoded payload (the engine uses this for the events it has
     /// just appended, instead of reading them back).
-    mutating func apply(
+    public mutating func apply(
         type: String, payload: [String: JSONValue], streamVersion version: UInt64, position: UInt64,
         definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader? = nil
     ) throws {
