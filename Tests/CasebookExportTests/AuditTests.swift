@@ -8,20 +8,10 @@ import Testing
 @testable import CasebookTestSupport
 
 extension World {
-    /// Every scenario, in the order the projection tests run them, then two more pieces of entrusted
-    /// work naming admissions that were not admitted (adm-4 rejected, adm-5 expired).
-    func allScenarios() async throws {
-        try await admissionCommands()
-        try await admissionTimers()
-        try await ledgerCommands()
-        try await ledgerTimers()
-        try await ledgerSettlement()
-        try await evaluationCommands()
-        try await evaluationTimers()
-        try await evaluationEscalation()
-        try await evaluationWithdrawal()
-        try await requestCommands()
-        try await requestTimers()
+    /// Every scenario (as the projection tests run them), then two more pieces of entrusted work naming
+    /// admissions that were not admitted (adm-4 rejected, adm-5 expired).
+    func allScenariosWithUnadmittedWork() async throws {
+        try await allScenarios()
         try await open("entrusted-service", "led-4", command: "entrust-per-unit", as: A.police, """
             {"department":"公安局","community":"新河社区","item":"盖章证明核查","admission":"adm-4","unit_price":1000}
             """, at: "2026-04-02T09:00:00+08:00")
@@ -50,7 +40,7 @@ func ids(_ t: ResultTable, _ column: String = "case") throws -> [String] { try t
 @Suite struct AuditTests {
     @Test func asOfAnswersEqualTheLogTruncatedThere() async throws {
         try await World.run { w in
-            try await w.allScenarios()
+            try await w.allScenariosWithUnadmittedWork()
             let head = w.store.count
             for n in [head / 4, head / 2, head - 7, head] {
                 let (folded, run) = try AsOf.withProjections(of: w.store, at: .position(n)) { try $0.dumpAll() }
@@ -79,7 +69,7 @@ func ids(_ t: ResultTable, _ column: String = "case") throws -> [String] { try t
 
     @Test func queriesFilterAndSortTheProjectionsRows() async throws {
         try await World.run { w in
-            try await w.allScenarios()
+            try await w.allScenariosWithUnadmittedWork()
             let p = try w.projections()
             let requests = try RowTable.requests.table(p)
             #expect(try ids(requests) == (1...8).map { "req-\($0)" })
@@ -136,7 +126,7 @@ func ids(_ t: ResultTable, _ column: String = "case") throws -> [String] { try t
 
     @Test func reportsFindWhatTheyShould() async throws {
         try await World.run { w in
-            try await w.allScenarios()
+            try await w.allScenariosWithUnadmittedWork()
             let p = try w.projections()
             let now = try w.store.lastCaseworkTime()
             #expect(try ids(AuditReport.lateRequests.run(p, asOf: now)) == ["req-2", "req-7"])
@@ -171,7 +161,7 @@ func ids(_ t: ResultTable, _ column: String = "case") throws -> [String] { try t
 
     @Test func sqliteExportMatchesTheProjectionsAndRedactsPersonalData() async throws {
         try await World.run { w in
-            try await w.allScenarios()
+            try await w.allScenariosWithUnadmittedWork()
             try await AccessLog.record(.init(who: "auditor:li", command: "export sqlite", filters: [], rows: 0), in: w.store)
             let p = try w.projections()
             let file = w.dir + "/export.sqlite"

@@ -10,24 +10,6 @@ import Testing
 // swaps one projection's table and leaves the others alone; catch-up is idempotent, resumable from its
 // checkpoint after a reopen, and independent of its batch size.
 
-extension World {
-    /// Every scenario, one after another, in one store (each finishes before the next starts, so the
-    /// timers of one never fire the clocks of another's cases early).
-    func allScenarios() async throws {
-        try await admissionCommands()
-        try await admissionTimers()
-        try await ledgerCommands()
-        try await ledgerTimers()
-        try await ledgerSettlement()
-        try await evaluationCommands()
-        try await evaluationTimers()
-        try await evaluationEscalation()
-        try await evaluationWithdrawal()
-        try await requestCommands()
-        try await requestTimers()
-    }
-}
-
 @Suite struct ProjectionMechanicsTests {
     @Test func catchingUpAfterEveryCommandEqualsARebuildFromZero() async throws {
         try await World.run { w in

@@ -339,3 +339,21 @@ extension World {
         #expect(try state("req-7").bool("overdue") == true)
     }
 }
+
+extension World {
+    /// Every scenario, one after another, in one store (each finishes before the next starts, so the
+    /// timers of one never fire the clocks of another's cases early).
+    func allScenarios() async throws {
+        try await admissionCommands()
+        try await admissionTimers()
+        try await ledgerCommands()
+        try await ledgerTimers()
+        try await ledgerSettlement()
+        try await evaluationCommands()
+        try await evaluationTimers()
+        try await evaluationEscalation()
+        try await evaluationWithdrawal()
+        try await requestCommands()
+        try await requestTimers()
+    }
+}
