@@ -106,10 +106,13 @@ extension EventStore {
     /// The checkpoint origin naming this store.
     public var origin: String { "casebook:\(storeId)" }
 
-    /// Signs a checkpoint of the whole log as it is now.
+    /// Signs a checkpoint of the whole log as it is now — of its durable part: a reader can see a commit
+    /// a moment before its meta page is synced, and a signed checkpoint outlives any crash, so it covers
+    /// only the events already acknowledged (``count``).
     public func checkpoint(signer: CheckpointSigner, time: Timestamp) throws -> Checkpoint {
+        let durable = count  // read first: it only grows, and every position below it is durable
         let (size, root) = try env.read { txn -> (UInt64, MerkleHash) in
-            let n = try txn.eventCount(db)
+            let n = min(try txn.eventCount(db), durable)
             let root = try Merkle.subtreeHash(start: 0, size: n) { s, l in try txn.merkleNode(db, start: s, level: l) }
             return (n, root)
         }
