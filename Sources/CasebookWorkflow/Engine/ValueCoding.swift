@@ -238,9 +238,10 @@ struct JSONParser {
         switch peek {
         case UInt8(ascii: "{"):
             i += 1
-            var members: [String: JSONValue] = [:]
             skipSpace()
-            if peek == UInt8(ascii: "}") { i += 1; return .object(members) }
+            if peek == UInt8(ascii: "}") { i += 1; return .object([:]) }
+            // Members are gathered first so the dictionary is made once at its size (no rehashing as it grows).
+            var pairs: [(String, JSONValue)] = []
             while true {
                 skipSpace()
                 guard peek == UInt8(ascii: "\"") else { throw error("a member name") }
@@ -249,12 +250,12 @@ struct JSONParser {
                 guard peek == UInt8(ascii: ":") else { throw error("':'") }
                 i += 1
                 skipSpace()
-                members[key] = try value(depth: depth + 1)
+                pairs.append((key, try value(depth: depth + 1)))
                 skipSpace()
                 if peek == UInt8(ascii: ",") { i += 1; continue }
                 guard peek == UInt8(ascii: "}") else { throw error("',' or '}'") }
                 i += 1
-                return .object(members)
+                return .object(Dictionary(pairs, uniquingKeysWith: { _, last in last }))
             }
         case UInt8(ascii: "["):
             i += 1
