@@ -49,7 +49,7 @@ let package = Package(
         // Investigators' tools: case replay with explanations, diffs, what-if runs, evidence bundles.
         .target(name: "CasebookAudit", dependencies: ["CasebookLog", "CasebookWorkflow", .product(name: "Crypto", package: "swift-crypto")]),
         // Auditors' queries, standing reports and the SQLite export of the projections and the log.
-        .target(name: "CasebookExport", dependencies: ["CasebookProjections", "CasebookLog", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "CasebookExport", dependencies: ["CasebookProjections", "CasebookWorkflow", "CasebookLog", .product(name: "GRDB", package: "GRDB.swift")]),
         // A synthetic city driven through the engine (the demo, and demo-sized stores for tests).
         .target(name: "CasebookSimulation", dependencies: ["CasebookLog", "CasebookWorkflow"]),
         // The command-line tool.

@@ -1,5 +1,6 @@
 import CasebookLog
 import CasebookProjections
+import CasebookWorkflow
 import Foundation
 
 /// One value in a query's result.
@@ -53,7 +54,7 @@ public enum Cell: Sendable, Hashable {
         switch self {
         case .text(let s): return s
         case .int(let i): return String(i)
-        case .fen(let f): return Money.yuan(f)
+        case .fen(let f): return Value.yuan(f)
         case .time(let t): return t == 0 ? "–" : Self.chinaTime(t)
         case .flag(let b): return b ? "yes" : ""
         case .rate(let r): return r.map { String(format: "%.1f%%", $0 * 100) } ?? "–"
@@ -88,21 +89,8 @@ public enum Cell: Sendable, Hashable {
     }
 }
 
-/// Money amounts: fen ↔ yuan.
+/// Money amounts given on the command line (shown with ``Value/yuan(_:symbol:grouped:)``).
 public enum Money {
-    /// `1,400.00` from 140000 fen.
-    public static func yuan(_ fen: Int64) -> String {
-        let sign = fen < 0 ? "-" : ""
-        let f = fen.magnitude
-        var digits = String(f / 100), grouped = ""
-        while digits.count > 3 {
-            grouped = "," + digits.suffix(3) + grouped
-            digits = String(digits.dropLast(3))
-        }
-        let cents = f % 100
-        return sign + digits + grouped + "." + (cents < 10 ? "0" : "") + String(cents)
-    }
-
     /// Parses an amount into fen: `1400` or `1400.5` or `1400yuan` (yuan, at most two decimals), or
     /// `140000fen`. Nil for anything else.
     public static func parse(_ text: String) -> Int64? {

@@ -159,11 +159,6 @@ public struct EventView: ~Copyable {
     public func typeIs(_ name: StaticString) -> Bool {
         name.withUTF8Buffer { n in n.count == type.count && (n.isEmpty || memcmp(n.baseAddress!, type.baseAddress!, n.count) == 0) }
     }
-
-    /// The stream id as a String.
-    public var streamIdString: String { String(decoding: streamId, as: UTF8.self) }
-    /// The type as a String.
-    public var typeString: String { String(decoding: type, as: UTF8.self) }
 }
 
 public enum Envelope {

@@ -36,6 +36,7 @@ public struct AdmissionRow: ProjectionRow {
 public struct AdmissionsProjection: Projection {
     public static let name = "admissions"
     public static let workflows: Set<String> = ["task-admission"]
+    public static let format: UInt64 = 1
 
     /// The counters of a community-kind tally, in order.
     public enum Counter: Int, CaseIterable, Sendable {

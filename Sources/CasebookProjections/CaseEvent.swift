@@ -71,8 +71,6 @@ public struct CaseEvent: Sendable {
     /// or the case was already final).
     public var moveTo: String?
 
-    /// The value the command set on `field`, if it set one.
-    public func setValue(_ field: String) -> RecordedScalar? { set.first(where: { $0.field == field })?.value }
 
     /// Reads an event; nil if it is not one of the engine's case events.
     public static func read(_ event: borrowing EventView) throws -> CaseEvent? {

@@ -127,9 +127,6 @@ struct JSONScanner {
         String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
     }
 
-    /// Whether the value at `i` is `null`.
-    func isNull(_ i: Int) -> Bool { at(i) == UInt8(ascii: "n") }
-
     /// The string at `i`, unescaped; nil if the value is not a string.
     func string(_ i: Int) throws -> String? {
         guard at(i) == UInt8(ascii: "\"") else { return nil }

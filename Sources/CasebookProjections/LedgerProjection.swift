@@ -55,6 +55,7 @@ public struct LedgerRow: ProjectionRow {
 public struct LedgerProjection: Projection {
     public static let name = "ledger"
     public static let workflows: Set<String> = ["entrusted-service"]
+    public static let format: UInt64 = 1
 
     /// The accounts.
     public static let accounts = ["unbilled", "income", "receivable", "cash", "expense", "staff-payable"]

@@ -10,12 +10,23 @@ public protocol Projection: Sendable {
     static var name: String { get }
     /// The workflows whose cases it follows.
     static var workflows: Set<String> { get }
+    /// The layout of what it stores. Bump it whenever what the projection stores, or what it means,
+    /// changes: a store folded under another number is rebuilt from the log at its next catch-up
+    /// instead of being read wrongly.
+    static var format: UInt64 { get }
+    /// A fresh projection (projections hold no state of their own: it is all in their rows).
+    init()
     /// Folds an event into the case's row (nil before the case's first event). Returns contributions
     /// that belong to the event rather than to the row's state (e.g. ledger postings in the month they
     /// happen); they are added once and never taken back.
     func fold(_ row: inout Row?, _ event: CaseEvent) -> [Contribution]
     /// What the row, as it stands, contributes to the tallies.
     func contributions(of row: Row) -> [Contribution]
+}
+
+extension Projection {
+    /// A runner folding events into this projection.
+    static func runner() -> any AnyProjectionRunner { ProjectionRunner(Self()) }
 }
 
 /// Keys of a projection's table: case rows under `c`, tallies under other first parts.

@@ -36,13 +36,13 @@ public struct ProjectionRun: Sendable, Hashable {
 /// whole log into the other table and swaps the two in one transaction: readers see the old table or
 /// the new one, never a half-built one.
 public final class ProjectionStore: Sendable {
-    /// The known projections, by name.
-    public static let names = ["requests", "admissions", "ledger", "rectifications"]
+    /// The projections, in the order they are listed and folded.
+    static let all: [any Projection.Type] = [RequestsProjection.self, AdmissionsProjection.self, LedgerProjection.self, RectificationsProjection.self]
 
-    /// The stored layout of each projection's rows and tallies. Bump a projection's number whenever what
-    /// it stores, or what it means, changes: a store folded under another number is rebuilt from the log
-    /// at its next catch-up instead of being read wrongly.
-    public static let formats: [String: UInt64] = ["requests": 2, "admissions": 1, "ledger": 1, "rectifications": 1]
+    /// The known projections, by name.
+    public static let names = all.map { $0.name }
+
+    static func type(_ name: String) -> any Projection.Type { all.first { $0.name == name }! }
 
     /// The log the projections come from.
     public let store: EventStore
@@ -66,16 +66,7 @@ public final class ProjectionStore: Sendable {
         meta = env.database("meta")
     }
 
-    static func makeRunners(_ names: [String]) -> [any AnyProjectionRunner] {
-        names.map { name -> any AnyProjectionRunner in
-            switch name {
-            case RequestsProjection.name: return ProjectionRunner(RequestsProjection())
-            case AdmissionsProjection.name: return ProjectionRunner(AdmissionsProjection())
-            case LedgerProjection.name: return ProjectionRunner(LedgerProjection())
-            default: return ProjectionRunner(RectificationsProjection())
-            }
-        }
-    }
+    static func makeRunners(_ names: [String]) -> [any AnyProjectionRunner] { names.map { type($0).runner() } }
 
     /// Validates projection names (nil or empty: all).
     public static func validate(_ names: [String]?) throws -> [String] {
@@ -138,7 +129,7 @@ public final class ProjectionStore: Sendable {
         var run = ProjectionRun(events: 0, transactions: 0, seconds: 0)
         // A projection folded under an older layout is rebuilt rather than misread.
         let stale = try env.read { txn in
-            try names.filter { name in try slot(txn, name).checkpoint > 0 && number(txn, name + ".format") != Self.formats[name] }
+            try names.filter { name in try slot(txn, name).checkpoint > 0 && number(txn, name + ".format") != Self.type(name).format }
         }
         if !stale.isEmpty && limit == nil && recordedAtOrBefore == nil {
             let rebuilt = try rebuild(stale)
@@ -159,7 +150,7 @@ public final class ProjectionStore: Sendable {
                          recordedAtOrBefore: recordedAtOrBefore)
                 for (name, s) in zip(names, slots) where s.checkpoint < end {
                     try setNumber(txn, name + ".checkpoint", end)
-                    try setNumber(txn, name + ".format", Self.formats[name]!)
+                    try setNumber(txn, name + ".format", Self.type(name).format)
                 }
                 return (end - from, end < head)
             }
@@ -312,7 +303,7 @@ public final class ProjectionStore: Sendable {
                     try txn.put(meta, key: Array((name + ".live").utf8), value: Array(spare.utf8))
                     try setNumber(txn, name + ".checkpoint", end)
                     try setNumber(txn, name + ".generation", s.generation + 1)
-                    try setNumber(txn, name + ".format", Self.formats[name]!)
+                    try setNumber(txn, name + ".format", Self.type(name).format)
                     try txn.clear(table(name, s.live))
                 }
                 return (true, end)

@@ -37,6 +37,7 @@ public struct RectificationRow: ProjectionRow {
 public struct RectificationsProjection: Projection {
     public static let name = "rectifications"
     public static let workflows: Set<String> = ["department-evaluation", "rectification"]
+    public static let format: UInt64 = 1
 
     /// Counters of a department's rectification tally, in order.
     public enum Counter: Int, CaseIterable, Sendable {

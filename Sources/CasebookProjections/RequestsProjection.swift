@@ -48,6 +48,7 @@ public struct RequestRow: ProjectionRow {
 public struct RequestsProjection: Projection {
     public static let name = "requests"
     public static let workflows: Set<String> = ["resident-request"]
+    public static let format: UInt64 = 2
     /// The completion clock's name in the definition.
     public static let clock = "completion"
 

@@ -92,9 +92,6 @@ public struct RowReader {
         return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
     }
 
-    /// An Int.
-    public mutating func intValue() -> Int { Int(truncatingIfNeeded: int()) }
-
     /// A boolean.
     public mutating func bool() -> Bool {
         guard offset < bytes.count else { failed = true; return false }
@@ -170,9 +167,6 @@ public struct Tally: Sendable, Equatable {
             }
         }
     }
-
-    /// The median of the samples (the lower middle for an even count); nil without samples.
-    public var median: Int64? { samples.isEmpty ? nil : samples[(samples.count - 1) / 2] }
 
     func encode() -> [UInt8] {
         var w = RowWriter()

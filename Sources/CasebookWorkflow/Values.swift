@@ -78,10 +78,23 @@ public indirect enum Value: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `¥12.34` style text for an amount in fen (exact; negative amounts keep their sign).
-    public static func formatFen(_ fen: Int64) -> String {
-        let sign = fen < 0 ? "-" : ""
-        let magnitude = fen.magnitude
-        let cents = magnitude % 100
-        return "\(sign)¥\(magnitude / 100).\(cents < 10 ? "0" : "")\(cents)"
+    public static func formatFen(_ fen: Int64) -> String { yuan(fen, symbol: true, grouped: false) }
+
+    /// Yuan, exactly, from an amount in fen: `-1,234.56` (`symbol` puts `¥` after the sign; `grouped`
+    /// separates thousands).
+    public static func yuan(_ fen: Int64, symbol: Bool = false, grouped: Bool = true) -> String {
+        let whole = fen.magnitude / 100, cents = fen.magnitude % 100
+        return (fen < 0 ? "-" : "") + (symbol ? "¥" : "") + (grouped ? groupThousands(whole) : String(whole))
+            + "." + (cents < 10 ? "0" : "") + String(cents)
+    }
+
+    /// Digits grouped by thousands: `1,234,567`.
+    public static func groupThousands(_ n: UInt64) -> String {
+        var digits = String(n), grouped = ""
+        while digits.count > 3 {
+            grouped = "," + digits.suffix(3) + grouped
+            digits = String(digits.dropLast(3))
+        }
+        return digits + grouped
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CasebookLog
 import CasebookProjections
+import CasebookWorkflow
 import Foundation
 import Synchronization
 
@@ -116,32 +117,12 @@ final class MemorySampler: Sendable {
     }
 }
 
-/// Yuan with two decimals from fen.
-func yuan(_ fen: Int64) -> String {
-    let sign = fen < 0 ? "-" : ""
-    let f = abs(fen)
-    let whole = f / 100
-    var digits = String(whole)
-    var grouped = ""
-    while digits.count > 3 {
-        grouped = "," + digits.suffix(3) + grouped
-        digits = String(digits.dropLast(3))
-    }
-    let cents = f % 100
-    return "¥" + sign + digits + grouped + "." + (cents < 10 ? "0" : "") + String(cents)
-}
+/// Yuan with two decimals from fen, thousands grouped: `¥1,234.56`.
+func yuan(_ fen: Int64) -> String { Value.yuan(fen, symbol: true) }
 
 func percent(_ x: Double?) -> String { x.map { String(format: "%.1f%%", $0 * 100) } ?? "–" }
 
-func count(_ n: Int64) -> String {
-    var digits = String(n)
-    var grouped = ""
-    while digits.count > 3 {
-        grouped = "," + digits.suffix(3) + grouped
-        digits = String(digits.dropLast(3))
-    }
-    return digits + grouped
-}
+func count(_ n: Int64) -> String { (n < 0 ? "-" : "") + Value.groupThousands(n.magnitude) }
 
 func duration(minutes: Int64?) -> String {
     guard let m = minutes else { return "–" }

@@ -1,6 +1,7 @@
 import CasebookExport
 import CasebookLog
 import Foundation
+import CasebookWorkflow
 import Testing
 @testable import CasebookTestSupport
 
@@ -87,7 +88,7 @@ import Testing
         #expect(Money.parse("abc") == nil)
         #expect(Money.parse("") == nil)
         #expect(Money.parse("1.5fen") == nil)
-        #expect(Money.yuan(140_000) == "1,400.00" && Money.yuan(-5) == "-0.05")
+        #expect(Value.yuan(140_000) == "1,400.00" && Value.yuan(-5) == "-0.05" && Value.yuan(-123_456_789, symbol: true) == "-¥1,234,567.89")
     }
 
     @Test func redactionReplacesSealedValuesOnly() throws {
