@@ -283,4 +283,39 @@ import Testing
         let bad = Self.workflow.replacingOccurrences(of: "calendar: cn\n", with: "calendar: cn\noffice-hours: [\"8:30-12\"]\n")
         #expect(try Self.lint(bad).first?.hasPrefix("w.yaml:3:16: error: '8:30-12' is not a period of the day") == true)
     }
+
+    @Test func assignmentsSeeTheOfficeHoursToo() async throws {
+        try await EngineHarness.run { h in
+            try await h.publish("""
+                workflow: visit
+                version: 1
+                title: Visit
+                calendar: cn
+                office-hours: ["08:30-12:00", "14:00-17:30"]
+                roles: [clerk]
+                fields:
+                  during_hours: boolean
+                states:
+                  booked: { initial: true, owner: clerk }
+                  done: { final: true }
+                commands:
+                  book:
+                    opens: true
+                    roles: [clerk]
+                    data: { time: { type: datetime, required: true } }
+                    set: { during_hours: in_office_hours(data.time) }
+                  finish: { from: [booked], to: done, roles: [clerk] }
+                """, file: "visit.yaml")
+            let clerk = Actor(role: "clerk", id: "wang")
+            let at = Timestamp(iso8601: "2026-03-02T08:00:00+08:00")!
+            for (id, time, expected) in [("v1", "2026-03-02T10:00:00+08:00", true), ("v2", "2026-03-02T19:00:00+08:00", false)] {
+                let outcome = try await h.engine.open(workflow: "visit", caseId: id, actor: clerk, data: .object(["time": .string(time)]), at: at)
+                guard case .accepted(let state, _) = outcome else {
+                    Issue.record("\(id) refused: \(outcome)")
+                    continue
+                }
+                #expect(state.data["during_hours"] == .boolean(expected), "\(time)")
+            }
+        }
+    }
 }

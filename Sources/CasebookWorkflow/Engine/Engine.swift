@@ -565,7 +565,8 @@ struct Decider {
                                       "inputs": .array(values.map(ValueCoding.encode)), "outputs": .object(outputs)]))
         }
         // Assignments see the case as it was, plus the decisions' outputs.
-        let assignmentContext = EvaluationContext(caseData: state.data.merging(set) { $1 }, commandData: commandData, now: at, actor: actor.id, role: actor.role)
+        var assignmentContext = context  // same command, actor, time and office hours
+        assignmentContext.caseData = state.data.merging(set) { $1 }
         for (field, expression) in compiled.assignments[name] ?? [] {
             do {
                 set[field] = try expression.evaluate(assignmentContext)

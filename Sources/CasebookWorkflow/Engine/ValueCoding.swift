@@ -156,7 +156,8 @@ public enum ValueCoding {
 
     /// Decodes a JSON value as a value of `type`.
     public static func decode(_ json: JSONValue, as type: FieldType, field: String) throws(Mismatch) -> Value {
-        let mismatch = Mismatch(field: field, expected: type, given: json.json)
+        // Built only when thrown: this runs for every field of every event folded.
+        var mismatch: Mismatch { Mismatch(field: field, expected: type, given: json.json) }
         if json == .null { return .null }
         switch (type, json) {
         case (.string, .string(let s)), (.text, .string(let s)), (.reference, .string(let s)):
@@ -174,7 +175,14 @@ public enum ValueCoding {
             return .datetime(t)
         case (.list(let element), .array(let items)):
             var out: [Value] = []
-            for (i, item) in items.enumerated() { out.append(try decode(item, as: element, field: "\(field)[\(i)]")) }
+            out.reserveCapacity(items.count)
+            for (i, item) in items.enumerated() {
+                do {
+                    out.append(try decode(item, as: element, field: field))
+                } catch {
+                    throw Mismatch(field: "\(field)[\(i)]" + error.field.dropFirst(field.count), expected: error.expected, given: error.given)
+                }
+            }
             return .list(out)
         default:
             throw mismatch
