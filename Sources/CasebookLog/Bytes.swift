@@ -31,10 +31,6 @@ struct ByteWriter {
         varint(UInt64(value.count))
         bytes.append(contentsOf: value)
     }
-
-    mutating func bigEndian(_ value: UInt64) {
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
-    }
 }
 
 /// Reads what ``ByteWriter`` wrote, failing (returning nil) rather than trapping on malformed input.
@@ -81,10 +77,6 @@ struct ByteReader {
         if raw.isEmpty { return "" }
         return String(decoding: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
     }
-
-    mutating func blob() -> [UInt8]? {
-        slice().map { Array($0) }
-    }
 }
 
 /// Big-endian fixed-width integers for LMDB keys, so that keys sort in numeric order.
@@ -96,10 +88,6 @@ enum BigEndian {
     static func read(_ buffer: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt64? {
         guard buffer.count >= offset + 8 else { return nil }
         return UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-    }
-
-    static func read(_ bytes: [UInt8], at offset: Int = 0) -> UInt64? {
-        bytes.withUnsafeBytes { read($0, at: offset) }
     }
 }
 

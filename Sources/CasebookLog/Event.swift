@@ -103,14 +103,6 @@ public struct RecordedEvent: Sendable, Hashable {
     }
 }
 
-/// The binary envelope in which the log stores each event, and which its Merkle leaf hashes.
-///
-/// Layout (format 1): a 25-byte fixed header — the format byte (`0x01`), then position, stream version
-/// and recorded-at (milliseconds since 1970, two's complement) as 64-bit big-endian integers — followed
-/// by a varint schema version, one payload-encoding byte, then length-prefixed (varint) UTF-8 stream id,
-/// type, actor, correlation id, causation id, command id, and the length-prefixed payload bytes. Nothing
-/// follows the payload. The fixed header lets appenders encode the envelope before the writer knows its
-/// position; the writer fills in the header inside its transaction.
 /// A recorded event viewed in place, without copying: its byte fields point into the record they were
 /// read from and are valid only while that record is (see ``EventStore/scanViews(from:to:batchSize:_:)``).
 public struct EventView: ~Copyable {
@@ -128,6 +120,10 @@ public struct EventView: ~Copyable {
     public let type: UnsafeRawBufferPointer
     /// The actor's UTF-8 bytes.
     public let actor: UnsafeRawBufferPointer
+    /// The schema version of the payload.
+    public let schemaVersion: UInt32
+    /// The correlation, causation and command ids' UTF-8 bytes.
+    public let correlationId: UnsafeRawBufferPointer, causationId: UnsafeRawBufferPointer, commandId: UnsafeRawBufferPointer
     /// The payload bytes.
     public let payload: UnsafeRawBufferPointer
 
@@ -142,9 +138,13 @@ public struct EventView: ~Copyable {
         guard let schema = r.varint(), schema <= UInt64(UInt32.max),
               let encodingByte = r.u8(), let encoding = PayloadEncoding(rawValue: encodingByte),
               let stream = r.slice(), let type = r.slice(), let actor = r.slice(),
-              r.slice() != nil, r.slice() != nil, r.slice() != nil,
+              let correlation = r.slice(), let causation = r.slice(), let command = r.slice(),
               let payload = r.slice(), r.isAtEnd
         else { return nil }
+        self.schemaVersion = UInt32(schema)
+        self.correlationId = correlation
+        self.causationId = causation
+        self.commandId = command
         self.position = position
         self.streamVersion = version
         self.recordedAt = Timestamp(millisecondsSince1970: Int64(bitPattern: recordedAt))
@@ -161,6 +161,14 @@ public struct EventView: ~Copyable {
     }
 }
 
+/// The binary envelope in which the log stores each event, and which its Merkle leaf hashes.
+///
+/// Layout (format 1): a 25-byte fixed header — the format byte (`0x01`), then position, stream version
+/// and recorded-at (milliseconds since 1970, two's complement) as 64-bit big-endian integers — followed
+/// by a varint schema version, one payload-encoding byte, then length-prefixed (varint) UTF-8 stream id,
+/// type, actor, correlation id, causation id, command id, and the length-prefixed payload bytes. Nothing
+/// follows the payload. The fixed header lets appenders encode the envelope before the writer knows its
+/// position; the writer fills in the header inside its transaction.
 public enum Envelope {
     /// The current format byte.
     public static let format: UInt8 = 1
@@ -207,28 +215,12 @@ public enum Envelope {
 
     /// Decodes an envelope; nil if the bytes are not a well-formed format-1 envelope.
     public static func decode(_ buffer: UnsafeRawBufferPointer) -> RecordedEvent? {
-        guard buffer.count >= headerSize, buffer[0] == format,
-              let position = BigEndian.read(buffer, at: 1), let version = BigEndian.read(buffer, at: 9),
-              let recordedAt = BigEndian.read(buffer, at: 17)
-        else { return nil }
-        var r = ByteReader(buffer)
-        r.offset = headerSize
-        guard let schema = r.varint(), schema <= UInt64(UInt32.max),
-              let encodingByte = r.u8(), let encoding = PayloadEncoding(rawValue: encodingByte),
-              let stream = r.string(),
-              let type = r.string(),
-              let actor = r.string(),
-              let correlation = r.string(),
-              let causation = r.string(),
-              let command = r.string(),
-              let payload = r.blob(),
-              r.isAtEnd
-        else { return nil }
+        guard let v = EventView(buffer) else { return nil }
+        func text(_ bytes: UnsafeRawBufferPointer) -> String { String(decoding: bytes, as: UTF8.self) }
         return RecordedEvent(
-            position: position, streamId: stream, streamVersion: version, type: type, schemaVersion: UInt32(schema),
-            recordedAt: Timestamp(millisecondsSince1970: Int64(bitPattern: recordedAt)), actor: actor,
-            correlationId: correlation, causationId: causation, commandId: command,
-            payloadEncoding: encoding, payload: payload)
+            position: v.position, streamId: text(v.streamId), streamVersion: v.streamVersion, type: text(v.type),
+            schemaVersion: v.schemaVersion, recordedAt: v.recordedAt, actor: text(v.actor), correlationId: text(v.correlationId),
+            causationId: text(v.causationId), commandId: text(v.commandId), payloadEncoding: v.payloadEncoding, payload: Array(v.payload))
     }
 
     /// Decodes an envelope held in an array.

@@ -7,7 +7,7 @@ public struct MerkleHash: Sendable, Hashable, CustomStringConvertible {
     /// Copies 32 bytes; nil for any other length.
     public init?(bytes: [UInt8]) {
         guard bytes.count == 32 else { return nil }
-        self.init(bytes.withUnsafeBytes { $0 })
+        self = bytes.withUnsafeBytes { MerkleHash($0) }
     }
 
     /// Copies 32 bytes from `buffer`, which must hold exactly 32.

@@ -1,3 +1,4 @@
+import CasebookLog
 import Foundation
 
 /// Writes a projection row in its stored form: varints (signed ones zigzagged) and length-prefixed
@@ -240,23 +241,8 @@ public enum RowKey {
 
     /// The month (`2026-03`) of a time, in China Standard Time (UTC+8), where the casework happens.
     public static func month(_ ms: Int64) -> String {
-        let days = (ms + 8 * 3_600_000).floorDiv(86_400_000)
-        let (y, m, _) = civil(fromDays: days)
+        let (y, m, _) = CivilDate.fromDays((ms + 8 * 3_600_000).floorDiv(86_400_000))
         return "\(y)-" + (m < 10 ? "0\(m)" : "\(m)")
-    }
-
-    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
-        // Howard Hinnant's days-to-civil.
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let y = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (m <= 2 ? y + 1 : y, m, d)
     }
 }
 
