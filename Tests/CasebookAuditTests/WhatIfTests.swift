@@ -28,8 +28,10 @@ import Testing
                     line.contains("id: residence-certificate,") ? line.replacingOccurrences(of: "limit_days: 3,", with: "limit_days: 7,") : String(line)
                 }.joined(separator: "\n")
             })
+            let before = h.store.count
             let report = try await WhatIfReport.run(store: h.store, registry: h.engine.registry, caseId: "r1", workflowFile: file,
                                                     calendarDirectory: AuditHarness.calendarDirectory)
+            #expect(h.store.count == before, "what-if runs in a scratch store, never the real one")
             #expect(report.steps.map(\.command) == ["receive", "notify-missing", "supply-materials", "notify-missing", "complete", "rate"])
             // Every command has the same outcome and state …
             for s in report.steps {
@@ -49,8 +51,8 @@ import Testing
             #expect(report.steps[4].differences.map(\.subject) == ["budget completion"])
             #expect(report.divergent.first?.position == receive.position)
             #expect(report.text.contains("budget completion: recorded 3 working days | would be 7 working days"))
-            // The scratch store is gone; the real one was not touched.
-            #expect(try h.engine.load("r1")?.state == "closed")
+            // The real case is as it was.
+            #expect(try CaseTimeline.build(store: h.store, registry: h.engine.registry, caseId: "r1").final.state == "closed")
         }
     }
 

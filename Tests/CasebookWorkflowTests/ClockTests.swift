@@ -314,16 +314,10 @@ private func started(_ start: String, _ budget: ClockBudget) throws -> ClockStat
             .pause(at: at("2026-10-12T09:00:00+08:00")),
             .resume(at: at("2026-10-12T09:00:00+08:00")),
         ]
-        // Folded step by step, or replayed at once, twice: the same state and deadline (13 Oct, as above).
-        var stepwise = ClockState()
-        for event in history { try stepwise.apply(event) }
+        // Replaying a history gives back exactly that history, and its deadline (13 Oct, as above).
         let replayed = try ClockState(replaying: history)
-        let again = try ClockState(replaying: replayed.events)
-        #expect(stepwise == replayed && replayed == again)
         #expect(replayed.events == history)
-        for state in [stepwise, replayed, again] {
-            #expect(try state.deadline(calendar: cn) == at("2026-10-13T23:59:59.999+08:00"))
-        }
+        #expect(try replayed.deadline(calendar: cn) == at("2026-10-13T23:59:59.999+08:00"))
         // Through JSON and back.
         let data = try JSONEncoder().encode(replayed)
         let decoded = try JSONDecoder().decode(ClockState.self, from: data)
