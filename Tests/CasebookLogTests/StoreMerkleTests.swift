@@ -1,6 +1,7 @@
 import CasebookLog
 import Crypto  // reached through CasebookLog's dependency; used only to make and check keys directly
 import Foundation
+import Synchronization
 import Testing
 
 // The store's persisted Merkle tree against one recomputed from the events read back, its inclusion
@@ -333,6 +334,30 @@ private let signingTime = Timestamp(iso8601: "2026-03-01T12:00:00Z")!
             let proof = try store.consistencyProof(from: cp.treeSize)
             #expect(proof.fromRoot == cp.root && proof.toRoot == later.root && proof.verify())
         }
+    }
+
+    @Test func aCheckpointTakenBetweenCommitAndAcknowledgementCoversOnlyWhatWasAcknowledged() async throws {
+        // The commit observer runs on the writer thread right after LMDB's commit and before the commit
+        // is acknowledged (`count` published): exactly the window in which a reader already sees the new
+        // events. A checkpoint signed there must stop at the events acknowledged before.
+        let keys = TempDir("keys")
+        defer { keys.cleanup() }
+        let signer = try makeSigner(keys)
+        let box = Mutex<EventStore?>(nil)
+        let seen = Mutex<[(first: UInt64, treeSize: UInt64)]>([])
+        try await withStore({ options in
+            options.commitObserver = { first, _ in
+                guard let store = box.withLock({ $0 }), let cp = try? store.checkpoint(signer: signer, time: signingTime) else { return }
+                seen.withLock { $0.append((first, cp.treeSize)) }
+            }
+        }) { store, _ in
+            box.withLock { $0 = store }
+            for i in 0..<20 { try await store.append(to: "s", events: [event("x", "{\"i\":\(i)}"), event("x", "{}")]) }
+            box.withLock { $0 = nil }
+        }
+        let samples = seen.withLock { $0 }
+        #expect(samples.count == 20)
+        #expect(samples.allSatisfy { $0.treeSize == $0.first }, "\(samples.filter { $0.treeSize != $0.first }.prefix(3))")
     }
 
     @Test func checkpointsSignedDuringAppendsCoverOnlyDurableEvents() async throws {
