@@ -55,7 +55,7 @@ public struct CaseDiff: Sendable {
                 s.data[field] == nil ? "—" : CaseTimeline.text(field: field, of: s, personal: timeline.personalCaseFields)
             }
             let x = shown(sa), y = shown(sb)
-            if x == AuditRedaction.placeholder && y == AuditRedaction.placeholder && sa.data[field] != sb.data[field] {
+            if x == PersonalData.placeholder && y == PersonalData.placeholder && sa.data[field] != sb.data[field] {
                 changes.append(CaseChange(subject: "data.\(field)", before: x, after: "\(y) (changed)"))
             } else {
                 add("data.\(field)", x, y)

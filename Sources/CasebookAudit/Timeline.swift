@@ -2,12 +2,6 @@ import CasebookLog
 import CasebookWorkflow
 import Foundation
 
-/// How personal data is shown by the investigators' tools: never in clear (for now).
-public enum AuditRedaction {
-    /// The text shown in place of a personal-data value.
-    public static let placeholder = "[personal data]"
-}
-
 /// Where a replay stops: after a log position, or after the last event recorded at or before a time.
 public enum ReplayPoint: Sendable, Hashable, CustomStringConvertible {
     /// Every event of the case at or before this global position.
@@ -106,7 +100,7 @@ public struct ExplanationLine: Sendable, Hashable {
     public var subject: String
     /// The guard's value (`true`, `false`, `null`), the matched rule or item, or the refusal's reason.
     public var outcome: String
-    /// The names read and the values seen (personal data shown as ``AuditRedaction/placeholder``).
+    /// The names read and the values seen (personal data shown as ``PersonalData/placeholder``).
     public var values: [(name: String, value: String)]
 
     public static func == (a: ExplanationLine, b: ExplanationLine) -> Bool {
@@ -147,7 +141,7 @@ public struct TimelineStep: Sendable {
     public var command: String?
     /// `opened`, `accepted`, `refused`, `breach`, `linked`, `migrated`, `erased`, `effect-failed` or `event`.
     public var outcome: String
-    /// The command's data, each value as text (personal data as ``AuditRedaction/placeholder``).
+    /// The command's data, each value as text (personal data as ``PersonalData/placeholder``).
     public var data: [String: String]
     /// The names of `data` that are personal data.
     public var personalFields: [String]
@@ -252,7 +246,7 @@ public struct CaseTimeline: Sendable {
                 for (key, value) in data {
                     let pii = PersonalData.sealed(value) != nil || spec?.data.first(where: { $0.name == key })?.pii == true
                     if pii { step.personalFields.append(key) }
-                    step.data[key] = pii ? AuditRedaction.placeholder : Self.text(value)
+                    step.data[key] = pii ? PersonalData.placeholder : Self.text(value)
                 }
                 step.personalFields.sort()
             }
@@ -298,7 +292,7 @@ public struct CaseTimeline: Sendable {
 
     /// A case field's value as text, redacted if it is personal data (by `personal`, or unreadable).
     public static func text(field: String, of state: CaseState, personal: Set<String>) -> String {
-        if state.redacted.contains(field) || personal.contains(field) { return AuditRedaction.placeholder }
+        if state.redacted.contains(field) || personal.contains(field) { return PersonalData.placeholder }
         return state.data[field]?.description ?? "null"
     }
 
@@ -338,7 +332,7 @@ public struct CaseTimeline: Sendable {
         func shown(_ name: String, _ value: Value) -> String {
             let field = name.split(separator: ".").last.map(String.init) ?? name
             if (name.hasPrefix("case.") && casePII.contains(field)) || (name.hasPrefix("data.") && dataPII.contains(field)) {
-                return AuditRedaction.placeholder
+                return PersonalData.placeholder
             }
             return value.description
         }
@@ -461,7 +455,7 @@ extension CaseTimeline {
     public static func stateJSON(_ state: CaseState, personal: Set<String>, clocks: [ClockSnapshot]?) -> JSONValue {
         var data: [String: JSONValue] = [:]
         for (field, value) in state.data {
-            data[field] = state.redacted.contains(field) || personal.contains(field) ? .string(AuditRedaction.placeholder) : ValueCoding.encode(value)
+            data[field] = state.redacted.contains(field) || personal.contains(field) ? .string(PersonalData.placeholder) : ValueCoding.encode(value)
         }
         var o: [String: JSONValue] = [
             "state": .string(state.state), "data": .object(data), "accepted": .int(Int64(state.accepted)), "refused": .int(Int64(state.rejected)),
@@ -474,7 +468,7 @@ extension CaseTimeline {
 extension CaseState {
     /// The case's data as `field=value` text, sorted, personal data redacted.
     func fieldsText(personal: Set<String>) -> String {
-        data.keys.sorted().map { key in "\(key)=\(redacted.contains(key) || personal.contains(key) ? AuditRedaction.placeholder : data[key]!.description)" }
+        data.keys.sorted().map { key in "\(key)=\(redacted.contains(key) || personal.contains(key) ? PersonalData.placeholder : data[key]!.description)" }
             .joined(separator: ", ")
     }
 }

@@ -12,7 +12,7 @@ public struct RecordedCommand: Sendable, Hashable {
     public var actor: Actor
     /// When.
     public var at: Timestamp
-    /// Its data; sealed personal data replaced by ``AuditRedaction/placeholder``.
+    /// Its data; sealed personal data replaced by ``PersonalData/placeholder``.
     public var data: JSONValue
 
     /// The commands recorded on a case's events (opened, accepted and refused; migrations are not commands
@@ -24,19 +24,10 @@ public struct RecordedCommand: Sendable, Hashable {
                   let role = p["role"]?.string, let id = p["actor"]?.string, let at = p["at"]?.string.flatMap(Timestamp.init(iso8601:))
             else { return nil }
             return RecordedCommand(position: e.position, command: command, actor: Actor(role: role, id: id), at: at,
-                                   data: placeholders(p["data"] ?? .object([:])))
+                                   data: PersonalData.redacting(p["data"] ?? .object([:])))
         }
     }
 
-    /// `json` with every sealed personal-data value replaced by the placeholder string.
-    static func placeholders(_ json: JSONValue) -> JSONValue {
-        if PersonalData.sealed(json) != nil { return .string(AuditRedaction.placeholder) }
-        switch json {
-        case .object(let o): return .object(o.mapValues(placeholders))
-        case .array(let a): return .array(a.map(placeholders))
-        default: return json
-        }
-    }
 }
 
 /// How one step of a case went: accepted or refused, the state afterwards, and the clocks' deadlines.

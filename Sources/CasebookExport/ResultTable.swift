@@ -298,15 +298,12 @@ public enum QueryError: Error, Sendable, Hashable, CustomStringConvertible {
     case unknownReport(String, known: [String])
     /// An as-of point past the log's head.
     case beyondHead(UInt64, head: UInt64)
-    /// A sealed value was about to be exported (should never happen: a bug in redaction).
-    case unredacted(position: UInt64)
 
     public var description: String {
         switch self {
         case let .unknownColumn(c, known): return "no column '\(c)'; the columns are \(known.joined(separator: ", "))"
         case let .unknownReport(r, known): return "no report '\(r)'; the reports are \(known.joined(separator: ", "))"
         case let .beyondHead(p, head): return "position \(p) is past the log's head (\(head) events)"
-        case .unredacted(let p): return "event \(p): personal data survived redaction; nothing was exported"
         }
     }
 }

@@ -193,7 +193,6 @@ public enum SQLiteExport {
         try store.scan(from: 0) { e in
             guard e.position < position else { return false }
             let payload = Redaction.payloadJSON(e)
-            if Redaction.looksSealed(payload) { failure = QueryError.unredacted(position: e.position); return false }
             events.setUncheckedArguments([v(Int64(e.position)), v(e.streamId), v(Int64(e.streamVersion)), v(e.type), v(e.recordedAt.iso8601), v(e.actor), v(payload)])
             do { try events.execute() } catch { failure = error; return false }
             n += 1

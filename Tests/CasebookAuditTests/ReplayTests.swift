@@ -70,7 +70,7 @@ extension AuditHarness {
             #expect(receive.definitionVersion == 2)
             #expect(receive.from == "" && receive.to == "received")
             #expect(receive.actor == "counter:wang" && receive.role == "counter")
-            #expect(receive.data["applicant"] == AuditRedaction.placeholder)
+            #expect(receive.data["applicant"] == PersonalData.placeholder)
             #expect(receive.personalFields == ["applicant"])
             let decision = try #require(receive.explanation.first { $0.kind == "decision" })
             #expect(decision.subject == "service-item")

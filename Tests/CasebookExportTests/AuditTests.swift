@@ -236,7 +236,7 @@ func checkExport(_ file: String, _ p: ProjectionStore, _ store: EventStore) thro
         // Personal data: the sealed applicants and staff names leave only as "[personal data]".
         let payloads = try String.fetchAll(db, sql: "SELECT payload FROM events")
         #expect(payloads.allSatisfy { !$0.contains("\"ct\"") })
-        #expect(payloads.contains { $0.contains(Redaction.marker) })
+        #expect(payloads.contains { $0.contains(PersonalData.placeholder) })
         var ciphertexts: [String] = []
         try store.scan { e in
             if let text = e.payloadText, let v = try? JSONValue.parse(text) { collectSealed(v, into: &ciphertexts) }

@@ -63,6 +63,19 @@ public enum PersonalData {
         .object(["pii": .string(subject), "ct": .string(try vault.seal(value.json, subject: subject))])
     }
 
+    /// What tools and refusals show in place of a personal-data value.
+    public static let placeholder = "[personal data]"
+
+    /// `json` with every sealed value (at any depth) replaced by ``placeholder``.
+    public static func redacting(_ json: JSONValue) -> JSONValue {
+        if sealed(json) != nil { return .string(placeholder) }
+        switch json {
+        case .object(let o): return .object(o.mapValues(redacting))
+        case .array(let a): return .array(a.map(redacting))
+        default: return json
+        }
+    }
+
     /// The subject and ciphertext of a sealed value, or nil if `json` is not one.
     public static func sealed(_ json: JSONValue) -> (subject: String, ciphertext: String)? {
         guard let o = json.object, o.count == 2, let s = o["pii"]?.string, let c = o["ct"]?.string else { return nil }

@@ -200,7 +200,7 @@ public final class CaseEngine: Sendable {
                     for key in rejection.details.keys {
                         let name = key.split(separator: ".").last.map(String.init) ?? key
                         if (key.hasPrefix("case.") && piiCase.contains(name)) || (key.hasPrefix("data.") && piiData.contains(name)) {
-                            rejection.details[key] = "[personal data]"
+                            rejection.details[key] = PersonalData.placeholder
                         }
                     }
                     var payload = base
