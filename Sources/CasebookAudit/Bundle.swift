@@ -263,10 +263,11 @@ public enum EvidenceBundle {
             if e.streamVersion != UInt64(i) { fail(location, "version", "is \(e.streamVersion), expected \(i) (the stream from its first event, without gaps)") }
             if let last = lastPosition, e.position <= last { fail(location, "envelope", "position \(e.position) does not follow \(last)") }
             lastPosition = e.position
-            if e.payloadEncoding == .json, (try? JSONValue.parse(Data(e.payload))) == nil { fail(location, "payload", "not valid JSON") }
+            let parsed = e.payloadEncoding == .json ? try? e.payload.withUnsafeBytes({ try JSONValue.parse($0) }) : nil
+            if e.payloadEncoding == .json, parsed == nil { fail(location, "payload", "not valid JSON") }
             guard folds else { continue }
             do {
-                try state.apply(e, definition: { hash in
+                try state.apply(e, payload: parsed?.object, definition: { hash in
                     used.insert(hash)
                     guard let c = compiled[hash] else { throw EngineError.unknownDefinition(hash) }
                     return c

@@ -210,15 +210,7 @@ public struct CaseTimeline: Sendable {
             } else {
                 parsed = nil
             }
-            if CaseState.folds(event.type) {
-                guard let parsed else {
-                    throw EngineError.corrupt("case '\(caseId)' event at position \(event.position) is not a JSON object")
-                }
-                try state.apply(type: event.type, payload: parsed, streamVersion: event.streamVersion, position: event.position,
-                                definition: definition, reveal: reveal)
-            } else {
-                state.streamVersion = event.streamVersion
-            }
+            try state.apply(event, payload: parsed, definition: definition, reveal: reveal)
             let payload = isCommand ? (parsed ?? [:]) : [:]
             let compiled: CompiledWorkflow?
             if state.definitionHash.isEmpty {

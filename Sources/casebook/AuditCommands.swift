@@ -126,8 +126,13 @@ struct BundleCommand: AsyncParsableCommand {
         if !existed { warn("created signing key \(keyOptions.key) (key id \(signer.keyId)); keep it outside the store") }
         let time = try parseTime(at, option: "--at") ?? .now()
         let bytes = try await engineErrors { try EvidenceBundle.make(store: store, caseId: caseId, signer: signer, time: time) }
-        try Data(bytes).write(to: URL(fileURLWithPath: output))
+        // Checked before it is handed over: a bundle that does not verify is not written.
         let report = EvidenceBundle.verify(bytes)
+        guard report.isValid else {
+            warn("the bundle for case \(caseId) does not verify; nothing was written:\n" + report.text)
+            throw ExitCode.failure
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: output))
         print("wrote \(output): \(bytes.count) bytes; case \(caseId), \(report.events) events, \(report.definitions) definitions, "
               + "tree size \(report.checkpoint?.treeSize ?? 0), key \(signer.keyId)")
     }

@@ -127,11 +127,21 @@ public struct CaseState: Sendable, Equatable {
     public mutating func apply(
         _ event: RecordedEvent, definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader? = nil
     ) throws {
+        let payload = Self.folds(event.type) ? (try? event.payload.withUnsafeBytes { try JSONValue.parse($0) })?.object : nil
+        try apply(event, payload: payload, definition: definition, reveal: reveal)
+    }
+
+    /// Folds one event whose payload the caller has already parsed (nil: not a JSON object), so that a
+    /// tool reading the payload too parses it once.
+    public mutating func apply(
+        _ event: RecordedEvent, payload: [String: JSONValue]?, definition: (String) throws -> CompiledWorkflow,
+        reveal: PersonalDataReader? = nil
+    ) throws {
         guard Self.foldedTypes.contains(event.type) else {
             streamVersion = event.streamVersion
             return  // domain events emitted alongside are for projections
         }
-        guard let payload = try? event.payload.withUnsafeBytes({ try JSONValue.parse($0) }).object else {
+        guard let payload else {
             throw EngineError.corrupt("case '\(caseId)' event at position \(event.position) is not a JSON object")
         }
         try apply(type: event.type, payload: payload, streamVersion: event.streamVersion, position: event.position,
