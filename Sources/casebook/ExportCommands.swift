@@ -44,8 +44,7 @@ struct ExportCommand: AsyncParsableCommand {
             guard let file else { throw ValidationError("name the SQLite file to write, e.g. casebook export sqlite audit.sqlite --as auditor:li") }
             guard let who else { throw ValidationError("--as role:id is required: exports are recorded as audit.access events") }
             guard Actor(who) != nil else { throw ValidationError("--as '\(who)' must be role:id, e.g. auditor:li") }
-            if asOf != nil && atPosition != nil { throw ValidationError("give --as-of or --at-position, not both") }
-            let point: HistoryPoint? = try parseTime(asOf, option: "--as-of").map { .time($0.millisecondsSince1970) } ?? atPosition.map(HistoryPoint.position)
+            let point = try historyPoint(asOf: asOf, atPosition: atPosition)
 
             let store = try openForQuery(storeOptions, mustWrite: true).0
             defer { store.close() }
@@ -65,7 +64,7 @@ struct ExportCommand: AsyncParsableCommand {
             // The access is recorded before the file is handed over; if it cannot be, the file goes.
             do {
                 let record = AccessLog.Record(
-                    who: who, command: (["casebook"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+                    who: who, command: invokedCommandLine,
                     filters: ["export sqlite up to position \(summary.position)"] + (point.map { ["as of \($0)"] } ?? []), rows: summary.totalRows)
                 try await AccessLog.record(record, in: store)
             } catch {

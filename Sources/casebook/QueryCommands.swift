@@ -32,11 +32,7 @@ struct QueryOptions: ParsableArguments {
     @Option(name: .customLong("as"), help: ArgumentHelp("Who asks, as role:id (recorded as an audit.access event; required for row-level queries).", valueName: "role:id"))
     var who: String?
 
-    func point() throws -> HistoryPoint? {
-        if asOf != nil && atPosition != nil { throw ValidationError("give --as-of or --at-position, not both") }
-        if let t = try parseTime(asOf, option: "--as-of") { return .time(t.millisecondsSince1970) }
-        return atPosition.map(HistoryPoint.position)
-    }
+    func point() throws -> HistoryPoint? { try historyPoint(asOf: asOf, atPosition: atPosition) }
 
     func validate() throws {
         _ = try point()
@@ -138,12 +134,22 @@ func runQuery(
     if let who = options.who {
         var filters = filter.conditions.map(\.description)
         if let point { filters.append("as of \(point)") }
-        let record = AccessLog.Record(who: who, command: (["casebook"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+        let record = AccessLog.Record(who: who, command: invokedCommandLine,
                                       filters: filters, rows: table.rows.count)
         _ = try await reportingErrors { try await AccessLog.record(record, in: store) }
     }
     print(table.render(options.format), terminator: "")
 }
+
+/// The point `--as-of TIME` or `--at-position N` names (nil: now); both at once are refused.
+func historyPoint(asOf: String?, atPosition: UInt64?) throws -> HistoryPoint? {
+    if asOf != nil && atPosition != nil { throw ValidationError("give --as-of or --at-position, not both") }
+    if let t = try parseTime(asOf, option: "--as-of") { return .time(t.millisecondsSince1970) }
+    return atPosition.map(HistoryPoint.position)
+}
+
+/// This run's command line, as access records keep it.
+var invokedCommandLine: String { (["casebook"] + CommandLine.arguments.dropFirst()).joined(separator: " ") }
 
 /// `casebook query …`: the projections' rows, balances and ageing, and the standing reports.
 struct QueryCommand: AsyncParsableCommand {
