@@ -129,7 +129,7 @@ public final class EventStore: Sendable {
     public func append(_ request: AppendRequest) async throws -> AppendResult {
         try AppendLimits.validate(request)
         let prepared = PreparedAppend(request)  // encoded here, on the caller's thread, not the writer's
-        return try await withCheckedThrowingContinuation { continuation in
+        return try await withUnsafeThrowingContinuation { continuation in
             if !queue.enqueue(Pending(prepared: prepared, continuation: continuation)) {
                 continuation.resume(throwing: options.readOnly ? EventStoreError.readOnly : EventStoreError.closed)
             }
@@ -162,7 +162,8 @@ public final class EventStore: Sendable {
 /// An append waiting for the writer.
 struct Pending: Sendable {
     let prepared: PreparedAppend
-    let continuation: CheckedContinuation<AppendResult, any Error>
+    /// Resumed exactly once: by the writer (or responder) with the outcome, or at once if the queue is closed.
+    let continuation: UnsafeContinuation<AppendResult, any Error>
 }
 
 /// The queue between appenders and the writer thread.
