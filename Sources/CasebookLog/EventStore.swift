@@ -249,9 +249,15 @@ final class AppendQueue: Sendable {
             events += count
             n += 1
         }
+        s.queuedEvents -= events
+        if n == s.items.count {  // the usual case: take the whole queue without copying it
+            var batch: [Pending] = []
+            batch.reserveCapacity(s.items.count)
+            swap(&batch, &s.items)
+            return batch
+        }
         let batch = Array(s.items.prefix(n))
         s.items.removeFirst(n)
-        s.queuedEvents -= events
         return batch
     }
 }
