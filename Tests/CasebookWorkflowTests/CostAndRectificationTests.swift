@@ -287,7 +287,7 @@ extension EngineHarness {
             let outcome = try await h.engine.handle(caseId: "ev1", command: "order-rectification", actor: office,
                                                     data: engineJSON(#"{"department":"城管局","community":"新河社区","reason":"多头布置台账"}"#), at: march2)
             guard case .accepted(let ev, let position) = outcome else { Issue.record("order-rectification refused: \(outcome)"); return }
-            let linked = "ev1-rectification-\(position)"
+            let linked = CaseEngine.openedCaseId(source: "ev1", workflow: "rectification", version: try h.version("ev1", at: position))
             #expect(ev.state == "rectification-ordered")
             #expect(ev.data["rectification"] == .string(linked))
             #expect(try h.state("ev1").data["rectification"] == .string(linked))
