@@ -301,9 +301,13 @@ public struct CitySimulation: Sendable {
                                                   commandId: commandId)
             }
             counters.commands += 1
-            if case .accepted(let s, _) = outcome {
+            if case .accepted(let s, let position) = outcome {
                 counters.snapshots[caseId] = CaseSnapshot(s)
-                if let touched = step.touches { counters.touched.insert(touched) }
+                if let touched = step.touches {
+                    counters.touched.insert(touched)
+                    // A `send … to-cases-of` effect (a rectification's withdrawal) records every case it acted on.
+                    counters.touched.formUnion(try Self.targets(engine, caseId: caseId, from: position))
+                }
             }
             switch (outcome, step.expect) {
             case (.accepted, .accept):
@@ -323,6 +327,18 @@ public struct CitySimulation: Sendable {
             }
         }
         return (state, counters)
+    }
+}
+
+extension CitySimulation {
+    /// The cases the effects of the command recorded at `position` on `caseId` selected (`case.effect-targeted`).
+    static func targets(_ engine: CaseEngine, caseId: String, from position: UInt64) throws -> [String] {
+        try engine.store.readStream(CaseState.stream(caseId), from: 0, limit: Int.max)
+            .filter { $0.type == CaseEventType.effectTargeted && $0.position >= position }
+            .flatMap { e -> [String] in
+                guard let text = e.payloadText, let targets = (try? JSONValue.parse(text))?.object?["targets"]?.array else { return [] }
+                return targets.compactMap(\.string)
+            }
     }
 }
 

@@ -261,6 +261,50 @@ private func planContext(communities: Int, seed: UInt64 = 3) throws -> PlanConte
         #expect((0.01...0.06).contains(Double(mayNot) / Double(total)))
     }
 
+    /// A withdrawal takes every item of the department admitted in the community by then, so none of them is
+    /// admitted or withdrawn directly on that day, nor withdrawn directly later (the commands of different cases
+    /// on one day run in no fixed order, and a later direct withdrawal would be refused); and some withdrawals
+    /// take more than the one item the evaluation named.
+    @Test func withdrawalsDoNotRaceTheItemsTheyTake() throws {
+        var withdrawals: [(day: Int64, items: [AdmissionSummary])] = []
+        for seed: UInt64 in [1, 2, 3, 4] {
+            let ctx = try planContext(communities: 564, seed: seed)
+            for c in 0..<564 {
+                let items = ctx.admissionThreads(community: c).map(\.1)
+                for t in ctx.evaluationThreads(community: c, admissions: items) {
+                    guard let step = t.steps.first(where: { $0.command == "withdraw-work" }), case .string(let name)? = t.steps.first?.data["department"],
+                          let d = ctx.departments.firstIndex(where: { $0.name == name }) else { continue }
+                    withdrawals.append((step.day, items.filter { $0.department == d }))
+                }
+            }
+        }
+        #expect(withdrawals.count > 10)
+        let racing = withdrawals.filter { w in
+            w.items.contains { $0.admitted == w.day || $0.withdrawnOn == w.day || ($0.withdrawnOn.map { $0 > w.day } == true && ($0.admitted ?? .max) < w.day) }
+        }
+        #expect(racing.isEmpty, "\(racing.count) withdrawals race their items")
+        #expect(withdrawals.contains { w in w.items.filter { ($0.admitted ?? .max) < w.day && !$0.withdrawnDirectly }.count > 1 })
+
+        // Such races are rare in real plans, so the rule is shown on made-up admissions: every department has
+        // an item admitted in January in each community; with a second one withdrawn directly on 20 December,
+        // no withdrawal is planned (the office gives more time), without it some are.
+        let ctx = try planContext(communities: 564, seed: 1)
+        let january = SimTime.day(2026, 1, 12), december = SimTime.day(2026, 12, 21)
+        func plannedWithdrawals(secondItem: Bool) -> Int {
+            (0..<564).reduce(0) { count, c in
+                let items = ctx.departments.indices.flatMap { d in
+                    [AdmissionSummary(id: "a\(c)-\(d)", community: c, department: d, kind: "work-task", title: "t", category: "must-undertake",
+                                      admitted: january, withdrawnDirectly: false)]
+                        + (secondItem ? [AdmissionSummary(id: "b\(c)-\(d)", community: c, department: d, kind: "work-task", title: "t",
+                                                           category: "must-undertake", admitted: january, withdrawnDirectly: true, withdrawnOn: december)] : [])
+                }
+                return count + ctx.evaluationThreads(community: c, admissions: items).filter { $0.steps.contains { $0.command == "withdraw-work" } }.count
+            }
+        }
+        #expect(plannedWithdrawals(secondItem: false) > 0)
+        #expect(plannedWithdrawals(secondItem: true) == 0)
+    }
+
     @Test func serviceItemsAreTheCataloguesOwn() throws {
         let path = workflowsDirectory + "/catalogues/service-items.yaml"
         let text = try String(contentsOfFile: path, encoding: .utf8)
