@@ -48,6 +48,8 @@ struct AdmissionSummary: Sendable {
     var category: String?
     var admitted: Int64?
     var withdrawnDirectly: Bool
+    /// The day of the direct withdrawal, if there is one.
+    var withdrawnOn: Int64? = nil
 }
 
 let districtOffice = Actor(role: "district-office", id: "区协调办")
@@ -161,6 +163,7 @@ extension PlanContext {
             t.add(w, officeMinute(&rng), "withdraw", districtOffice, ["reason": .string("工作任务已结束 the task has ended")],
                   tally: ["admission.withdrawn-directly"])
             summary.withdrawnDirectly = true
+            summary.withdrawnOn = w
         }
         return (t, summary)
     }

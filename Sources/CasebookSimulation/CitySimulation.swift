@@ -5,6 +5,7 @@ import Synchronization
 
 /// A synthetic city driven through the real engine: a year of resident requests, admissions of
 /// departmental work, entrusted work and its payment, evaluations of departments and rectifications,
+/// residents' ratings of their communities,
 /// every one a command through ``CaseEngine`` at its simulated time, clocks fired at each month's end.
 ///
 /// **The city.** `configuration.communities` communities (Ningbo's 564 by default, DOMAIN.md seed 001)
@@ -13,7 +14,8 @@ import Synchronization
 /// `configuration.departments` departments with real names (民政局, 人社局, 卫健委, 公安分局, 住建局, 统计局,
 /// 市场监管局, 城管局, …); one district coordination office. The proportions of each workflow are
 /// documented where its plan is made: `requestThread` (Requests.swift), `admissionThreads` and
-/// `entrustedThread` (Admissions.swift), `evaluationThreads` (Evaluations.swift).
+/// `entrustedThread` (Admissions.swift), `evaluationThreads` (Evaluations.swift), `communityRatingThread`
+/// (CommunityRatings.swift: the residents' yearly satisfaction survey of each community).
 ///
 /// **Time.** Everything happens on the China 2026 calendar of the published workflows (working days with
 /// the official swaps, office hours 08:30–17:30 Beijing time). Days are simulated in order: all the steps
@@ -27,12 +29,13 @@ import Synchronization
 /// depend on scheduling; every command carries a command id `<case>/<step>/<command>`, so running the
 /// same seed again on the same store writes nothing new. With concurrency 1 the log is the same each run
 /// except for the ciphertext of personal data (random per-subject keys and nonces: KeyVault); with more,
-/// events of one day may interleave differently, and so may the positions in the ids the engine gives
-/// cases opened by effects (`<evaluation>-rectification-<position>`).
+/// events of one day may interleave differently in the log, but every case id is the same: the engine
+/// names a case opened by an effect after its source case and that case's own history
+/// (`<evaluation>-rectification-<stream version>`).
 public struct CitySimulation: Sendable {
     /// The engine the commands go through.
     public let engine: CaseEngine
-    /// The folder with the five workflow definitions and `calendars/`.
+    /// The folder with the six workflow definitions and `calendars/`.
     public let workflows: String
     /// Sizes and seed.
     public let configuration: CityConfiguration
@@ -44,8 +47,10 @@ public struct CitySimulation: Sendable {
         self.configuration = configuration
     }
 
-    /// The five workflows, in the order they are published.
-    public static let workflowNames = ["task-admission", "entrusted-service", "rectification", "department-evaluation", "resident-request"]
+    /// The six workflows, in the order they are published.
+    public static let workflowNames = [
+        "task-admission", "entrusted-service", "rectification", "department-evaluation", "community-rating", "resident-request",
+    ]
 
     /// Publishes the definitions, runs the year, fires the clocks, and reads back every case's final state.
     /// `progress` is called after every simulated day and around the timer runs (from one task at a time).
@@ -139,6 +144,7 @@ public struct CitySimulation: Sendable {
             let summaries = admissions.map(\.1)
             for t in ctx.entrustedThreads(community: c, admissions: summaries) { register(t) }
             for t in ctx.evaluationThreads(community: c, admissions: summaries) { register(t) }
+            if let t = ctx.communityRatingThread(community: c) { register(t) }
             for spec in ctx.requestSpecs(community: c) { requestSpecs[spec.day, default: []].append(spec) }
         }
 
@@ -244,6 +250,7 @@ public struct CitySimulation: Sendable {
         case "ad": return "task-admission"
         case "es": return "entrusted-service"
         case "ev": return "department-evaluation"
+        case "cr": return "community-rating"
         default: return ""
         }
     }
@@ -294,9 +301,13 @@ public struct CitySimulation: Sendable {
                                                   commandId: commandId)
             }
             counters.commands += 1
-            if case .accepted(let s, _) = outcome {
+            if case .accepted(let s, let position) = outcome {
                 counters.snapshots[caseId] = CaseSnapshot(s)
-                if let touched = step.touches { counters.touched.insert(touched) }
+                if let touched = step.touches {
+                    counters.touched.insert(touched)
+                    // A `send … to-cases-of` effect (a rectification's withdrawal) records every case it acted on.
+                    counters.touched.formUnion(try Self.targets(engine, caseId: caseId, from: position))
+                }
             }
             switch (outcome, step.expect) {
             case (.accepted, .accept):
@@ -316,6 +327,18 @@ public struct CitySimulation: Sendable {
             }
         }
         return (state, counters)
+    }
+}
+
+extension CitySimulation {
+    /// The cases the effects of the command recorded at `position` on `caseId` selected (`case.effect-targeted`).
+    static func targets(_ engine: CaseEngine, caseId: String, from position: UInt64) throws -> [String] {
+        try engine.store.readStream(CaseState.stream(caseId), from: 0, limit: Int.max)
+            .filter { $0.type == CaseEventType.effectTargeted && $0.position >= position }
+            .flatMap { e -> [String] in
+                guard let text = e.payloadText, let targets = (try? JSONValue.parse(text))?.object?["targets"]?.array else { return [] }
+                return targets.compactMap(\.string)
+            }
     }
 }
 

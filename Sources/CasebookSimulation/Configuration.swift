@@ -41,7 +41,7 @@ public struct CityConfiguration: Sendable, Hashable {
 public struct SimulationProgress: Sendable {
     /// What the simulation is doing.
     public enum Phase: String, Sendable {
-        /// Publishing the five definitions.
+        /// Publishing the six definitions.
         case publishing
         /// Driving commands of the simulated day `date`.
         case running

@@ -24,9 +24,10 @@ extension PlanContext {
     ///   admitted item of the department in the community when there is one;
     /// - rectifications: 65% report in time and are confirmed rectified; 10% report after the deadline
     ///   (the clock moves them to `overdue` if a month-end timer run comes first) and are confirmed;
-    ///   20% find no clear change and are escalated, then the office withdraws the named admitted item
-    ///   (60% when one is named; the rectification's `send` withdraws the task-admission case) or gives
-    ///   more time (report, confirmed); 5% stay escalated, awaiting the office.
+    ///   20% find no clear change and are escalated, then the office withdraws the department's work (60%
+    ///   when an admitted item is named; the rectification's `send … to-cases-of` withdraws every admitted
+    ///   task-admission case of the department in the community, the named one among them) or gives more
+    ///   time (report, confirmed); 5% stay escalated, awaiting the office.
     func evaluationThreads(community c: Int, admissions: [AdmissionSummary]) -> [SimThread] {
         let community = communities[c]
         var rng = SplitMix64(seed: seed, name: "evaluations-\(c)")
@@ -37,11 +38,18 @@ extension PlanContext {
         let rated = rng.sample(Array(departments.indices), min(config.departmentsRatedPerCommunity, departments.count))
         return rated.enumerated().map { k, d in
             let candidate = admissions.first { $0.community == c && $0.department == d && !$0.withdrawnDirectly && ($0.admitted ?? .max) < day }
-            return evaluationThread(community: community, number: k + 1, department: d, day: day, minute: 540 + 12 * k, admission: candidate?.id)
+            return evaluationThread(community: community, number: k + 1, department: d, day: day, minute: 540 + 12 * k, admission: candidate?.id,
+                                    items: admissions.filter { $0.community == c && $0.department == d })
         }
     }
 
-    private func evaluationThread(community: Community, number: Int, department d: Int, day openDay: Int64, minute: Int, admission: String?) -> SimThread {
+    /// `items`: the department's applications in the community. A withdrawal withdraws every one admitted by
+    /// then, so none may be admitted, or withdrawn directly, on the day of the withdrawal or directly withdrawn
+    /// after it (which commands of different cases on one day come first is not fixed); the office then gives
+    /// more time instead.
+    private func evaluationThread(
+        community: Community, number: Int, department d: Int, day openDay: Int64, minute: Int, admission: String?, items: [AdmissionSummary]
+    ) -> SimThread {
         let id = "\(tag)-\(community.id)-ev\(pad(number, 2))"
         var rng = SplitMix64(seed: seed, name: id)
         var t = SimThread(id: id, workflow: "department-evaluation")
@@ -101,7 +109,10 @@ extension PlanContext {
         t.add(day, officeMinute(&rng), "find-no-change", rng.chance(0.5) ? panel : districtOffice, target: r, tally: ["rectification.escalated"])
         guard fate == "no-change" else { return t }
         day = addWorking(rng.int(1...3), after: day)!
-        if admission != nil && rng.chance(0.6) {
+        let clash = items.contains { a in
+            a.admitted == day || a.withdrawnOn == day || (a.withdrawnOn.map { $0 > day } == true && (a.admitted ?? .max) < day)
+        }
+        if admission != nil && rng.chance(0.6) && !clash {
             t.add(day, officeMinute(&rng), "withdraw-work", districtOffice, target: r, tally: ["rectification.withdrawn"], touches: admission)
             return t
         }

@@ -12,11 +12,11 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a synthetic city's year through the engine, fire the clocks, verify the log, summarise.",
         discussion: """
-            Publishes the five workflows in --workflows and simulates a year (2026) of a city of --communities
+            Publishes the six workflows in --workflows and simulates a year (2026) of a city of --communities
             communities (default 564, Ningbo's count): resident requests at the community halls (one-time
             notices, appointments outside office hours, late work, referrals, ratings), admissions of departmental
             work, entrusted work paid after assessment (some late, some advanced by staff), the communities'
-            evaluation of departments and rectifications. Every command goes through the engine at its
+            evaluation of departments and rectifications, and the residents' yearly rating of their community. Every command goes through the engine at its
             simulated time; the clocks are fired at each month's end. Progress goes to standard error.
             Deterministic for a given --seed and sizes; running it again writes nothing new.
             """)
@@ -170,6 +170,10 @@ struct DemoSummary {
         out.append("")
         out.append("部门评议 evaluations: \(evaluations) — satisfied \(n("evaluation.satisfied")), basically \(n("evaluation.basically-satisfied")), unsatisfactory \(n("evaluation.unsatisfactory")) (\(pct(n("evaluation.unsatisfactory"), evaluations)))")
         out.append("整改 rectifications: \(r.casesByWorkflow["rectification"] ?? 0) — \(states("rectification")); late reports \(n("rectification.late-report")), extended \(n("rectification.extended")), work withdrawn 撤出社区 \(n("rectification.withdrawn"))")
+
+        let surveys = r.casesByWorkflow["community-rating"] ?? 0
+        let concluded = n("community-rating.concluded")
+        out.append("居民评议社区 residents' ratings: \(surveys) — \(states("community-rating")); above the 70% line (special fund ¥5,000) \(n("community-rating.above-70")) of \(concluded) concluded (\(pct(n("community-rating.above-70"), concluded))), unfinished \(n("community-rating.unfinished"))")
 
         out.append("")
         let refusals = r.refusals.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")

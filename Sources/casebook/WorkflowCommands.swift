@@ -36,8 +36,11 @@ struct WorkflowCommand: AsyncParsableCommand {
                 }
             }
             let thisYear = Int(CivilDate.fromDays(Timestamp.now().millisecondsSince1970 / 86_400_000).year)
+            // The definitions linted together check each other's `send … to-cases-of` (commands, states, fields).
+            let definitions = Dictionary(parsed.compactMap { $0.1.map { ($0.name, $0) } }, uniquingKeysWith: { a, _ in a })
             let context = LintContext(
-                knownWorkflows: Set(parsed.compactMap { $0.1?.name }), calendars: calendarSet, years: years.isEmpty ? [thisYear] : years)
+                knownWorkflows: Set(parsed.compactMap { $0.1?.name }), calendars: calendarSet, years: years.isEmpty ? [thisYear] : years,
+                workflows: definitions)
             var all = calendarDiagnostics
             // Every catalogue file in each definition's catalogue folder is checked, used or not.
             var catalogueSets: [String: [String: Catalogue]] = [:]

@@ -249,6 +249,10 @@ extension World {
         let withdrawn = try await accept(rc2, "withdraw-work", as: A.district, at: "2026-04-21T10:00:00+08:00")
         #expect(withdrawn.state == "withdrawn")
         #expect(try state("rec-adm").state == "withdrawn", "the failed rectification withdraws the department's admitted item")
+        // Every admitted item of 住建局 in 东风社区 (rec-adm is the only one), recorded on the rectification.
+        let record = try store.readStream(CaseState.stream(rc2), limit: Int.max).first { $0.type == CaseEventType.effectTargeted }
+        let targets = record.flatMap { try? JSONValue.parse($0.payloadText ?? "").object?["targets"] }
+        #expect(targets == .array([.string("rec-adm")]))
     }
 }
 

@@ -61,9 +61,13 @@ extension EngineHarness {
 
     @Test func theThreeDefinitionsLintClean() throws {
         let calendars = try CalendarSet.load(directory: EngineHarness.calendarDirectory).calendars
-        let context = LintContext(
-            knownWorkflows: ["task-admission", "entrusted-service", "department-evaluation", "rectification", "resident-request"],
-            calendars: calendars, years: [2026])
+        // With every definition at hand, so that the rectification's `send … to-cases-of` is checked against
+        // task-admission's command, states and fields.
+        let all = ["task-admission", "entrusted-service", "department-evaluation", "rectification", "resident-request"]
+        let definitions = Dictionary(uniqueKeysWithValues: try all.map { name in
+            (name, try #require(DefinitionParser.parse(contentsOf: workflowsDirectory + "/\(name).yaml").0))
+        })
+        let context = LintContext(knownWorkflows: Set(all), calendars: calendars, years: [2026], workflows: definitions)
         for name in ["entrusted-service", "department-evaluation", "rectification"] {
             let (definition, diagnostics) = DefinitionParser.parse(contentsOf: workflowsDirectory + "/\(name).yaml")
             #expect(diagnostics.map(\.description) == [], "\(name) parses cleanly")
@@ -287,7 +291,7 @@ extension EngineHarness {
             let outcome = try await h.engine.handle(caseId: "ev1", command: "order-rectification", actor: office,
                                                     data: engineJSON(#"{"department":"城管局","community":"新河社区","reason":"多头布置台账"}"#), at: march2)
             guard case .accepted(let ev, let position) = outcome else { Issue.record("order-rectification refused: \(outcome)"); return }
-            let linked = "ev1-rectification-\(position)"
+            let linked = CaseEngine.openedCaseId(source: "ev1", workflow: "rectification", version: try h.version("ev1", at: position))
             #expect(ev.state == "rectification-ordered")
             #expect(ev.data["rectification"] == .string(linked))
             #expect(try h.state("ev1").data["rectification"] == .string(linked))
@@ -337,21 +341,38 @@ extension EngineHarness {
         }
     }
 
-    @Test func withdrawalDecidedByTheOfficeSendsWithdrawToTheAdmissionCase() async throws {
+    /// An item of departmental work (real task-admission.yaml) applied for with a legal basis and, if
+    /// `admit`, reviewed, approved and admitted.
+    private func admission(_ h: EngineHarness, _ id: String, department: String, community: String, admit: Bool = true,
+                           at: Timestamp = march2) async throws {
+        let applicant = Actor(role: "department", id: department)
+        let data = #"{"kind":"work-task","title":"巡查台账","community":"\#(community)","department":"\#(department)","has_legal_basis":true,"legal_basis":"条例"}"#
+        try await h.openCase("task-admission", id, as: applicant, data, at: at)
+        guard admit else { return }
+        try await h.accept(id, "review", as: Actor(role: "street-office", id: "li"), at: at)
+        try await h.accept(id, "approve", as: office, at: at)
+        #expect(try await h.accept(id, "admit", as: office, at: at).state == "admitted")
+    }
+
+    @Test func aFailedRectificationWithdrawsEveryAdmittedItemOfTheDepartmentInTheCommunity() async throws {
         try await EngineHarness.run { h in
-            try await h.publish(testAdmissionYAML, file: "task-admission.yaml")
+            try await h.publishRepo("task-admission")
             try await h.publishRepo("rectification")
             try await h.publishRepo("department-evaluation")
-            try await h.openCase("task-admission", "adm1", as: department, #"{"title":"城管巡查台账"}"#)
-            try await h.accept("adm1", "admit", as: office)
+            // 城管局's admitted work in 新河社区 (opened out of id order), its application not yet admitted
+            // there, its work in another community, and another department's work in 新河社区.
+            try await admission(h, "a-2", department: "城管局", community: "新河社区")
+            try await admission(h, "a-1", department: "城管局", community: "新河社区")
+            try await admission(h, "a-3", department: "城管局", community: "新河社区", admit: false, at: engineTime("2026-03-25T09:00:00+08:00"))
+            try await admission(h, "a-4", department: "城管局", community: "东风社区")
+            try await admission(h, "a-5", department: "民政局", community: "新河社区")
 
-            // The whole chain: unsatisfactory evaluation → rectification naming the admitted item → deadline missed → withdrawal.
+            // The whole chain: unsatisfactory evaluation → rectification naming one item → deadline missed → withdrawal.
             try await h.openCase("department-evaluation", "ev2", as: office, #"{"department":"城管局","community":"新河社区"}"#)
             try await h.accept("ev2", "rate", as: panel, ratings([1, 2, 2, 2, 2, 2, 2, 2, 2, 2]))
             try await h.accept("ev2", "conclude", as: office)
-            let ev = try await h.accept("ev2", "order-rectification", as: office, #"{"department":"城管局","admission":"adm1"}"#)
+            let ev = try await h.accept("ev2", "order-rectification", as: office, #"{"department":"城管局","community":"新河社区","admission":"a-1"}"#)
             guard case .string(let rectId)? = ev.data["rectification"] else { Issue.record("no rectification linked"); return }
-            #expect(try h.state(rectId).data["admission"] == .string("adm1"))
 
             // Withdrawal is the office's, and not while the department is still within its deadline.
             let tooEarly = try await h.engine.handle(caseId: rectId, command: "withdraw-work", actor: office, at: march2)
@@ -362,26 +383,50 @@ extension EngineHarness {
             #expect(notDept.rejection?.check == .role)
 
             let at = engineTime("2026-04-02T10:00:00+08:00")
-            let outcome = try await h.engine.handle(caseId: rectId, command: "withdraw-work", actor: office, at: at, commandId: "withdraw-adm1")
+            let outcome = try await h.engine.handle(caseId: rectId, command: "withdraw-work", actor: office, at: at, commandId: "withdraw-1")
             let rect = try #require(outcome.acceptedState, "withdraw-work refused: \(String(describing: outcome.rejection))")
             #expect(rect.state == "withdrawn")
             #expect(rect.data["outcome"] == .string("withdrawn"))
-            #expect(try h.types(rectId).contains("rectification.withdrawn"))
 
-            let admission = try h.state("adm1")
-            #expect(admission.state == "withdrawn")
-            let admissionEvents = try h.events("adm1")
-            #expect(admissionEvents.map(\.type).suffix(2) == [CaseEventType.commandAccepted, "admission.withdrawn"])
-            let withdrawal = try #require(admissionEvents.first { enginePayload($0)["command"] == .string("withdraw") })
-            #expect(enginePayload(withdrawal)["role"] == .string("district-office"))
+            // Both admitted items of 城管局 in 新河社区, and nothing else.
+            #expect(try h.state("a-1").state == "withdrawn")
+            #expect(try h.state("a-2").state == "withdrawn")
+            #expect(try h.state("a-3").state == "applied")
+            #expect(try h.state("a-4").state == "admitted")
+            #expect(try h.state("a-5").state == "admitted")
+            for id in ["a-1", "a-2"] {
+                let withdrawal = try #require(try h.events(id).first { enginePayload($0)["command"] == .string("withdraw") })
+                #expect(withdrawal.type == CaseEventType.commandAccepted)
+                #expect(enginePayload(withdrawal)["role"] == .string("district-office"))
+            }
 
-            // Repeating the office's decision acts on the admission no more.
-            _ = try await h.engine.handle(caseId: rectId, command: "withdraw-work", actor: office, at: at, commandId: "withdraw-adm1")
-            #expect(try h.types("adm1").filter { $0 == "admission.withdrawn" }.count == 1)
+            // The rectification records what it selected, before the items' withdrawals, for auditors.
+            let rectEvents = try h.events(rectId)
+            let record = try #require(rectEvents.first { $0.type == CaseEventType.effectTargeted })
+            let payload = enginePayload(record)
+            #expect(payload["targets"] == .array([.string("a-1"), .string("a-2")]))
+            #expect(payload["where"] == .object(["department": .string("城管局"), "community": .string("新河社区")]))
+            #expect(payload["workflow"] == .string("task-admission") && payload["send"] == .string("withdraw"))
+            #expect(payload["inStates"] == .array([.string("admitted")]))
+            let firstWithdrawal = try #require(try h.events("a-1").first { enginePayload($0)["command"] == .string("withdraw") })
+            #expect(record.position < firstWithdrawal.position)
+            #expect(try h.replayed(rectId)?.state == "withdrawn")
+
+            // Repeating the office's decision, or redriving effects, withdraws nothing twice — and acts on the
+            // cases recorded, not on work admitted since.
+            try await admission(h, "a-0", department: "城管局", community: "新河社区", at: engineTime("2026-04-03T09:00:00+08:00"))
+            let before = h.store.count
+            _ = try await h.engine.handle(caseId: rectId, command: "withdraw-work", actor: office, at: at, commandId: "withdraw-1")
+            try await h.engine.redriveEffects()
+            #expect(h.store.count == before)
+            #expect(try h.types("a-1").filter { $0 == "admission.withdrawn" }.count == 1)
+            #expect(try h.types("a-2").filter { $0 == "admission.withdrawn" }.count == 1)
+            #expect(try h.state("a-0").state == "admitted")
+            #expect(try h.events(rectId).filter { $0.type == CaseEventType.effectTargeted }.count == 1)
         }
     }
 
-    @Test func withdrawalNeedsAnAdmittedItem() async throws {
+    @Test func withdrawalNeedsTheCommunity() async throws {
         try await EngineHarness.run { h in
             try await h.publishRepo("rectification")
             try await h.openCase("rectification", "rc-none", as: office, #"{"department":"城管局"}"#)

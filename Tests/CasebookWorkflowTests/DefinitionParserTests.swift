@@ -31,6 +31,10 @@ import Testing
                 + (store.map { " store-id-in \($0.name)@\(pos($0.location))" } ?? "") + " @\(pos(location))"
         case let .send(command, target, location):
             return "send \(command) to-case-in \(target.name)@\(pos(target.location)) @\(pos(location))"
+        case .sendToMatching(let s):
+            return "send \(s.command.name)@\(pos(s.command.location)) to-cases-of \(s.workflow.name)@\(pos(s.workflow.location)) where "
+                + s.matches.map { "\($0.field.name)@\(pos($0.field.location))=\($0.source)@\(pos($0.location))" }.joined(separator: ",")
+                + " in-states " + s.inStates.map { "\($0.name)@\(pos($0.location))" }.joined(separator: ",") + " @\(pos(s.location))"
         }
     }
 
@@ -369,6 +373,49 @@ import Testing
         ])
     }
 
+    /// `send … to-cases-of` (every matching case of a workflow), as a block or flow mapping, beside `to-case-in`.
+    @Test func sendToMatchingCases() throws {
+        let d = try definition("""
+            workflow: x
+            states: { s: }
+            commands:
+              c:
+                send:
+                  - command: withdraw
+                    to-cases-of: task-admission
+                    where: { department: case.department, community: "case.community" }
+                    in-states: [admitted, filed]
+                  - { command: withdraw, to-case-in: parent }
+                  - { command: close, to-cases-of: x, where: { owner: data.owner } }
+            """)
+        let effects = try #require(d.commands.first).effects.map(Self.describe)
+        #expect(effects == [
+            "send withdraw@6:18 to-cases-of task-admission@7:22 where department@8:18=case.department@8:30,community@8:47=case.community@8:59"
+                + " in-states admitted@9:21,filed@9:31 @6:9",
+            "send withdraw to-case-in parent@10:42 @10:9",
+            "send close@11:20 to-cases-of x@11:40 where owner@11:52=data.owner@11:59 in-states  @11:9",
+        ], "\(effects)")
+    }
+
+    @Test func sendToMatchingCasesMistakesArePointedAt() {
+        func send(_ body: String) -> [String] { problems("workflow: x\nstates: { s: }\ncommands:\n  c:\n    send: \(body)\n") }
+        #expect(send("{ command: w, to-case-in: p, to-cases-of: y, where: { a: case.a } }") == [
+            "error 5:40 send has both 'to-case-in' and 'to-cases-of' | hint: send to the one case in a reference field (`to-case-in`), or to every matching case of a workflow (`to-cases-of` with `where`), not both",
+        ])
+        #expect(send("{ command: w, to-cases-of: y }") == [
+            "error 5:11 send to-cases-of has no 'where' | hint: the fields the cases must match, e.g. `where: { department: case.department }`",
+        ])
+        #expect(send("{ command: w, to-cases-of: y, where: {} }") == [
+            "error 5:48 'where' names no field, so every case of 'y' would match | hint: name the fields the cases must match, e.g. `where: { department: case.department }`",
+        ])
+        #expect(send("{ command: w, to-case-in: p, in-states: [a] }") == [
+            "error 5:40 'in-states' selects cases for 'to-cases-of' | hint: add `to-cases-of: <workflow>`, or remove `in-states` (`to-case-in` names one case)",
+        ])
+        #expect(send("{ command: w }") == [
+            "error 5:11 send has no 'to-case-in' | hint: a reference field holding the other case's id, or `to-cases-of: <workflow>` with `where`",
+        ])
+    }
+
     // MARK: Decision tables
 
     @Test func decisionTableEveryCellForm() throws {
@@ -569,7 +616,7 @@ import Testing
             "error 4:30 unknown key 'store' in open | hint: allowed keys: workflow, command, store-id-in",
         ])
         #expect(problems("workflow: x\nstates: { s: }\ncommands:\n  c: { send: [{ command: y, to-case: z }] }\n") == [
-            "error 4:29 unknown key 'to-case' in send | hint: allowed keys: command, to-case-in",
+            "error 4:29 unknown key 'to-case' in send | hint: allowed keys: command, to-case-in, to-cases-of, where, in-states",
         ])
         #expect(problems("workflow: x\nstates: { s: }\ncommands:\n  c: { colour: red }\n") == [
             "error 4:8 unknown key 'colour' in command 'c' | hint: allowed keys: title, opens, from, to, roles, data, guard, set, clocks, decide, emit, open, send",
@@ -774,7 +821,7 @@ import Testing
     @Test func openAndSendNeedTheirKeys() {
         #expect(problems("workflow: x\nstates: { s: }\ncommands:\n  c:\n    open: [{ command: go }]\n    send: [{ command: go }, { to-case-in: p }]\n") == [
             "error 5:12 open has no 'workflow' | hint: the workflow of the case to open",
-            "error 6:12 send has no 'to-case-in' | hint: a reference field holding the other case's id",
+            "error 6:12 send has no 'to-case-in' | hint: a reference field holding the other case's id, or `to-cases-of: <workflow>` with `where`",
             "error 6:29 send has no 'command'",
         ])
         #expect(problems("workflow: x\nstates: { s: }\ncommands:\n  c:\n    guard: [{ message: hello }]\n") == [

@@ -81,6 +81,12 @@ struct EngineHarness: Sendable {
         return state
     }
 
+    /// The stream version of the event of case `caseId` at log position `position` (fails the test if there is none).
+    func version(_ caseId: String, at position: UInt64, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> UInt64 {
+        try #require(try events(caseId).first { $0.position == position }, "no event of \(caseId) at \(position)",
+                     sourceLocation: sourceLocation).streamVersion
+    }
+
     /// The case as its events leave it (fails the test if it does not exist).
     func state(_ caseId: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> CaseState {
         try #require(try engine.load(caseId), "case \(caseId) should exist", sourceLocation: sourceLocation)

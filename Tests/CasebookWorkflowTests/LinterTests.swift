@@ -539,6 +539,65 @@ private let repositoryRoot: String = {
         ])
     }
 
+    /// A target for `send … to-cases-of`: admitted items by department, with a final state and a personal field.
+    static let items: WorkflowDefinition = {
+        let (d, _) = DefinitionParser.parse("""
+            workflow: task-admission
+            roles: [office]
+            fields:
+              department: string
+              year: integer
+              contact: { type: string, pii: true }
+            states:
+              admitted: { initial: true, owner: office }
+              filed: { owner: office }
+              withdrawn: { final: true }
+            commands:
+              apply: { opens: true, roles: [office] }
+              file: { from: [admitted], to: filed, roles: [office] }
+              withdraw: { from: [admitted], to: withdrawn, roles: [office] }
+            """, file: "task-admission.yaml")
+        return d!
+    }()
+
+    @Test func sendToMatchingCasesIsCheckedAgainstTheOtherWorkflow() {
+        let known = LintContext(knownWorkflows: ["permit", "task-admission"], workflows: ["task-admission": Self.items])
+        func send(_ body: String, context: LintContext) -> [String] { lint(Self.base + "    send: \(body)\n", context: context) }
+        #expect(send("{ command: withdraw, to-cases-of: task-admission, where: { department: string(case.level) }, in-states: [admitted] }",
+                     context: known) == [])
+        #expect(send("{ command: withdraw, to-cases-of: task-admision, where: { department: string(case.level) } }",
+                     context: LintContext(knownWorkflows: ["permit", "task-admission"])) == [
+            "error 32:45 command 'approve' sends to the cases of unknown workflow 'task-admision' | hint: did you mean 'task-admission'?",
+        ])
+        #expect(send("{ command: withdrew, to-cases-of: task-admission, where: { department: string(case.level) } }", context: known) == [
+            "error 32:22 command 'approve' sends 'withdrew', which workflow 'task-admission' has no command of | hint: did you mean 'withdraw'?",
+        ])
+        #expect(send("{ command: apply, to-cases-of: task-admission, where: { department: string(case.level) } }", context: known) == [
+            "error 32:22 command 'approve' sends 'apply', which opens a case of 'task-admission'; the cases it selects are already open | hint: send a command that applies to open cases, or use `open:` to open one",
+        ])
+        #expect(send("{ command: withdraw, to-cases-of: task-admission, where: { department: string(case.level) }, in-states: [admited, withdrawn, filed] }",
+                     context: known) == [
+            "error 32:116 workflow 'task-admission' has no state 'admited' | hint: did you mean 'admitted'?",
+            "error 32:125 state 'withdrawn' of 'task-admission' is final: its cases take no command | hint: select cases in states 'withdraw' applies in",
+            "warning 32:136 'withdraw' does not apply in state 'filed' of 'task-admission': every such case would refuse it | hint: 'withdraw' applies in admitted",
+        ])
+        #expect(send("{ command: withdraw, to-cases-of: task-admission, where: { departement: string(case.level), year: case.amount, contact: actor } }",
+                     context: known) == [
+            "error 32:70 workflow 'task-admission' has no field 'departement' to match in command 'approve' | hint: did you mean 'department'?",
+            "error 32:109 the expression must be integer, but it is money",
+            "error 32:122 field 'contact' of 'task-admission' is personal data (pii) and cannot select cases | hint: match on fields that are not personal data",
+        ])
+        // Without the other definition only the expressions are checked (against this case and the command's data).
+        #expect(send("{ command: withdraw, to-cases-of: task-admission, where: { department: case.nope } }",
+                     context: LintContext(knownWorkflows: ["permit", "task-admission"])) == [
+            "error 32:82 unknown field 'case.nope' | hint: known names: case.amount, case.level, case.ref, case.urgent, actor, now, role, today",
+        ])
+        // Sending to the cases of its own workflow is checked against itself.
+        #expect(send("{ command: aprove, to-cases-of: permit, where: { level: case.level } }", context: LintContext(knownWorkflows: ["permit"])) == [
+            "error 32:22 command 'approve' sends 'aprove', which workflow 'permit' has no command of | hint: did you mean 'approve'?",
+        ])
+    }
+
     // MARK: Calendars
 
     @Test func calendarCoversTheYears() throws {

@@ -11,7 +11,7 @@ public enum DefinitionParser {
     static let commandKeys = ["title", "opens", "from", "to", "roles", "data", "guard", "set", "clocks", "decide", "emit", "open", "send"]
     static let guardKeys = ["if", "message"]
     static let openKeys = ["workflow", "command", "store-id-in"]
-    static let sendKeys = ["command", "to-case-in"]
+    static let sendKeys = ["command", "to-case-in", "to-cases-of", "where", "in-states"]
     static let decisionKeys = ["hit", "inputs", "outputs", "rules", "catalogue", "key"]
     static let ruleKeys = ["when", "then"]
 
@@ -369,15 +369,49 @@ public enum DefinitionParser {
         }
         if let node = attributes["send"] {
             for item in attempt({ () throws(Diagnostic) in try node.list("send") }) ?? [] {
-                if let effect = attempt({ () throws(Diagnostic) -> Effect in
-                    let m = try item.mapping("send", allowed: sendKeys)
-                    let target = try m.required("to-case-in", in: "send", hint: "a reference field holding the other case's id")
-                    return .send(command: try m.required("command", in: "send").string("a command"),
-                                 toCaseIn: Named(name: try target.string("a field"), location: target.location), location: item.location)
-                }) { command.effects.append(effect) }
+                if let effect = attempt({ () throws(Diagnostic) -> Effect in try parseSend(item) }) { command.effects.append(effect) }
             }
         }
         return command
+    }
+
+    /// `{ command: c, to-case-in: field }`, or `{ command: c, to-cases-of: workflow, where: { field: expression, … },
+    /// in-states: [s, …] }`.
+    static func parseSend(_ item: YAMLValue) throws(Diagnostic) -> Effect {
+        let m = try item.mapping("send", allowed: sendKeys)
+        let commandNode = try m.required("command", in: "send")
+        let commandName = try commandNode.string("a command")
+        let hasSingle = m.entries.contains { $0.key == "to-case-in" }
+        let many = m.entries.first { $0.key == "to-cases-of" }
+        if hasSingle, let many {
+            throw Diagnostic(at: many.keyLocation, "send has both 'to-case-in' and 'to-cases-of'",
+                             hint: "send to the one case in a reference field (`to-case-in`), or to every matching case of a workflow (`to-cases-of` with `where`), not both")
+        }
+        guard let many else {
+            for other in m.entries where ["where", "in-states"].contains(other.key) {
+                throw Diagnostic(at: other.keyLocation, "'\(other.key)' selects cases for 'to-cases-of'",
+                                 hint: "add `to-cases-of: <workflow>`, or remove `\(other.key)` (`to-case-in` names one case)")
+            }
+            let target = try m.required("to-case-in", in: "send", hint: "a reference field holding the other case's id, or `to-cases-of: <workflow>` with `where`")
+            return .send(command: commandName, toCaseIn: Named(name: try target.string("a field"), location: target.location), location: item.location)
+        }
+        let workflow = Named(name: try many.value.string("a workflow"), location: many.value.location)
+        let whereNode = try m.required("where", in: "send to-cases-of",
+                                       hint: "the fields the cases must match, e.g. `where: { department: case.department }`")
+        var matches: [Assignment] = []
+        for entry in try whereNode.mapping("where").entries {
+            let source = try entry.value.string("the value of '\(entry.key)'")
+            matches.append(Assignment(field: Named(name: entry.key, location: entry.keyLocation), source: source, location: entry.value.contentLocation))
+        }
+        guard !matches.isEmpty else {
+            throw whereNode.error("'where' names no field, so every case of '\(workflow.name)' would match",
+                                  hint: "name the fields the cases must match, e.g. `where: { department: case.department }`")
+        }
+        let inStates = try m["in-states"].map { node throws(Diagnostic) in
+            try node.strings("in-states").map { Named(name: $0.0, location: $0.1) }
+        } ?? []
+        return .sendToMatching(CaseSelection(command: Named(name: commandName, location: commandNode.location), workflow: workflow,
+                                             matches: matches, inStates: inStates, location: item.location))
     }
 
     // MARK: Decision tables

@@ -10,14 +10,18 @@ public struct LintContext: Sendable {
     public var years: [Int]
     /// The catalogues available, by name (nil: do not check catalogues, beyond what the definition says).
     public var catalogues: [String: Catalogue]?
+    /// The other workflows' definitions, by name, where they are at hand: a `send` to the cases of one of
+    /// them is checked against its commands, states and fields (nil or absent: those are not checked).
+    public var workflows: [String: WorkflowDefinition]?
 
     /// A context.
     public init(knownWorkflows: Set<String>? = nil, calendars: [String: WorkingCalendar]? = nil, years: [Int] = [],
-                catalogues: [String: Catalogue]? = nil) {
+                catalogues: [String: Catalogue]? = nil, workflows: [String: WorkflowDefinition]? = nil) {
         self.knownWorkflows = knownWorkflows
         self.calendars = calendars
         self.years = years
         self.catalogues = catalogues
+        self.workflows = workflows
     }
 }
 
@@ -249,12 +253,14 @@ private struct Findings {
                 error(table.location, "unknown decision table '\(table.name)' in \(what)",
                       hint: Suggest.hint(table.name, among: d.decisions.map(\.name), listing: "decision tables"))
             }
-            for effect in c.effects { checkEffect(effect, in: what, context) }
+            for effect in c.effects { checkEffect(effect, in: what, env: env, context) }
         }
     }
 
-    mutating func checkEffect(_ effect: Effect, in what: String, _ context: LintContext) {
+    mutating func checkEffect(_ effect: Effect, in what: String, env: ExpressionEnvironment, _ context: LintContext) {
         switch effect {
+        case .sendToMatching(let selection):
+            checkSelection(selection, in: what, env: env, context)
         case .emit: break
         case let .open(workflow, _, storeIdIn, _):
             if let known = context.knownWorkflows, !known.contains(workflow.name) {
@@ -275,6 +281,65 @@ private struct Findings {
                     error(toCaseIn.location, "'\(toCaseIn.name)' is \(f.type), not a reference to another case")
                 }
             }
+        }
+    }
+
+    /// `send: { command, to-cases-of, where, in-states }`: the workflow is known; with its definition at
+    /// hand (or when it is this workflow), the command, the states and the fields exist, the states are
+    /// not final, and each `where` expression has its field's type. The expressions read the source case
+    /// and the command's data.
+    mutating func checkSelection(_ s: CaseSelection, in what: String, env: ExpressionEnvironment, _ context: LintContext) {
+        let name = s.workflow.name
+        if let known = context.knownWorkflows, !known.contains(name), name != d.name {
+            error(s.workflow.location, "\(what) sends to the cases of unknown workflow '\(name)'",
+                  hint: Suggest.hint(name, among: known.sorted(), listing: "workflows"))
+        }
+        let target: WorkflowDefinition? = name == d.name ? d : context.workflows?[name]
+        if let target {
+            if target.command(s.command.name) == nil {
+                error(s.command.location, "\(what) sends '\(s.command.name)', which workflow '\(name)' has no command of",
+                      hint: Suggest.hint(s.command.name, among: target.commands.map(\.name), listing: "commands of \(name)"))
+            } else if target.command(s.command.name)?.opensCase == true {
+                error(s.command.location, "\(what) sends '\(s.command.name)', which opens a case of '\(name)'; the cases it selects are already open",
+                      hint: "send a command that applies to open cases, or use `open:` to open one")
+            }
+            for state in s.inStates {
+                guard let found = target.state(state.name) else {
+                    error(state.location, "workflow '\(name)' has no state '\(state.name)'",
+                          hint: Suggest.hint(state.name, among: target.states.map(\.name), listing: "states of \(name)"))
+                    continue
+                }
+                if found.isFinal {
+                    error(state.location, "state '\(state.name)' of '\(name)' is final: its cases take no command",
+                          hint: "select cases in states '\(s.command.name)' applies in")
+                } else if let command = target.command(s.command.name), !command.opensCase,
+                          !command.from.contains(where: { $0.name == state.name || $0.name == "*" }) {
+                    warning(state.location, "'\(s.command.name)' does not apply in state '\(state.name)' of '\(name)': every such case would refuse it",
+                            hint: "'\(s.command.name)' applies in \(command.from.map(\.name).joined(separator: ", "))")
+                }
+            }
+        }
+        var seen: [String: SourceLocation] = [:]
+        for m in s.matches {
+            if let first = seen[m.field.name] {
+                error(m.field.location, "field '\(m.field.name)' is matched twice", hint: "the first is at line \(first.line)")
+            }
+            seen[m.field.name] = seen[m.field.name] ?? m.field.location
+            var expected: FieldType? = nil
+            if let target {
+                guard let field = target.field(m.field.name) else {
+                    error(m.field.location, "workflow '\(name)' has no field '\(m.field.name)' to match in \(what)",
+                          hint: Suggest.hint(m.field.name, among: target.fields.map(\.name), listing: "fields of \(name)"))
+                    _ = compile(m.source, at: m.location, in: env, expecting: nil)
+                    continue
+                }
+                if field.pii {
+                    error(m.field.location, "field '\(m.field.name)' of '\(name)' is personal data (pii) and cannot select cases",
+                          hint: "match on fields that are not personal data")
+                }
+                expected = field.type
+            }
+            _ = compile(m.source, at: m.location, in: env, expecting: expected)
         }
     }
 

@@ -277,6 +277,31 @@ public enum Effect: Sendable, Hashable {
     case open(workflow: Named, command: String, storeIdIn: Named?, location: SourceLocation)
     /// Issue a command to the case whose id is in a reference field (e.g. withdraw admitted work).
     case send(command: String, toCaseIn: Named, location: SourceLocation)
+    /// Issue a command to every case of a workflow whose fields match values of the source case (e.g.
+    /// withdraw all of a department's admitted items in a community).
+    case sendToMatching(CaseSelection)
+}
+
+/// `send: { command: withdraw, to-cases-of: task-admission, where: { department: case.department }, in-states: [admitted] }`:
+/// a command sent to every case of `workflow` whose fields equal the values of the `where` expressions.
+///
+/// The expressions read the source case (as the command left it) and the command's data. A case matches
+/// when it is open, its state is one of `inStates` (every non-final state if none is written), and each
+/// field named in `where` holds the expression's value; a value that is not set matches no case. The
+/// engine finds the matching cases once, records them on the source case (`case.effect-targeted`), and
+/// sends the command to each, in the order of their ids.
+public struct CaseSelection: Sendable, Hashable {
+    /// The command sent to each matching case.
+    public var command: Named
+    /// The workflow whose cases are searched.
+    public var workflow: Named
+    /// For each field of the other workflow (``Assignment/field``), the expression over the source case
+    /// and the command's data whose value it must hold.
+    public var matches: [Assignment]
+    /// The states a case must be in; empty: every non-final state.
+    public var inStates: [Named]
+    /// Where the effect is written.
+    public var location: SourceLocation
 }
 
 /// A DMN-like decision table.

@@ -111,6 +111,22 @@ public final class CaseEngine: Sendable {
         return erased
     }
 
+    /// The case ids of each workflow, read incrementally from the log (for `runTimers` and `send` to matching cases).
+    private let caseIndex = CaseIndex()
+
+    /// The ids of every case of `workflow`, sorted. The engine's case index first reads the events
+    /// appended since it last looked (never the whole log again).
+    public func caseIds(ofWorkflow workflow: String) throws -> [String] {
+        try caseIndex.caseIds(of: workflow, in: store)
+    }
+
+    /// Where the engine's case index stands: the log position it reads from next, and how many events it
+    /// has read since the engine was made.
+    public var caseIndexProgress: (nextPosition: UInt64, eventsRead: UInt64) {
+        let p = caseIndex.progress
+        return (p.next, p.eventsRead)
+    }
+
     /// Recently loaded cases. A cache, never the truth: a load folds whatever the stream holds past the
     /// cached version, so the state is always that of the events in the log.
     private let cache = Mutex<[String: CaseState]>([:])
@@ -245,19 +261,21 @@ public final class CaseEngine: Sendable {
                     remember(state)
                     if let definition = compiled.definition.command(command), !definition.effects.isEmpty {
                         do {
-                            state = try await perform(definition.effects, from: state, compiled: compiled, actor: actor, data: data, at: at,
-                                                      source: r.firstPosition, depth: depth)
+                            state = try await perform(definition.effects, of: command, from: state, compiled: compiled, actor: actor, data: data, at: at,
+                                                      cause: EffectCause(caseId: caseId, version: r.firstVersion, position: r.firstPosition),
+                                                      depth: depth)
                         } catch {
                             // The command stands; its effects did not all happen. Say so on the case, and let
                             // `redriveEffects` finish them once the cause is fixed.
+                            let cause = EffectCause(caseId: caseId, version: r.firstVersion, position: r.firstPosition)
                             let failure: JSONValue = .object([
                                 "case": .string(caseId), "command": .string(command), "cause": .int(Int64(r.firstPosition)),
-                                "at": .string(at.iso8601), "reason": .string("\(error)"),
+                                "causeVersion": .int(Int64(r.firstVersion)), "at": .string(at.iso8601), "reason": .string("\(error)"),
                             ])
                             try await store.append(
                                 to: stream, expectedVersion: .any,
                                 events: [ProposedEvent(type: CaseEventType.effectFailed, json: failure.json, actor: actor.description, recordedAt: at)],
-                                commandId: "effect-failed:\(r.firstPosition)")
+                                commandId: "effect-failed:\(cause)")
                         }
                     }
                     return .accepted(state, firstPosition: r.firstPosition)
@@ -343,8 +361,9 @@ public final class CaseEngine: Sendable {
                   definition.effects.contains(where: { if case .emit = $0 { return false } else { return true } })
             else { continue }
             looked += 1
-            _ = try await perform(definition.effects, from: state, compiled: compiled, actor: Actor(role: role, id: actorId),
-                                  data: revealed(payload["data"] ?? .object([:])), at: at, source: e.position, depth: 0)
+            _ = try await perform(definition.effects, of: command, from: state, compiled: compiled, actor: Actor(role: role, id: actorId),
+                                  data: revealed(payload["data"] ?? .object([:])), at: at,
+                                  cause: EffectCause(caseId: caseId, version: e.streamVersion, position: e.position), depth: 0)
         }
         return looked
     }
@@ -365,18 +384,21 @@ public final class CaseEngine: Sendable {
     public let maxEffectDepth = 8
 
     /// Carries out a command's effects on other cases, after the command itself is durable. Each effect
-    /// has a command id derived from the source event's position, so repeating it never acts twice.
-    /// `open` gives the new case the command's data fields that its opening command takes, and records
-    /// the new case's id on the source case (`case.linked`); `send` issues a command, as the same actor,
-    /// to the case whose id is in a reference field.
+    /// has a command id derived from its cause (the source case and the stream version of the causing
+    /// event), so repeating it never acts twice, and whatever it names is the same however commands on
+    /// other cases interleave. `open` gives the new case the command's data fields that its opening
+    /// command takes, names it `<source case>-<workflow>-<version of the causing event>`, and records its
+    /// id on the source case (`case.linked`); `send` issues a command, as the same actor, to the case
+    /// whose id is in a reference field; `send … to-cases-of` finds the matching cases (``selectCases``),
+    /// records them on the source case, and issues the command to each, in the order of their ids.
     private func perform(
-        _ effects: [Effect], from state: CaseState, compiled: CompiledWorkflow, actor: Actor, data: JSONValue, at: Timestamp,
-        source position: UInt64, depth: Int
+        _ effects: [Effect], of command: String, from state: CaseState, compiled: CompiledWorkflow, actor: Actor, data: JSONValue,
+        at: Timestamp, cause: EffectCause, depth: Int
     ) async throws -> CaseState {
         guard depth < maxEffectDepth else { return state }
         var state = state
         for (index, effect) in effects.enumerated() {
-            let effectId = "effect:\(position):\(index)"
+            let effectId = "effect:\(cause):\(index)"
             switch effect {
             case .emit:
                 continue  // recorded with the command itself
@@ -384,39 +406,127 @@ public final class CaseEngine: Sendable {
                 let target = try registry.latest(workflow.name)
                 let takes = Set(target.definition.command(command)?.data.map(\.name) ?? [])
                 let passed = JSONValue.object((data.object ?? [:]).filter { takes.contains($0.key) })
-                let newId = "\(state.caseId)-\(workflow.name)-\(position)"
+                let newId = Self.openedCaseId(source: state.caseId, workflow: workflow.name, version: cause.version)
                 _ = try await run(caseId: newId, command: command, actor: actor, data: passed, at: at, commandId: effectId,
                                   opening: target, depth: depth + 1)
                 if let field = storeIdIn?.name {
                     let payload: JSONValue = .object([
                         "case": .string(state.caseId), "at": .string(at.iso8601), "field": .string(field),
-                        "linked": .string(newId), "workflow": .string(workflow.name), "cause": .int(Int64(position)),
+                        "linked": .string(newId), "workflow": .string(workflow.name), "cause": .int(Int64(cause.position)),
+                        "causeVersion": .int(Int64(cause.version)),
                     ])
                     let r = try await store.append(
                         to: CaseState.stream(state.caseId), expectedVersion: .any,
                         events: [ProposedEvent(type: CaseEventType.linked, json: payload.json, actor: actor.description, recordedAt: at)],
-                        commandId: "link:\(position):\(index)")
+                        commandId: "link:\(cause):\(index)")
                     if !r.deduplicated, let updated = try load(state.caseId) { state = updated }
                 }
-            case let .send(command, toCaseIn, _):
+            case let .send(sent, toCaseIn, _):
                 guard case .string(let target)? = state.data[toCaseIn.name] else { continue }
-                _ = try await run(caseId: target, command: command, actor: actor, data: .object([:]), at: at, commandId: effectId,
+                _ = try await run(caseId: target, command: sent, actor: actor, data: .object([:]), at: at, commandId: effectId,
                                   opening: nil, depth: depth + 1)
+            case .sendToMatching(let selection):
+                let (targets, recorded) = try await selectCases(selection, effect: index, of: command, from: state, compiled: compiled,
+                                                                actor: actor, data: data, at: at, cause: cause)
+                if recorded, let updated = try load(state.caseId) { state = updated }
+                for target in targets {
+                    _ = try await run(caseId: target, command: selection.command.name, actor: actor, data: .object([:]), at: at,
+                                      commandId: "\(effectId):\(target)", opening: nil, depth: depth + 1)
+                }
             }
         }
         return state
     }
 
+    /// The cases a `send … to-cases-of` effect acts on, and whether this call recorded them.
+    ///
+    /// The first time, they are found: every open case of the workflow (from the case index, by id) in one
+    /// of the effect's states (any non-final one if it names none) whose fields each equal the value of
+    /// their `where` expression, evaluated on the source case as `state` has it and the command's data (a
+    /// value that is not set matches no case). They are then recorded on the source case, before any is
+    /// sent the command, as a `case.effect-targeted` event whose command id is derived from the cause.
+    /// After that, the recorded list is returned: a redrive acts on the same cases, and each of them is
+    /// sent the command under its own derived command id, so none is acted on twice.
+    private func selectCases(
+        _ selection: CaseSelection, effect index: Int, of command: String, from state: CaseState, compiled: CompiledWorkflow,
+        actor: Actor, data: JSONValue, at: Timestamp, cause: EffectCause
+    ) async throws -> (targets: [String], recorded: Bool) {
+        let recordId = "targets:\(cause):\(index)"
+        let stream = CaseState.stream(state.caseId)
+        func recordedTargets(_ event: RecordedEvent) throws -> [String] {
+            guard let payload = try? JSONValue.parse(Data(event.payload)).object, let targets = payload["targets"]?.array else {
+                throw EngineError.corrupt("case '\(state.caseId)': the targets recorded at position \(event.position) are unreadable")
+            }
+            return targets.compactMap(\.string)
+        }
+        if let earlier = try store.readStream(stream, from: 0, limit: Int.max).first(where: { $0.commandId == recordId }) {
+            return (try recordedTargets(earlier), false)
+        }
+        guard let expressions = compiled.selections[CompiledWorkflow.effectKey(command: command, index: index)] else {
+            throw EngineError.corrupt("\(compiled.definition.name): command '\(command)' effect \(index) has no compiled `where`")
+        }
+        var commandData: [String: Value] = [:]
+        let spec = compiled.definition.command(command)
+        for (key, json) in data.object ?? [:] {
+            guard let field = spec?.data.first(where: { $0.name == key }) else { continue }
+            commandData[key] = (try? ValueCoding.decode(json, as: field.type, field: key)) ?? .null
+        }
+        let context = EvaluationContext(caseData: state.data, commandData: commandData, now: at, actor: actor.id, role: actor.role,
+                                        officeHours: compiled.officeHours)
+        var wanted: [(field: String, value: Value)] = []
+        for (field, expression) in expressions {
+            do {
+                wanted.append((field, try expression.evaluate(context)))
+            } catch {
+                throw EngineError.corrupt("\(compiled.definition.name): command '\(command)': `where` \(field): \(error)")
+            }
+        }
+        let workflow = selection.workflow.name
+        var targets: [String] = []
+        if wanted.allSatisfy({ $0.value.isSet }) {
+            for id in try caseIndex.caseIds(of: workflow, in: store) {
+                guard let candidate = try load(id), candidate.isOpen, candidate.workflow == workflow else { continue }
+                if selection.inStates.isEmpty {
+                    guard try registry.definition(hash: candidate.definitionHash).definition.state(candidate.state)?.isFinal == false else { continue }
+                } else if !selection.inStates.contains(where: { $0.name == candidate.state }) {
+                    continue
+                }
+                if wanted.allSatisfy({ candidate.data[$0.field] == $0.value }) { targets.append(id) }
+            }
+        }
+        let payload: JSONValue = .object([
+            "case": .string(state.caseId), "at": .string(at.iso8601), "command": .string(command), "effect": .int(Int64(index)),
+            "cause": .int(Int64(cause.position)), "causeVersion": .int(Int64(cause.version)),
+            "send": .string(selection.command.name), "workflow": .string(workflow),
+            "where": .object(Dictionary(wanted.map { ($0.field, ValueCoding.encode($0.value)) }, uniquingKeysWith: { a, _ in a })),
+            "inStates": .array(selection.inStates.map { .string($0.name) }),
+            "targets": .array(targets.map(JSONValue.string)),
+        ])
+        let r = try await store.append(
+            to: stream, expectedVersion: .any,
+            events: [ProposedEvent(type: CaseEventType.effectTargeted, json: payload.json, actor: actor.description, recordedAt: at)],
+            commandId: recordId)
+        if r.deduplicated, let original = try store.event(at: r.firstPosition) {
+            return (try recordedTargets(original), false)  // another run recorded them first: act on those
+        }
+        return (targets, true)
+    }
+
+    /// The id of the case an `open` effect opens: `<source case>-<workflow>-<version>`, where `version` is
+    /// the source case's stream version of the event that caused it. It depends only on the source case's
+    /// own history, never on how commands on other cases interleave.
+    public static func openedCaseId(source: String, workflow: String, version: UInt64) -> String {
+        "\(source)-\(workflow)-\(version)"
+    }
+
     /// Fires every clock whose deadline is at or before `until`, exactly once each, recording the
-    /// breach (at the deadline) and its escalation. Returns the breaches recorded.
+    /// breach (at the deadline) and its escalation. Returns the breaches recorded, case by case in the
+    /// order of workflow name and case id. Finds the cases with the engine's case index, which reads
+    /// only the events appended since its last use.
     public func runTimers(until: Timestamp) async throws -> [(caseId: String, clock: String, deadline: Timestamp)] {
         var fired: [(String, String, Timestamp)] = []
-        var caseIds: [String] = []
-        try store.scan { e in
-            if e.type == CaseEventType.opened, e.streamId.hasPrefix("case-") { caseIds.append(String(e.streamId.dropFirst(5))) }
-            return true
-        }
-        for caseId in caseIds {
+        // Every case, by workflow and id; the index reads only what was appended since the last run.
+        for caseId in try caseIndex.allCaseIds(in: store) {
             guard let state = try load(caseId), state.isOpen else { continue }
             let compiled = try registry.definition(hash: state.definitionHash)
             for (name, clock) in state.clocks.sorted(by: { $0.key < $1.key }) where clock.isStarted {
@@ -457,6 +567,25 @@ public final class CaseEngine: Sendable {
         }
         return fired
     }
+}
+
+extension CaseEventType {
+    /// The cases a `send … to-cases-of` effect selected, recorded on the source case before any of them
+    /// is sent the command: `targets` (ids, in order), the `where` values, `inStates`, the command sent.
+    public static let effectTargeted = "case.effect-targeted"
+}
+
+/// What caused an effect: the accepted command's first event, on the source case's stream.
+struct EffectCause: CustomStringConvertible {
+    /// The source case.
+    var caseId: String
+    /// The stream version of the causing event (deterministic: the case's own history).
+    var version: UInt64
+    /// Its global position (recorded for reference; it depends on other cases' commands).
+    var position: UInt64
+
+    /// `<case>@<version>`: the prefix of the command ids of the effects it causes.
+    var description: String { "\(caseId)@\(version)" }
 }
 
 /// The pure decision: given a case and a command, either the changes to record or a rejection.

@@ -24,8 +24,11 @@ public struct CompiledWorkflow: Sendable {
     let guards: [String: [(Guard, Expression)]]
     let assignments: [String: [(String, Expression)]]
     let decisionInputs: [String: [Expression]]
+    /// The `where` expressions of each `send … to-cases-of` effect (by ``effectKey(command:index:)``), with their fields.
+    let selections: [String: [(field: String, expression: Expression)]]
 
     static func decisionKey(command: String, table: String) -> String { command + "\u{0}" + table }
+    static func effectKey(command: String, index: Int) -> String { command + "\u{0}" + String(index) }
 
     /// Compiles a definition with the calendar and catalogue files it uses. Throws the linter's and
     /// parser's errors (warnings do not stop it).
@@ -48,6 +51,7 @@ public struct CompiledWorkflow: Sendable {
 
         var guards: [String: [(Guard, Expression)]] = [:]
         var assignments: [String: [(String, Expression)]] = [:]
+        var selections: [String: [(field: String, expression: Expression)]] = [:]
         let caseTypes = Dictionary(definition.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
         do {
             for c in definition.commands {
@@ -55,6 +59,12 @@ public struct CompiledWorkflow: Sendable {
                     caseFields: caseTypes, commandFields: Dictionary(c.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }),
                     officeHours: definition.hasOfficeHours)
                 guards[c.name] = try c.guards.map { g throws(Diagnostic) in (g, try Expression.compile(g.source, at: g.location, in: env)) }
+                for (index, effect) in c.effects.enumerated() {
+                    guard case .sendToMatching(let selection) = effect else { continue }
+                    selections[Self.effectKey(command: c.name, index: index)] = try selection.matches.map { m throws(Diagnostic) in
+                        (m.field.name, try Expression.compile(m.source, at: m.location, in: env, expecting: nil))
+                    }
+                }
                 assignments[c.name] = try c.assignments.map { a throws(Diagnostic) in
                     (a.field.name, try Expression.compile(a.source, at: a.location, in: env, expecting: caseTypes[a.field.name]))
                 }
@@ -88,7 +98,7 @@ public struct CompiledWorkflow: Sendable {
                 definition: definition, hash: hasher.finalize().map { String(format: "%02x", $0) }.joined(), source: source,
                 calendarSources: calendarSources, calendar: calendar, catalogueSources: catalogueSources, catalogues: catalogues,
                 officeHours: definition.officeHours.flatMap { spec in calendar.map { OfficeHours(calendar: $0, periods: spec.periods) } },
-                guards: guards, assignments: assignments, decisionInputs: decisionInputs)
+                guards: guards, assignments: assignments, decisionInputs: decisionInputs, selections: selections)
         } catch {
             throw DiagnosticList([error])
         }
