@@ -70,7 +70,8 @@ public struct CaseEvent: Sendable {
     /// The state a breach moved the case to (absent when it moved nothing: the clock had stopped, late,
     /// or the case was already final).
     public var moveTo: String?
-
+    /// The case's number in the run folding it (see ``CaseNumbers``); -1 until numbered.
+    var caseNumber: Int32 = -1
 
     /// Reads an event; nil if it is not one of the engine's case events.
     public static func read(_ event: borrowing EventView) throws -> CaseEvent? {
@@ -104,6 +105,7 @@ public struct CaseEvent: Sendable {
         try j.members(0) { ks, ke, v in
             switch ke - ks {
             case 3 where j.equals(ks, ke, "set"):
+                e.set.reserveCapacity(8)
                 try j.members(v) { fs, fe, fv in e.set.append((j.text(fs, fe), try scalar(fv))) }
             case 4 where j.equals(ks, ke, "case"): e.caseId = try j.string(v) ?? ""
             case 4 where j.equals(ks, ke, "role"): e.role = try j.string(v) ?? ""
