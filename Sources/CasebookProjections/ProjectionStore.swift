@@ -221,12 +221,17 @@ public final class ProjectionStore: Sendable {
             // Long runs: read and parse on a second thread while this one folds (and holds the write
             // transaction, which must stay on the thread that began it).
             try readAhead(from: from, to: end, numbers: router.numbers) { batch in
-                for k in batch.indices { try route(batch[k]) }
+                // Through a buffer pointer each event is borrowed where it lies; the array's subscript
+                // would copy it (retaining every string and list in it) and destroy the copy.
+                try batch.withUnsafeBufferPointer { events in
+                    for k in events.indices { try route(events[k]) }
+                }
             }
         } else {
             try router.numbers.withTable { numbers in
+                var reader = CaseEvent.Reader()
                 try store.scanViews(from: from, to: end) { view in
-                    if var event = try CaseEvent.read(view) {
+                    if var event = try reader.read(view) {
                         event.caseNumber = numbers.number(event.caseId)
                         try route(event)
                     }
@@ -251,15 +256,21 @@ public final class ProjectionStore: Sendable {
         Thread {
             do {
                 try numbers.withTable { numbers in
+                    var reader = CaseEvent.Reader()
                     var batch: [CaseEvent] = []
                     batch.reserveCapacity(EventPipe.batchSize)
+                    // Batches the folding thread has finished with, to fill again.
+                    var pool: [[CaseEvent]] = []
                     try store.scanViews(from: from, to: end) { view in
-                        guard var event = try CaseEvent.read(view) else { return }
+                        guard var event = try reader.read(view) else { return }
                         event.caseNumber = numbers.number(event.caseId)
                         batch.append(event)
                         if batch.count == EventPipe.batchSize {
-                            guard pipe.put(batch) else { throw CancellationError() }
-                            batch = []
+                            guard let spent = pipe.put(batch) else { throw CancellationError() }
+                            pool += spent
+                            if pool.count > 2 { pool.removeFirst(pool.count - 2) }
+                            batch = pool.popLast() ?? []
+                            batch.removeAll(keepingCapacity: true)
                             batch.reserveCapacity(EventPipe.batchSize)
                         }
                     }
@@ -273,7 +284,7 @@ public final class ProjectionStore: Sendable {
         defer { pipe.cancelAndWait() }
         while let batch = try pipe.take() {
             try body(batch)
-            pipe.giveBack(batch)
+            pipe.giveBack(consume batch)
         }
     }
 
@@ -437,8 +448,8 @@ final class EventPipe: Sendable {
     static let batchSize = 2048
     private struct State: Sendable {
         var queue: [[CaseEvent]] = []
-        /// Batches folded, for the reader to free: memory goes back to the thread that allocated it,
-        /// which is cheaper for the allocator than freeing it on the folding thread.
+        /// Batches folded, for the reader to refill or free: memory goes back to the thread that
+        /// allocated it, which is cheaper for the allocator than freeing it on the folding thread.
         var spent: [[CaseEvent]] = []
         var done = false
         var cancelled = false
@@ -451,8 +462,9 @@ final class EventPipe: Sendable {
 
     init(capacity: Int) { slots = DispatchSemaphore(value: capacity) }
 
-    /// Hands over a batch, waiting for room; false if the reader was cancelled.
-    func put(_ batch: [CaseEvent]) -> Bool {
+    /// Hands over a batch, waiting for room. Returns the batches folded since the last call (for the
+    /// reader to reuse or free), or nil if the reader was cancelled.
+    func put(_ batch: [CaseEvent]) -> [[CaseEvent]]? {
         slots.wait()
         var spent: [[CaseEvent]] = []
         let ok = state.withLock { s in
@@ -462,14 +474,14 @@ final class EventPipe: Sendable {
             return true
         }
         if ok { items.signal() }
-        spent.removeAll()
-        return ok
+        return ok ? spent : nil
     }
 
-    /// Hands a folded batch back to the reader, which frees it.
-    func giveBack(_ batch: [CaseEvent]) {
+    /// Hands a folded batch back to the reader, which reuses or frees it.
+    func giveBack(_ batch: consuming [CaseEvent]) {
+        var batch = Optional(batch)
         state.withLock { s in
-            if !s.done { s.spent.append(batch) }
+            if !s.done, let b = batch.take() { s.spent.append(b) }
         }
     }
 
