@@ -71,8 +71,6 @@ public struct CaseEvent: Sendable {
     /// The state a breach moved the case to (absent when it moved nothing: the clock had stopped, late,
     /// or the case was already final).
     public var moveTo: String?
-    /// The case's number in the run folding it (see ``CaseNumbers``); -1 until numbered.
-    var caseNumber: Int32 = -1
 
     /// Reads an event; nil if it is not one of the engine's case events. To read many, a
     /// ``Reader`` is cheaper.

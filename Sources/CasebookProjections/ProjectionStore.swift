@@ -169,8 +169,8 @@ public final class ProjectionStore: Sendable {
         /// By case number: the runner's index, -1 for none, ``unknown`` when not yet learnt.
         var owner: [Int16] = []
         var complete: Bool
-        /// Numbers the cases (shared with the thread that parses).
-        let numbers = CaseNumbers()
+        /// Numbers the cases.
+        var numbers = CaseNumbers()
         static let unknown: Int16 = -2
         static let limit = 2_000_000
     }
@@ -188,7 +188,7 @@ public final class ProjectionStore: Sendable {
         }
         func route(_ event: borrowing CaseEvent) throws {
             if let t = recordedAtOrBefore, event.at > t { return }
-            let c = Int(event.caseNumber)
+            let c = Int(router.numbers.number(event.caseId))
             if c >= router.owner.count { router.owner.grow(to: c + 1, with: Router.unknown) }
             if event.kind == .opened, let workflow = event.workflow {
                 let i = runners.firstIndex { $0.follows(workflow) } ?? -1
@@ -220,7 +220,7 @@ public final class ProjectionStore: Sendable {
         if end - from >= 8192 {
             // Long runs: read and parse on a second thread while this one folds (and holds the write
             // transaction, which must stay on the thread that began it).
-            try readAhead(from: from, to: end, numbers: router.numbers) { batch in
+            try readAhead(from: from, to: end) { batch in
                 // Through a buffer pointer each event is borrowed where it lies; the array's subscript
                 // would copy it (retaining every string and list in it) and destroy the copy.
                 try batch.withUnsafeBufferPointer { events in
@@ -228,14 +228,9 @@ public final class ProjectionStore: Sendable {
                 }
             }
         } else {
-            try router.numbers.withTable { numbers in
-                var reader = CaseEvent.Reader()
-                try store.scanViews(from: from, to: end) { view in
-                    if var event = try reader.read(view) {
-                        event.caseNumber = numbers.number(event.caseId)
-                        try route(event)
-                    }
-                }
+            var reader = CaseEvent.Reader()
+            try store.scanViews(from: from, to: end) { view in
+                if let event = try reader.read(view) { try route(event) }
             }
         }
         for i in runners.indices {
@@ -250,32 +245,29 @@ public final class ProjectionStore: Sendable {
     }
 
     /// Reads and parses events [from, to) on a second thread, handing them over in batches.
-    private func readAhead(from: UInt64, to end: UInt64, numbers: CaseNumbers, _ body: ([CaseEvent]) throws -> Void) throws {
+    private func readAhead(from: UInt64, to end: UInt64, _ body: ([CaseEvent]) throws -> Void) throws {
         let pipe = EventPipe(capacity: 8)
         let store = self.store
         Thread {
             do {
-                try numbers.withTable { numbers in
-                    var reader = CaseEvent.Reader()
-                    var batch: [CaseEvent] = []
-                    batch.reserveCapacity(EventPipe.batchSize)
-                    // Batches the folding thread has finished with, to fill again.
-                    var pool: [[CaseEvent]] = []
-                    try store.scanViews(from: from, to: end) { view in
-                        guard var event = try reader.read(view) else { return }
-                        event.caseNumber = numbers.number(event.caseId)
-                        batch.append(event)
-                        if batch.count == EventPipe.batchSize {
-                            guard let spent = pipe.put(batch) else { throw CancellationError() }
-                            pool += spent
-                            if pool.count > 2 { pool.removeFirst(pool.count - 2) }
-                            batch = pool.popLast() ?? []
-                            batch.removeAll(keepingCapacity: true)
-                            batch.reserveCapacity(EventPipe.batchSize)
-                        }
+                var reader = CaseEvent.Reader()
+                var batch: [CaseEvent] = []
+                batch.reserveCapacity(EventPipe.batchSize)
+                // Batches the folding thread has finished with, to fill again.
+                var pool: [[CaseEvent]] = []
+                try store.scanViews(from: from, to: end) { view in
+                    guard let event = try reader.read(view) else { return }
+                    batch.append(event)
+                    if batch.count == EventPipe.batchSize {
+                        guard let spent = pipe.put(batch) else { throw CancellationError() }
+                        pool += spent
+                        if pool.count > 2 { pool.removeFirst(pool.count - 2) }
+                        batch = pool.popLast() ?? []
+                        batch.removeAll(keepingCapacity: true)
+                        batch.reserveCapacity(EventPipe.batchSize)
                     }
-                    if !batch.isEmpty { _ = pipe.put(batch) }
                 }
+                if !batch.isEmpty { _ = pipe.put(batch) }
                 pipe.finish(nil)
             } catch {
                 pipe.finish(error)
@@ -418,28 +410,17 @@ public final class ProjectionStore: Sendable {
 }
 
 /// Numbers the cases met in a run (0, 1, 2, … in the order they are first met), so that the folding
-/// thread finds a case's owner and cached rows by array index instead of hashing its id. The table is
-/// used by one thread at a time: the one parsing.
-final class CaseNumbers: Sendable {
-    struct Table {
-        private var numbers: [String: Int32] = [:]
-        var count: Int { numbers.count }
-        /// The case's number, given the next free one if it has none.
-        mutating func number(_ caseId: String) -> Int32 {
-            if let n = numbers[caseId] { return n }
-            let n = Int32(numbers.count)
-            numbers[caseId] = n
-            return n
-        }
-    }
-    private let table = Mutex(Table())
-
+/// thread finds a case's owner and cached rows by array index: one hash of the case id per event.
+struct CaseNumbers {
+    private var numbers: [String: Int32] = [:]
     /// Cases numbered so far.
-    var count: Int { table.withLock { $0.count } }
-
-    /// Runs `body` with the table to itself.
-    func withTable(_ body: (inout Table) throws -> Void) throws {
-        try table.withLock { t in try body(&t) }
+    var count: Int { numbers.count }
+    /// The case's number, given the next free one if it has none.
+    mutating func number(_ caseId: String) -> Int32 {
+        if let n = numbers[caseId] { return n }
+        let n = Int32(numbers.count)
+        numbers[caseId] = n
+        return n
     }
 }
 
