@@ -221,10 +221,16 @@ public final class ProjectionStore: Sendable {
             // Long runs: read and parse on a second thread while this one folds (and holds the write
             // transaction, which must stay on the thread that began it).
             try readAhead(from: from, to: end) { batch in
-                // Through a buffer pointer each event is borrowed where it lies; the array's subscript
-                // would copy it (retaining every string and list in it) and destroy the copy.
-                try batch.withUnsafeBufferPointer { events in
-                    for k in events.indices { try route(events[k]) }
+                // Each event is moved out of the batch (an empty one left in its place), so that it is
+                // folded without being copied: reading it from the array, or through a pointer into
+                // it, copies it (retaining every string and list in it) and later destroys the copy.
+                try batch.withUnsafeMutableBufferPointer { events in
+                    let base = events.baseAddress!
+                    for k in events.indices {
+                        let event = (base + k).move()
+                        (base + k).initialize(to: CaseEvent(kind: .opened, position: 0, at: 0))
+                        try route(event)
+                    }
                 }
             }
         } else {
@@ -245,7 +251,7 @@ public final class ProjectionStore: Sendable {
     }
 
     /// Reads and parses events [from, to) on a second thread, handing them over in batches.
-    private func readAhead(from: UInt64, to end: UInt64, _ body: ([CaseEvent]) throws -> Void) throws {
+    private func readAhead(from: UInt64, to end: UInt64, _ body: (inout [CaseEvent]) throws -> Void) throws {
         let pipe = EventPipe(capacity: 8)
         let store = self.store
         Thread {
@@ -274,8 +280,8 @@ public final class ProjectionStore: Sendable {
             }
         }.start()
         defer { pipe.cancelAndWait() }
-        while let batch = try pipe.take() {
-            try body(batch)
+        while var batch = try pipe.take() {
+            try body(&batch)
             pipe.giveBack(consume batch)
         }
     }
