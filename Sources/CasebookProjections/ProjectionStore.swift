@@ -221,14 +221,15 @@ public final class ProjectionStore: Sendable {
             // Long runs: read and parse on a second thread while this one folds (and holds the write
             // transaction, which must stay on the thread that began it).
             try readAhead(from: from, to: end) { batch in
-                // Each event is moved out of the batch (an empty one left in its place), so that it is
-                // folded without being copied: reading it from the array, or through a pointer into
-                // it, copies it (retaining every string and list in it) and later destroys the copy.
+                // Each event is moved out of the batch, folded, and moved back, so that it is folded
+                // without being copied (reading it from the array, or through a pointer into it, copies
+                // it, retaining every string and list in it, and later destroys the copy) and is freed
+                // by the reading thread that allocated it, when it refills the batch.
                 try batch.withUnsafeMutableBufferPointer { events in
                     let base = events.baseAddress!
                     for k in events.indices {
                         let event = (base + k).move()
-                        (base + k).initialize(to: CaseEvent(kind: .opened, position: 0, at: 0))
+                        defer { (base + k).initialize(to: consume event) }
                         try route(event)
                     }
                 }
