@@ -135,7 +135,7 @@ public struct CaseEvent: Sendable {
                     try j.members(v) { fs, fe, fv in
                         fields.append((words.string(UnsafeRawBufferPointer(rebasing: payload[fs..<fe])), try scalar(fv)))
                     }
-                    e.set = fields  // one allocation of the exact size (none when empty)
+                    if !fields.isEmpty { e.set = Array(fields[...]) }  // a copy of the exact size; the scratch list stays unshared
                 case 4 where j.equals(ks, ke, "case"): e.caseId = try string(v) ?? ""
                 case 4 where j.equals(ks, ke, "role"): e.role = try string(v) ?? ""
                 case 4 where j.equals(ks, ke, "flag"): e.flag = try string(v)
@@ -155,7 +155,7 @@ public struct CaseEvent: Sendable {
                         }
                         clocks.append(op)
                     }
-                    e.clocks = clocks
+                    if !clocks.isEmpty { e.clocks = Array(clocks[...]) }
                 case 7 where j.equals(ks, ke, "command"): e.command = try string(v) ?? ""
                 case 8 where j.equals(ks, ke, "workflow"): e.workflow = try string(v)
                 case 8 where j.equals(ks, ke, "deadline"): e.breachDeadline = try time(v)
