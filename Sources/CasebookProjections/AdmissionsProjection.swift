@@ -51,7 +51,10 @@ public struct AdmissionsProjection: Projection {
             r.appliedAt = e.at
             row = r
         }
-        guard var r = row else { return [] }
+        // Moved out (not copied) so that its strings and lists change in place; put back on every
+        // way out.
+        guard var r = row.take() else { return [] }
+        defer { row = r }
         switch e.kind {
         case .opened, .accepted:
             for (field, value) in e.set {
@@ -88,7 +91,6 @@ public struct AdmissionsProjection: Projection {
             return []
         }
         r.lastAt = e.at
-        row = r
         return []
     }
 

@@ -1,4 +1,5 @@
 import CasebookLog
+import Foundation
 import CasebookWorkflow
 
 /// A scalar as the engine recorded it in a payload. Sealed personal data and lists are not kept
@@ -71,64 +72,120 @@ public struct CaseEvent: Sendable {
     /// or the case was already final).
     public var moveTo: String?
 
-
-    /// Reads an event; nil if it is not one of the engine's case events.
+    /// Reads an event; nil if it is not one of the engine's case events. To read many, a
+    /// ``Reader`` is cheaper.
     public static func read(_ event: borrowing EventView) throws -> CaseEvent? {
-        let kind: Kind
-        if event.typeIs("case.command-accepted") { kind = .accepted }
-        else if event.typeIs("case.opened") { kind = .opened }
-        else if event.typeIs("case.command-rejected") { kind = .rejected }
-        else if event.typeIs("clock.breached") { kind = .breached }
-        else if event.typeIs("case.migrated") { kind = .migrated }
-        else if event.typeIs("subject.erased") { kind = .erased }
-        else { return nil }
-        var e = CaseEvent(kind: kind, position: event.position, at: event.recordedAt.millisecondsSince1970)
-        let j = JSONScanner(event.payload)
-        func scalar(_ v: Int) throws -> RecordedScalar {
-            switch event.payload[v] {
-            case UInt8(ascii: "\""): return .string(try j.string(v) ?? "")
-            case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool(j.bool(v)!)
-            case UInt8(ascii: "n"): return .null
-            case UInt8(ascii: "["):
-                var n = 0
-                try j.elements(v) { _ in n += 1 }
-                return .list(count: n)
-            case UInt8(ascii: "{"): return .other
-            default: return j.int(v).map(RecordedScalar.int) ?? .other
+        var reader = Reader()
+        return try reader.read(event)
+    }
+
+    /// Reads case events one after another, reusing what it made for earlier ones: the longer strings
+    /// it has met (field names, commands, workflows, actors, recurring values), which it would
+    /// otherwise allocate anew for every event, and its scratch lists. What it reads is the same as
+    /// ``CaseEvent/read(_:)`` reads.
+    public struct Reader {
+        private var words = Words()
+        private var fields: [(field: String, value: RecordedScalar)] = []
+        private var clocks: [RecordedClockOperation] = []
+
+        /// A reader that has met nothing yet.
+        public init() {}
+
+        /// Reads an event; nil if it is not one of the engine's case events.
+        public mutating func read(_ event: borrowing EventView) throws -> CaseEvent? {
+            let kind: Kind
+            if event.typeIs("case.command-accepted") { kind = .accepted }
+            else if event.typeIs("case.opened") { kind = .opened }
+            else if event.typeIs("case.command-rejected") { kind = .rejected }
+            else if event.typeIs("clock.breached") { kind = .breached }
+            else if event.typeIs("case.migrated") { kind = .migrated }
+            else if event.typeIs("subject.erased") { kind = .erased }
+            else { return nil }
+            var e = CaseEvent(kind: kind, position: event.position, at: event.recordedAt.millisecondsSince1970)
+            let payload = event.payload
+            let j = JSONScanner(payload)
+            func string(_ v: Int) throws -> String? {
+                guard v < payload.count && payload[v] == UInt8(ascii: "\"") else { return nil }
+                let end = try j.stringEnd(v) - 1
+                let inner = UnsafeRawBufferPointer(rebasing: payload[(v + 1)..<end])
+                if inner.isEmpty || memchr(inner.baseAddress!, Int32(UInt8(ascii: "\\")), inner.count) == nil { return words.string(inner) }
+                return try j.string(v)  // escaped: rare
             }
-        }
-        func time(_ v: Int) throws -> Int64? {
-            guard let s = try j.string(v), let t = Timestamp(iso8601: s) else { return nil }
-            return t.millisecondsSince1970
-        }
-        try j.members(0) { ks, ke, v in
-            switch ke - ks {
-            case 3 where j.equals(ks, ke, "set"):
-                try j.members(v) { fs, fe, fv in e.set.append((j.text(fs, fe), try scalar(fv))) }
-            case 4 where j.equals(ks, ke, "case"): e.caseId = try j.string(v) ?? ""
-            case 4 where j.equals(ks, ke, "role"): e.role = try j.string(v) ?? ""
-            case 4 where j.equals(ks, ke, "flag"): e.flag = try j.string(v)
-            case 5 where j.equals(ks, ke, "state"): e.state = try j.string(v)
-            case 5 where j.equals(ks, ke, "actor"): e.actor = try j.string(v) ?? ""
-            case 5 where j.equals(ks, ke, "check"): e.check = try j.string(v)
-            case 5 where j.equals(ks, ke, "clock"): e.breachedClock = try j.string(v)
-            case 6 where j.equals(ks, ke, "moveTo"): e.moveTo = try j.string(v)
-            case 6 where j.equals(ks, ke, "clocks"):
-                try j.elements(v) { o in
-                    var op = RecordedClockOperation(clock: "", op: "", deadline: nil)
-                    try j.members(o) { cs, ce, cv in
-                        if j.equals(cs, ce, "clock") { op.clock = try j.string(cv) ?? "" }
-                        else if j.equals(cs, ce, "op") { op.op = try j.string(cv) ?? "" }
-                        else if j.equals(cs, ce, "deadline") { op.deadline = try time(cv) }
-                    }
-                    e.clocks.append(op)
+            func scalar(_ v: Int) throws -> RecordedScalar {
+                switch v < payload.count ? payload[v] : 0 {
+                case UInt8(ascii: "\""): return .string(try string(v) ?? "")
+                case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool(j.bool(v)!)
+                case UInt8(ascii: "n"): return .null
+                case UInt8(ascii: "["):
+                    var n = 0
+                    try j.elements(v) { _ in n += 1 }
+                    return .list(count: n)
+                case UInt8(ascii: "{"): return .other
+                default: return j.int(v).map(RecordedScalar.int) ?? .other
                 }
-            case 7 where j.equals(ks, ke, "command"): e.command = try j.string(v) ?? ""
-            case 8 where j.equals(ks, ke, "workflow"): e.workflow = try j.string(v)
-            case 8 where j.equals(ks, ke, "deadline"): e.breachDeadline = try time(v)
-            default: break
             }
+            func time(_ v: Int) throws -> Int64? {
+                guard let s = try j.string(v), let t = Timestamp(iso8601: s) else { return nil }
+                return t.millisecondsSince1970
+            }
+            try j.members(0) { ks, ke, v in
+                switch ke - ks {
+                case 3 where j.equals(ks, ke, "set"):
+                    fields.removeAll(keepingCapacity: true)
+                    try j.members(v) { fs, fe, fv in
+                        fields.append((words.string(UnsafeRawBufferPointer(rebasing: payload[fs..<fe])), try scalar(fv)))
+                    }
+                    if !fields.isEmpty { e.set = Array(fields[...]) }  // a copy of the exact size; the scratch list stays unshared
+                case 4 where j.equals(ks, ke, "case"): e.caseId = try string(v) ?? ""
+                case 4 where j.equals(ks, ke, "role"): e.role = try string(v) ?? ""
+                case 4 where j.equals(ks, ke, "flag"): e.flag = try string(v)
+                case 5 where j.equals(ks, ke, "state"): e.state = try string(v)
+                case 5 where j.equals(ks, ke, "actor"): e.actor = try string(v) ?? ""
+                case 5 where j.equals(ks, ke, "check"): e.check = try string(v)
+                case 5 where j.equals(ks, ke, "clock"): e.breachedClock = try string(v)
+                case 6 where j.equals(ks, ke, "moveTo"): e.moveTo = try string(v)
+                case 6 where j.equals(ks, ke, "clocks"):
+                    clocks.removeAll(keepingCapacity: true)
+                    try j.elements(v) { o in
+                        var op = RecordedClockOperation(clock: "", op: "", deadline: nil)
+                        try j.members(o) { cs, ce, cv in
+                            if j.equals(cs, ce, "clock") { op.clock = try string(cv) ?? "" }
+                            else if j.equals(cs, ce, "op") { op.op = try string(cv) ?? "" }
+                            else if j.equals(cs, ce, "deadline") { op.deadline = try time(cv) }
+                        }
+                        clocks.append(op)
+                    }
+                    if !clocks.isEmpty { e.clocks = Array(clocks[...]) }
+                case 7 where j.equals(ks, ke, "command"): e.command = try string(v) ?? ""
+                case 8 where j.equals(ks, ke, "workflow"): e.workflow = try string(v)
+                case 8 where j.equals(ks, ke, "deadline"): e.breachDeadline = try time(v)
+                default: break
+                }
+            }
+            return e
         }
-        return e
+    }
+}
+
+/// Strings made from payload bytes, kept so that the same bytes give the same String again without
+/// allocating. Strings of up to 15 UTF-8 bytes are stored inline and never allocate; only longer
+/// ones are kept, at most ``limit`` of them.
+struct Words {
+    static let limit = 65_536
+    private var table: [UInt64: String] = [:]
+
+    mutating func string(_ bytes: UnsafeRawBufferPointer) -> String {
+        guard bytes.count > 15 else { return String(decoding: bytes, as: UTF8.self) }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        if let known = table[h] {
+            let same = known.utf8.count == bytes.count
+                && known.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 } == true
+            if same { return known }
+            return String(decoding: bytes, as: UTF8.self)  // another string with the same hash
+        }
+        let s = String(decoding: bytes, as: UTF8.self)
+        if table.count < Self.limit { table[h] = s }
+        return s
     }
 }

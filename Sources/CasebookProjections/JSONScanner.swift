@@ -131,9 +131,7 @@ struct JSONScanner {
     func string(_ i: Int) throws -> String? {
         guard at(i) == UInt8(ascii: "\"") else { return nil }
         let end = try stringEnd(i) - 1
-        var hasEscape = false
-        for k in (i + 1)..<end where bytes[k] == UInt8(ascii: "\\") { hasEscape = true; break }
-        if !hasEscape { return text(i + 1, end) }
+        if end == i + 1 || memchr(bytes.baseAddress! + i + 1, Int32(UInt8(ascii: "\\")), end - i - 1) == nil { return text(i + 1, end) }
         // Rare: let Foundation unescape it.
         let data = Data(UnsafeRawBufferPointer(rebasing: bytes[i..<(end + 1)]))
         guard let s = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) as? String else {

@@ -74,7 +74,10 @@ public struct LedgerProjection: Projection {
             r.entrustedAt = e.at
             row = r
         }
-        guard var r = row else { return [] }
+        // Moved out (not copied) so that its strings and lists change in place; put back on every
+        // way out.
+        guard var r = row.take() else { return [] }
+        defer { row = r }
         let before = r
         switch e.kind {
         case .opened, .accepted:
@@ -127,7 +130,6 @@ public struct LedgerProjection: Projection {
         if r.paid != before.paid { postings.append(("cash", "receivable", r.paid - before.paid)) }
         if r.advances != before.advances { postings.append(("expense", "staff-payable", r.advances - before.advances)) }
         if r.reimbursed != before.reimbursed { postings.append(("staff-payable", "cash", r.reimbursed - before.reimbursed)) }
-        row = r
         let month = RowKey.month(e.at)
         var out: [Contribution] = []
         for p in postings where p.amount != 0 {

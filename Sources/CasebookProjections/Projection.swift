@@ -39,12 +39,14 @@ enum TableKey {
     }
 }
 
-/// A cached row, its contributions as last tallied, and whether it must be written.
+/// A cached row, its key, its contributions as last tallied, and whether it must be written.
 final class RowEntry<Row> {
+    let key: Key
     var row: Row?
     var contributions: [Contribution]
     var dirty = false
-    init(row: Row?, contributions: [Contribution]) {
+    init(key: Key, row: Row?, contributions: [Contribution]) {
+        self.key = key
         self.row = row
         self.contributions = contributions
     }
@@ -57,23 +59,37 @@ final class TallyEntry {
     init(_ tally: Tally) { self.tally = tally }
 }
 
-/// Applies events to one projection through a write-back cache over its table.
+/// Applies events to one projection through a write-back cache over its table. Rows are cached by
+/// the case's number in the run's ``CaseNumbers`` (an array index, not a hashed key).
+///
+/// Runners are reached through ``AnyProjectionRunner``, which calls the generic code; the
+/// `@_specialize` lines give the projections that ship with the engine code compiled for their own
+/// row types (a projection not listed works the same, only more slowly).
 final class ProjectionRunner<P: Projection> {
     let projection: P
-    private var rows: [Key: RowEntry<P.Row>] = [:]
+    /// By case number: 1 + the index of its entry in `entries`, 0 when it is not cached.
+    private var slots: [Int32] = []
+    private var entries: [RowEntry<P.Row>] = []
     private var tallies: [Key: TallyEntry] = [:]
-    private var dirtyRows: [Key] = []
+    /// Indices in `entries` of the rows changed since the last flush.
+    private var dirtyRows: [Int32] = []
     private var dirtyTallies: [Key] = []
 
     init(_ projection: P) { self.projection = projection }
 
     /// Entries held in memory.
-    var cachedCount: Int { rows.count + tallies.count }
+    var cachedCount: Int { entries.count + tallies.count }
 
-    /// Forgets everything cached (after a flush, or when another writer may have changed the table).
+    /// Forgets everything cached (after a flush, or when another writer may have changed the table,
+    /// or when the cases were numbered afresh).
+    @_specialize(where P == RequestsProjection)
+    @_specialize(where P == AdmissionsProjection)
+    @_specialize(where P == LedgerProjection)
+    @_specialize(where P == RectificationsProjection)
     func evict() {
         precondition(dirtyRows.isEmpty && dirtyTallies.isEmpty, "evicting unflushed rows")
-        rows.removeAll(keepingCapacity: true)
+        slots.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
         tallies.removeAll(keepingCapacity: true)
     }
 
@@ -87,17 +103,27 @@ final class ProjectionRunner<P: Projection> {
     /// Whether it follows cases of `workflow`.
     func follows(_ workflow: String) -> Bool { P.workflows.contains(workflow) }
 
-    /// Folds `event` into the row at `key` (loading it on a miss unless `absentIfUncached`). Returns
-    /// whether the case is one of this projection's.
+    /// Folds `event` into the row of its case, number `c` (loading it on a miss unless
+    /// `absentIfUncached`). Returns whether the case is one of this projection's.
     @discardableResult
-    func apply(_ event: CaseEvent, key: Key, absentIfUncached: Bool, load: (Key) throws -> [UInt8]?) throws -> Bool {
+    @_specialize(where P == RequestsProjection)
+    @_specialize(where P == AdmissionsProjection)
+    @_specialize(where P == LedgerProjection)
+    @_specialize(where P == RectificationsProjection)
+    func apply(_ event: borrowing CaseEvent, case c: Int, absentIfUncached: Bool, load: (Key) throws -> [UInt8]?) throws -> Bool {
         let entry: RowEntry<P.Row>
-        if let cached = rows[key] {
-            entry = cached
+        let index: Int32
+        if c < slots.count && slots[c] > 0 {
+            index = slots[c] - 1
+            entry = entries[Int(index)]
         } else {
+            let key = TableKey.row(bytes: event.caseId)
             let old = absentIfUncached ? nil : try load(key).map { bytes in try bytes.withUnsafeBytes { b in try Self.decodeRow(b, key.string) } }
-            entry = RowEntry(row: old, contributions: old.map(projection.contributions(of:)) ?? [])
-            rows[key] = entry
+            entry = RowEntry(key: key, row: old, contributions: old.map(projection.contributions(of:)) ?? [])
+            if c >= slots.count { slots.grow(to: c + 1, with: 0) }
+            index = Int32(entries.count)
+            entries.append(entry)
+            slots[c] = index + 1
         }
         if entry.row == nil && event.kind != .opened { return false }  // not a case of this projection
         // Fold in place; what the row contributes to the tallies is worked out once per flush, not
@@ -105,7 +131,7 @@ final class ProjectionRunner<P: Projection> {
         let added = projection.fold(&entry.row, event)
         if !entry.dirty {
             entry.dirty = true
-            dirtyRows.append(key)
+            dirtyRows.append(index)
         }
         if !added.isEmpty { try tally(added, sign: 1, load: load) }
         return true
@@ -118,6 +144,10 @@ final class ProjectionRunner<P: Projection> {
         return row
     }
 
+    @_specialize(where P == RequestsProjection)
+    @_specialize(where P == AdmissionsProjection)
+    @_specialize(where P == LedgerProjection)
+    @_specialize(where P == RectificationsProjection)
     private func tally(_ contributions: [Contribution], sign: Int64, load: (Key) throws -> [UInt8]?) throws {
         for c in contributions {
             let entry: TallyEntry
@@ -143,10 +173,16 @@ final class ProjectionRunner<P: Projection> {
     /// Settles the tallies of every changed row (its contributions as it stands now replace those
     /// tallied before), then hands every changed row and tally to `write` (nil: delete), in key order,
     /// and marks them clean.
+    @_specialize(where P == RequestsProjection)
+    @_specialize(where P == AdmissionsProjection)
+    @_specialize(where P == LedgerProjection)
+    @_specialize(where P == RectificationsProjection)
     func flush(load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws {
-        dirtyRows.sort()
-        for key in dirtyRows {
-            let entry = rows[key]!
+        var order = dirtyRows.map { (key: entries[Int($0)].key, index: $0) }
+        order.sort { $0.key < $1.key }
+        var w = RowWriter()
+        for (key, index) in order {
+            let entry = entries[Int(index)]
             entry.dirty = false
             let contributions = entry.row.map(projection.contributions(of:)) ?? []
             if contributions != entry.contributions {
@@ -155,7 +191,7 @@ final class ProjectionRunner<P: Projection> {
                 entry.contributions = contributions
             }
             guard let row = entry.row else { try write(key, nil); continue }
-            var w = RowWriter()
+            w.removeAll()
             row.encode(into: &w)
             try write(key, w.bytes)
         }
@@ -170,6 +206,15 @@ final class ProjectionRunner<P: Projection> {
     }
 }
 
+extension Array {
+    /// Appends `filler` until it has `count` elements, growing its storage at least twofold.
+    mutating func grow(to count: Int, with filler: Element) {
+        guard count > self.count else { return }
+        if count > capacity { reserveCapacity(Swift.max(count, 2 * capacity)) }
+        append(contentsOf: repeatElement(filler, count: count - self.count))
+    }
+}
+
 /// The projection runner, without its row type.
 protocol AnyProjectionRunner: AnyObject {
     var name: String { get }
@@ -177,7 +222,7 @@ protocol AnyProjectionRunner: AnyObject {
     func evict()
     func discard()
     func follows(_ workflow: String) -> Bool
-    func apply(_ event: CaseEvent, key: Key, absentIfUncached: Bool, load: (Key) throws -> [UInt8]?) throws -> Bool
+    func apply(_ event: borrowing CaseEvent, case c: Int, absentIfUncached: Bool, load: (Key) throws -> [UInt8]?) throws -> Bool
     func flush(load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws
 }
 

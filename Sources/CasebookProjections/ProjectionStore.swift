@@ -162,11 +162,16 @@ public final class ProjectionStore: Sendable {
         return run
     }
 
-    /// Which runner each case belongs to (-1: none), learnt from the cases' opening events. `complete`
-    /// when it has seen every event from position 0, so that a case it does not know is nobody's.
+    /// Which runner each case belongs to, learnt from the cases' opening events, by case number.
+    /// `complete` when it has seen every event from position 0, so that a case it does not know is
+    /// nobody's.
     struct Router {
-        var owner: [Key: Int] = [:]
+        /// By case number: the runner's index, -1 for none, ``unknown`` when not yet learnt.
+        var owner: [Int16] = []
         var complete: Bool
+        /// Numbers the cases.
+        var numbers = CaseNumbers()
+        static let unknown: Int16 = -2
         static let limit = 2_000_000
     }
 
@@ -176,21 +181,28 @@ public final class ProjectionStore: Sendable {
         _ txn: borrowing Transaction, runners: [any AnyProjectionRunner], tables: [Database], starts: [UInt64], from: UInt64, to end: UInt64,
         router: inout Router, recordedAtOrBefore: Int64? = nil
     ) throws {
-        if router.owner.count > Router.limit { router = Router(complete: false) }
-        func route(_ event: CaseEvent) throws {
+        if router.numbers.count > Router.limit {
+            // Number cases afresh; rows cached under the old numbers go (all are flushed by now).
+            router = Router(complete: false)
+            for r in runners { r.evict() }
+        }
+        func route(_ event: borrowing CaseEvent) throws {
             if let t = recordedAtOrBefore, event.at > t { return }
-            let key = TableKey.row(bytes: event.caseId)
+            let c = Int(router.numbers.number(event.caseId))
+            if c >= router.owner.count { router.owner.grow(to: c + 1, with: Router.unknown) }
             if event.kind == .opened, let workflow = event.workflow {
                 let i = runners.firstIndex { $0.follows(workflow) } ?? -1
-                router.owner[key] = i
+                router.owner[c] = Int16(i)
                 if i >= 0 && starts[i] <= event.position {
-                    _ = try runners[i].apply(event, key: key, absentIfUncached: router.complete) { k in try txn.get(tables[i], key: k.bytes) }
+                    _ = try runners[i].apply(event, case: c, absentIfUncached: router.complete) { k in try txn.get(tables[i], key: k.bytes) }
                 }
                 return
             }
-            if let i = router.owner[key] {
+            let owner = router.owner[c]
+            if owner != Router.unknown {
+                let i = Int(owner)
                 if i >= 0 && starts[i] <= event.position {
-                    _ = try runners[i].apply(event, key: key, absentIfUncached: false) { k in try txn.get(tables[i], key: k.bytes) }
+                    _ = try runners[i].apply(event, case: c, absentIfUncached: false) { k in try txn.get(tables[i], key: k.bytes) }
                 }
                 return
             }
@@ -198,20 +210,34 @@ public final class ProjectionStore: Sendable {
             var asked = 0
             for i in runners.indices where starts[i] <= event.position {
                 asked += 1
-                if try runners[i].apply(event, key: key, absentIfUncached: false, load: { k in try txn.get(tables[i], key: k.bytes) }) {
-                    router.owner[key] = i
+                if try runners[i].apply(event, case: c, absentIfUncached: false, load: { k in try txn.get(tables[i], key: k.bytes) }) {
+                    router.owner[c] = Int16(i)
                     return
                 }
             }
-            if asked == runners.count { router.owner[key] = -1 }
+            if asked == runners.count { router.owner[c] = -1 }
         }
         if end - from >= 8192 {
             // Long runs: read and parse on a second thread while this one folds (and holds the write
             // transaction, which must stay on the thread that began it).
-            try readAhead(from: from, to: end) { batch in for e in batch { try route(e) } }
+            try readAhead(from: from, to: end) { batch in
+                // Each event is moved out of the batch, folded, and moved back, so that it is folded
+                // without being copied (reading it from the array, or through a pointer into it, copies
+                // it, retaining every string and list in it, and later destroys the copy) and is freed
+                // by the reading thread that allocated it, when it refills the batch.
+                try batch.withUnsafeMutableBufferPointer { events in
+                    let base = events.baseAddress!
+                    for k in events.indices {
+                        let event = (base + k).move()
+                        defer { (base + k).initialize(to: consume event) }
+                        try route(event)
+                    }
+                }
+            }
         } else {
+            var reader = CaseEvent.Reader()
             try store.scanViews(from: from, to: end) { view in
-                if let event = try CaseEvent.read(view) { try route(event) }
+                if let event = try reader.read(view) { try route(event) }
             }
         }
         for i in runners.indices {
@@ -226,19 +252,26 @@ public final class ProjectionStore: Sendable {
     }
 
     /// Reads and parses events [from, to) on a second thread, handing them over in batches.
-    private func readAhead(from: UInt64, to end: UInt64, _ body: ([CaseEvent]) throws -> Void) throws {
+    private func readAhead(from: UInt64, to end: UInt64, _ body: (inout [CaseEvent]) throws -> Void) throws {
         let pipe = EventPipe(capacity: 8)
         let store = self.store
         Thread {
             do {
+                var reader = CaseEvent.Reader()
                 var batch: [CaseEvent] = []
                 batch.reserveCapacity(EventPipe.batchSize)
+                // Batches the folding thread has finished with, to fill again.
+                var pool: [[CaseEvent]] = []
                 try store.scanViews(from: from, to: end) { view in
-                    guard let event = try CaseEvent.read(view) else { return }
+                    guard let event = try reader.read(view) else { return }
                     batch.append(event)
                     if batch.count == EventPipe.batchSize {
-                        guard pipe.put(batch) else { throw CancellationError() }
+                        guard let spent = pipe.put(batch) else { throw CancellationError() }
+                        pool += spent
+                        if pool.count > 2 { pool.removeFirst(pool.count - 2) }
+                        batch = pool.popLast() ?? []
                         batch.removeAll(keepingCapacity: true)
+                        batch.reserveCapacity(EventPipe.batchSize)
                     }
                 }
                 if !batch.isEmpty { _ = pipe.put(batch) }
@@ -248,7 +281,10 @@ public final class ProjectionStore: Sendable {
             }
         }.start()
         defer { pipe.cancelAndWait() }
-        while let batch = try pipe.take() { try body(batch) }
+        while var batch = try pipe.take() {
+            try body(&batch)
+            pipe.giveBack(consume batch)
+        }
     }
 
     /// A write transaction that grows the map and tries again when it is full.
@@ -380,11 +416,29 @@ public final class ProjectionStore: Sendable {
     }
 }
 
+/// Numbers the cases met in a run (0, 1, 2, … in the order they are first met), so that the folding
+/// thread finds a case's owner and cached rows by array index: one hash of the case id per event.
+struct CaseNumbers {
+    private var numbers: [String: Int32] = [:]
+    /// Cases numbered so far.
+    var count: Int { numbers.count }
+    /// The case's number, given the next free one if it has none.
+    mutating func number(_ caseId: String) -> Int32 {
+        if let n = numbers[caseId] { return n }
+        let n = Int32(numbers.count)
+        numbers[caseId] = n
+        return n
+    }
+}
+
 /// A bounded hand-over of parsed events from a reading thread to the folding one.
 final class EventPipe: Sendable {
     static let batchSize = 2048
     private struct State: Sendable {
         var queue: [[CaseEvent]] = []
+        /// Batches folded, for the reader to refill or free: memory goes back to the thread that
+        /// allocated it, which is cheaper for the allocator than freeing it on the folding thread.
+        var spent: [[CaseEvent]] = []
         var done = false
         var cancelled = false
         var error: (any Error)?
@@ -396,16 +450,27 @@ final class EventPipe: Sendable {
 
     init(capacity: Int) { slots = DispatchSemaphore(value: capacity) }
 
-    /// Hands over a batch, waiting for room; false if the reader was cancelled.
-    func put(_ batch: [CaseEvent]) -> Bool {
+    /// Hands over a batch, waiting for room. Returns the batches folded since the last call (for the
+    /// reader to reuse or free), or nil if the reader was cancelled.
+    func put(_ batch: [CaseEvent]) -> [[CaseEvent]]? {
         slots.wait()
+        var spent: [[CaseEvent]] = []
         let ok = state.withLock { s in
+            swap(&spent, &s.spent)
             guard !s.cancelled else { return false }
             s.queue.append(batch)
             return true
         }
         if ok { items.signal() }
-        return ok
+        return ok ? spent : nil
+    }
+
+    /// Hands a folded batch back to the reader, which reuses or frees it.
+    func giveBack(_ batch: consuming [CaseEvent]) {
+        var batch = Optional(batch)
+        state.withLock { s in
+            if !s.done, let b = batch.take() { s.spent.append(b) }
+        }
     }
 
     /// The reader is done (with an error, if it failed).

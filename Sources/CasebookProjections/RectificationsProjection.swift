@@ -58,7 +58,10 @@ public struct RectificationsProjection: Projection {
             r.openedAt = e.at
             row = r
         }
-        guard var r = row else { return [] }
+        // Moved out (not copied) so that its strings and lists change in place; put back on every
+        // way out.
+        guard var r = row.take() else { return [] }
+        defer { row = r }
         switch e.kind {
         case .opened, .accepted:
             for (field, value) in e.set {
@@ -90,7 +93,6 @@ public struct RectificationsProjection: Projection {
         case .rejected, .migrated, .erased:
             return []
         }
-        row = r
         return []
     }
 

@@ -66,7 +66,10 @@ public struct RequestsProjection: Projection {
             r.receivedAt = e.at
             row = r
         }
-        guard var r = row else { return [] }
+        // Moved out (not copied) so that its strings and lists change in place; put back on every
+        // way out.
+        guard var r = row.take() else { return [] }
+        defer { row = r }
         switch e.kind {
         case .opened, .accepted:
             for (field, value) in e.set {
@@ -112,7 +115,6 @@ public struct RequestsProjection: Projection {
             break
         }
         r.lastAt = e.at
-        row = r
         return []
     }
 

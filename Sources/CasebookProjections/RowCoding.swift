@@ -11,6 +11,9 @@ public struct RowWriter {
     /// An empty writer.
     public init() { bytes.reserveCapacity(96) }
 
+    /// Empties it, keeping its capacity (to write the next row).
+    public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+
     /// An unsigned integer.
     public mutating func uint(_ value: UInt64) {
         var v = value

@@ -40,9 +40,10 @@ struct ProjectionBench: AsyncParsableCommand {
         for round in 1...max(1, rounds) {
             let started = nowNanos()
             var n = 0, parsed = 0
+            var reader = CaseEvent.Reader()
             try store.scanViews(from: 0) { view in
                 n += 1
-                if try CaseEvent.read(view) != nil { parsed += 1 }
+                if try reader.read(view) != nil { parsed += 1 }
             }
             let seconds = Double(nowNanos() - started) / 1e9
             print(#"{"bench":"projections-read-and-parse","round":\#(round),"events":\#(n),"parsed":\#(parsed),"seconds":\#(round3(seconds)),"eventsPerSecond":\#(Int(Double(n) / seconds))}"#)

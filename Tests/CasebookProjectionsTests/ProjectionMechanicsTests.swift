@@ -48,6 +48,26 @@ import Testing
         }
     }
 
+    @Test func aReaderReadsEveryEventAsReadingItAloneDoes() async throws {
+        try await World.run { w in
+            try await w.allScenarios()
+            var reader = CaseEvent.Reader()
+            var read = 0, longStrings = 0
+            try w.store.scanViews(from: 0) { view in
+                let alone = try CaseEvent.read(view)
+                let inTurn = try reader.read(view)
+                #expect(alone.map { String(describing: $0) } == inTurn.map { String(describing: $0) }, "event \(view.position)")
+                if let e = inTurn {
+                    read += 1
+                    // Strings the reader keeps and hands out again (longer than 15 UTF-8 bytes).
+                    longStrings += ([e.command, e.actor, e.workflow ?? ""] + e.set.compactMap { $0.value.string }).filter { $0.utf8.count > 15 }.count
+                }
+            }
+            #expect(read > 100)
+            #expect(longStrings > 50)
+        }
+    }
+
     @Test func rebuildingOneProjectionLeavesTheOthersUntouchedAndBumpsItsGeneration() async throws {
         try await World.run { w in
             try await w.ledgerCommands()
