@@ -221,6 +221,9 @@ public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertibl
 struct JSONParser {
     let b: UnsafeRawBufferPointer
     var i = 0
+    /// The member names and values of the objects being read, innermost last (see ``value(depth:)``).
+    var names: [String] = []
+    var values: [JSONValue] = []
     static let maxDepth = 512
 
     init(_ bytes: UnsafeRawBufferPointer) { b = bytes }
@@ -248,22 +251,37 @@ struct JSONParser {
             i += 1
             skipSpace()
             if peek == UInt8(ascii: "}") { i += 1; return .object([:]) }
-            // Members are gathered first so the dictionary is made once at its size (no rehashing as it grows).
-            var pairs: [(String, JSONValue)] = []
+            // Members are gathered first so the dictionary is made once at its size (no rehashing as it
+            // grows). They go on one stack shared by every object of the text (a nested object's members
+            // are pushed above its parent's and taken off before the parent goes on), so parsing a
+            // payload does not allocate a members array per object.
+            if names.capacity == 0 {
+                names.reserveCapacity(16)
+                values.reserveCapacity(16)
+            }
+            let base = names.count
             while true {
                 skipSpace()
                 guard peek == UInt8(ascii: "\"") else { throw error("a member name") }
-                let key = try string()
+                let name = try string()
                 skipSpace()
                 guard peek == UInt8(ascii: ":") else { throw error("':'") }
                 i += 1
                 skipSpace()
-                pairs.append((key, try value(depth: depth + 1)))
+                // The value first: a nested object uses (and empties again) the stacks above this object's members.
+                let member = try value(depth: depth + 1)
+                names.append(name)
+                values.append(member)
                 skipSpace()
                 if peek == UInt8(ascii: ",") { i += 1; continue }
                 guard peek == UInt8(ascii: "}") else { throw error("',' or '}'") }
                 i += 1
-                return .object(Dictionary(pairs, uniquingKeysWith: { _, last in last }))
+                // A repeated name keeps its last value.
+                var object = [String: JSONValue](minimumCapacity: names.count - base)
+                for k in base..<names.count { object[names[k]] = values[k] }
+                names.removeSubrange(base...)
+                values.removeSubrange(base...)
+                return .object(object)
             }
         case UInt8(ascii: "["):
             i += 1
@@ -306,6 +324,16 @@ struct JSONParser {
             if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { i += 1 }
             guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(peek) else { throw error("an exponent") }
             while (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(peek) { i += 1 }
+        }
+        // Up to 18 digits cannot overflow: read them directly (what `Int64(text)` gives, without the string).
+        if integral {
+            let negative = b[start] == UInt8(ascii: "-")
+            let first = negative ? start + 1 : start
+            if i - first <= 18 {
+                var n: Int64 = 0
+                for k in first..<i { n = n &* 10 &+ Int64(b[k] &- UInt8(ascii: "0")) }
+                return .int(negative ? -n : n)
+            }
         }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
         if integral, let n = Int64(text) { return .int(n) }
