@@ -139,8 +139,18 @@ final class DefinitionContext {
         self.compiled = compiled
     }
 
+    private var last: (name: String, plan: CommandPlan?)?
+
     /// The plan of the command called `name`, or nil if the definition has no such command.
     func plan(_ name: String) -> CommandPlan? {
+        // Long cases repeat a command many times in a row: compare with the last name before hashing.
+        if let last, last.name == name { return last.plan }
+        let plan = lookUp(name)
+        last = (name, plan)
+        return plan
+    }
+
+    private func lookUp(_ name: String) -> CommandPlan? {
         if let known = plans[name] { return known }
         let plan = compiled.definition.command(name).map { CommandPlan($0, definition: compiled.definition) }
         plans[name] = plan
@@ -331,36 +341,41 @@ public struct CaseTimeline: Sendable {
                 current = try context(state.definitionHash)
             }
             let rejected = event.type == CaseEventType.commandRejected
-            var step = TimelineStep(
-                position: event.position, streamVersion: event.streamVersion, type: event.type, at: event.recordedAt,
-                actor: event.actor, role: payload["role"]?.string, command: isCommand ? payload["command"]?.string : nil,
-                outcome: Self.outcome(event.type), data: [:], personalFields: [], definitionHash: state.definitionHash,
-                definitionVersion: state.definitionVersion, from: before.isOpen ? before.state : "", to: rejected ? before.state : state.state,
-                refusal: nil, explanation: [], clocks: [], state: state)
-            if rejected {
-                step.refusal = "\(payload["check"]?.string ?? "?"): \(payload["reason"]?.string ?? "")"
-            }
-            let plan = step.command.flatMap { current?.plan($0) }
-            if step.command != nil, let data = payload["data"]?.object {
+            let command = isCommand ? payload["command"]?.string : nil
+            let plan = command.flatMap { current?.plan($0) }
+            // The command's data as text (personal data as the placeholder), made at its size.
+            var dataText: [String: String] = [:]
+            var personalFields: [String] = []
+            if command != nil, let data = payload["data"]?.object {
+                dataText.reserveCapacity(data.count)
                 let pii = plan?.personalData ?? []
                 for (key, value) in data {
                     if PersonalData.sealed(value) != nil || pii.contains(key) {
-                        step.personalFields.append(key)
-                        step.data[key] = PersonalData.placeholder
+                        personalFields.append(key)
+                        dataText[key] = PersonalData.placeholder
                     } else {
-                        step.data[key] = Self.text(value)
+                        dataText[key] = Self.text(value)
                     }
                 }
-                step.personalFields.sort()
+                personalFields.sort()
             }
+            var explanation: [ExplanationLine] = []
             if explain, let current, let plan {
-                step.explanation = Self.explain(
+                explanation = Self.explain(
                     plan, payload: payload, before: before, compiled: current.compiled, at: event.recordedAt, rejected: rejected)
             }
+            var clocks: [ClockSnapshot] = []
             if !state.clocks.isEmpty {
-                step.clocks = clockSnapshots.take(state, definition: state.definitionHash, calendar: current?.compiled.calendar, at: event.recordedAt)
+                clocks = clockSnapshots.take(state, definition: state.definitionHash, calendar: current?.compiled.calendar, at: event.recordedAt)
             }
-            steps.append(step)
+            // The step is made whole and moved into the timeline (not copied).
+            steps.append(TimelineStep(
+                position: event.position, streamVersion: event.streamVersion, type: event.type, at: event.recordedAt,
+                actor: event.actor, role: payload["role"]?.string, command: command,
+                outcome: Self.outcome(event.type), data: dataText, personalFields: personalFields, definitionHash: state.definitionHash,
+                definitionVersion: state.definitionVersion, from: before.isOpen ? before.state : "", to: rejected ? before.state : state.state,
+                refusal: rejected ? "\(payload["check"]?.string ?? "?"): \(payload["reason"]?.string ?? "")" : nil,
+                explanation: explanation, clocks: clocks, state: state))
         }
         return CaseTimeline(caseId: caseId, steps: steps, final: state, personalCaseFields: personal)
     }
