@@ -83,11 +83,12 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
             out += "]"
         case .object(let members):
             out += "{"
-            for (i, key) in members.keys.sorted().enumerated() {
+            // Sorted by key (the members themselves, so that each value is not looked up again by its key).
+            for (i, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
                 if i > 0 { out += "," }
-                Self.quote(key, into: &out)
+                Self.quote(member.key, into: &out)
                 out += ":"
-                members[key]!.write(to: &out)
+                member.value.write(to: &out)
             }
             out += "}"
         }
@@ -95,8 +96,10 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
 
     private static func quote(_ s: String, into out: inout String) {
         out += "\""
-        // Most strings need no escaping: append them whole.
-        if !s.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) {
+        // Most strings need no escaping: append them whole (scanning their bytes in place when they are contiguous).
+        func special(_ c: UInt8) -> Bool { c == 0x22 || c == 0x5C || c < 0x20 }
+        let plain = s.utf8.withContiguousStorageIfAvailable { !$0.contains(where: special) } ?? !s.utf8.contains(where: special)
+        if plain {
             out += s
             out += "\""
             return
