@@ -119,6 +119,8 @@ public enum AuditBenchmark {
         public var replayExplainMilliseconds: Double
         /// Folding already read events (no I/O).
         public var foldMilliseconds: Double
+        /// Reading the case's stream only (what replay does before folding).
+        public var readMilliseconds: Double
         /// Parsing every payload once with `JSONValue.parse` (what `CaseState.apply` does per event: the fold's floor).
         public var parseMilliseconds: Double
         /// Writing an evidence bundle (signing a checkpoint, one inclusion proof per event).
@@ -171,6 +173,7 @@ public enum AuditBenchmark {
         let explain = try median { _ = try CaseTimeline.build(store: store, registry: registry, caseId: "b1", explain: true) }
         let recorded = try store.readStream(CaseState.stream("b1"), limit: Int.max)
         let fold = try median { _ = try CaseTimeline.build(caseId: "b1", events: recorded, definition: registry.definition(hash:)) }
+        let read = try median { _ = try store.readStream(CaseState.stream("b1"), limit: Int.max) }
         let parse = try median { for e in recorded { _ = try JSONValue.parse(Data(e.payload)) } }
         let signer = try CheckpointSigner(keyFile: dir + "/signing-key", create: true)
         var bundle: [UInt8] = []
@@ -197,7 +200,7 @@ public enum AuditBenchmark {
         let clockExplain = try median { _ = try CaseTimeline.build(store: store, registry: registry, caseId: "c1", explain: true) }
         let clockEvents = try store.readStream(CaseState.stream("c1"), limit: Int.max).count
         return Figures(events: recorded.count, runs: runs, replayMilliseconds: replay, replayExplainMilliseconds: explain,
-                       foldMilliseconds: fold, parseMilliseconds: parse, bundleMilliseconds: make, verifyMilliseconds: verify, bundleBytes: bundle.count,
+                       foldMilliseconds: fold, readMilliseconds: read, parseMilliseconds: parse, bundleMilliseconds: make, verifyMilliseconds: verify, bundleBytes: bundle.count,
                        clockEvents: clockEvents, clockReplayMilliseconds: clockReplay, clockReplayExplainMilliseconds: clockExplain)
     }
 }

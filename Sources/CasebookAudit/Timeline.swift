@@ -94,8 +94,8 @@ public struct ClockSnapshot: Sendable, Hashable {
 
 /// The clocks of a case step after step (``CaseTimeline/clocks(_:calendar:at:)``), computing a clock's deadline
 /// again only when the clock, its breach or the definition (its calendar) changed: the deadline depends on
-/// nothing else. The time spent paused also depends on the step's time, so it is taken again for any clock
-/// that has paused.
+/// nothing else. The time spent paused also depends on the step's time, so it is worked out again at every
+/// step for any clock that has paused.
 struct ClockSnapshots {
     private var last: [ClockSnapshot] = []
     private var lastClocks: [String: ClockState] = [:]
@@ -105,8 +105,12 @@ struct ClockSnapshots {
 
     /// The clocks of `state` (running under `definition`, whose calendar is `calendar`) at `time`, sorted by name.
     mutating func take(_ state: CaseState, definition: String, calendar: WorkingCalendar?, at time: Timestamp) -> [ClockSnapshot] {
-        if state.clocks == lastClocks, state.breaches == lastBreaches, definition == lastDefinition,
-           !state.clocks.values.contains(where: { !$0.pauses.isEmpty }) {
+        if state.clocks == lastClocks, state.breaches == lastBreaches, definition == lastDefinition {
+            // Nothing changed but the time: only the time spent paused may have.
+            for i in last.indices {
+                let clock = state.clocks[last[i].name]!
+                if !clock.pauses.isEmpty { last[i].pausedMilliseconds = Self.pausedMilliseconds(clock, at: time) }
+            }
             return last
         }
         last = state.clocks.keys.sorted().map { name in
@@ -114,7 +118,7 @@ struct ClockSnapshots {
             if let known = byName[name], known.clock == clock, known.definition == definition {
                 var snapshot = known.snapshot
                 snapshot.breachedAt = state.breaches[name]
-                snapshot.pausedMilliseconds = clock.pauses.isEmpty ? 0 : clock.pausedDuration(at: time)
+                snapshot.pausedMilliseconds = Self.pausedMilliseconds(clock, at: time)
                 return snapshot
             }
             let snapshot = ClockSnapshot(name: name, clock: clock, calendar: calendar, breachedAt: state.breaches[name], at: time)
@@ -125,6 +129,19 @@ struct ClockSnapshots {
         lastBreaches = state.breaches
         lastDefinition = definition
         return last
+    }
+
+    /// `clock.pausedDuration(at: time)`, summed directly when `time` is not before the clock's latest event (the
+    /// clock as of `time` is then the clock itself).
+    static func pausedMilliseconds(_ clock: ClockState, at time: Timestamp) -> Int64 {
+        guard !clock.pauses.isEmpty else { return 0 }
+        // A clock's events go forward in time: its latest is its stop, else its last pause's end or start.
+        let latest = clock.stoppedAt ?? clock.pauses.last.map { $0.until ?? $0.from } ?? clock.startedAt
+        guard let latest, latest <= time else { return clock.pausedDuration(at: time) }
+        let end = clock.stoppedAt ?? time
+        return clock.pauses.reduce(0) { sum, pause in
+            sum + max(0, (pause.until ?? end).millisecondsSince1970 - pause.from.millisecondsSince1970)
+        }
     }
 }
 
@@ -294,8 +311,8 @@ public struct CaseTimeline: Sendable {
     ) throws -> CaseTimeline {
         let events = try store.readStream(CaseState.stream(caseId), limit: Int.max)
         guard !events.isEmpty else { throw EngineError.unknownCase(caseId) }
-        return try build(caseId: caseId, events: events.filter { until?.includes($0) ?? true }, definition: registry.definition(hash:),
-                         explain: explain, reveal: reveal)
+        return try build(caseId: caseId, events: until.map { point in events.filter { point.includes($0) } } ?? events,
+                         definition: registry.definition(hash:), explain: explain, reveal: reveal)
     }
 
     /// Builds the timeline from a case's events (in stream order), with `definition` resolving hashes.

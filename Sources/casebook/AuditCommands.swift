@@ -185,7 +185,7 @@ struct ReplayBench: AsyncParsableCommand {
         #endif
         print(try jsonObject([
             "events": f.events, "runs": f.runs, "build": build, "replayMs": round2(f.replayMilliseconds),
-            "replayExplainMs": round2(f.replayExplainMilliseconds), "foldMs": round2(f.foldMilliseconds), "parseOnlyMs": round2(f.parseMilliseconds),
+            "replayExplainMs": round2(f.replayExplainMilliseconds), "foldMs": round2(f.foldMilliseconds), "readMs": round2(f.readMilliseconds), "parseOnlyMs": round2(f.parseMilliseconds),
             "bundleMs": round2(f.bundleMilliseconds), "verifyBundleMs": round2(f.verifyMilliseconds), "bundleBytes": f.bundleBytes,
             "clockEvents": f.clockEvents, "clockReplayMs": round2(f.clockReplayMilliseconds), "clockReplayExplainMs": round2(f.clockReplayExplainMilliseconds),
         ]))

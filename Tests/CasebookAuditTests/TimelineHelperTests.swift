@@ -22,8 +22,9 @@ import Testing
         var snapshots = ClockSnapshots()
         var time = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!
         var steps = 0
-        func step(_ change: (inout CaseState) throws -> Void = { _ in }, definition: String = "d1", calendar: WorkingCalendar? = cn) throws {
-            time.millisecondsSince1970 += 3_600_000
+        func step(_ change: (inout CaseState) throws -> Void = { _ in }, definition: String = "d1", calendar: WorkingCalendar? = cn,
+                  hours: Int64 = 1) throws {
+            time.millisecondsSince1970 += hours * 3_600_000
             try change(&state)
             let taken = snapshots.take(state, definition: definition, calendar: calendar, at: time)
             #expect(taken == CaseTimeline.clocks(state, calendar: calendar, at: time), "step \(steps)")
@@ -45,12 +46,18 @@ import Testing
         try step()  // the open pause grows
         try step(clock("a") { try $0.resume(at: time) })
         try step()
+        try step(hours: -3)  // a step recorded before the clock's latest event: the clock as it was then
+        try step(hours: 3)
+        try step(clock("a") { try $0.pause(at: time) })
+        try step(hours: -2)  // before the open pause began
+        try step(hours: 3)
+        try step(clock("a") { try $0.resume(at: time) })
         try step { $0.breaches["b"] = Timestamp(iso8601: "2026-03-03T15:00:00+08:00")! }
         try step()
         try step(definition: "d2", calendar: nil)  // another definition, without a calendar: no deadlines
         try step(definition: "d2", calendar: nil)
         try step(clock("b") { try $0.stop(at: time) })
         try step()
-        #expect(steps == 15)
+        #expect(steps == 21)
     }
 }
