@@ -195,7 +195,8 @@ public enum EvidenceBundle {
                     return (location, event)
                 }
                 let hashes = path.compactMap(MerkleHash.init(hex:))
-                if hashes.count != path.count || zip(hashes, path).contains(where: { $0.hex != $1 }) {
+                // Each read as 64 hex digits of either case: canonical (its own `hex`) if none is upper-case.
+                if hashes.count != path.count || path.contains(where: { !$0.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) } }) {
                     fail(location, "proof", "not 64 lower-case hex digits each")
                 } else if let checkpoint, let treeRoot {
                     let leaf = Merkle.leafHash(envelope)

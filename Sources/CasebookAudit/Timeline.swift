@@ -92,6 +92,132 @@ public struct ClockSnapshot: Sendable, Hashable {
     }
 }
 
+/// The clocks of a case step after step (``CaseTimeline/clocks(_:calendar:at:)``), computing a clock's deadline
+/// again only when the clock, its breach or the definition (its calendar) changed: the deadline depends on
+/// nothing else. The time spent paused also depends on the step's time, so it is worked out again at every
+/// step for any clock that has paused.
+struct ClockSnapshots {
+    private var last: [ClockSnapshot] = []
+    private var lastClocks: [String: ClockState] = [:]
+    private var lastBreaches: [String: Timestamp] = [:]
+    private var lastDefinition = ""
+    private var byName: [String: (clock: ClockState, definition: String, snapshot: ClockSnapshot)] = [:]
+
+    /// The clocks of `state` (running under `definition`, whose calendar is `calendar`) at `time`, sorted by name.
+    mutating func take(_ state: CaseState, definition: String, calendar: WorkingCalendar?, at time: Timestamp) -> [ClockSnapshot] {
+        if state.clocks == lastClocks, state.breaches == lastBreaches, definition == lastDefinition {
+            // Nothing changed but the time: only the time spent paused may have.
+            for i in last.indices {
+                let clock = state.clocks[last[i].name]!
+                if !clock.pauses.isEmpty { last[i].pausedMilliseconds = Self.pausedMilliseconds(clock, at: time) }
+            }
+            return last
+        }
+        last = state.clocks.keys.sorted().map { name in
+            let clock = state.clocks[name]!
+            if let known = byName[name], known.clock == clock, known.definition == definition {
+                var snapshot = known.snapshot
+                snapshot.breachedAt = state.breaches[name]
+                snapshot.pausedMilliseconds = Self.pausedMilliseconds(clock, at: time)
+                return snapshot
+            }
+            let snapshot = ClockSnapshot(name: name, clock: clock, calendar: calendar, breachedAt: state.breaches[name], at: time)
+            byName[name] = (clock, definition, snapshot)
+            return snapshot
+        }
+        lastClocks = state.clocks
+        lastBreaches = state.breaches
+        lastDefinition = definition
+        return last
+    }
+
+    /// `clock.pausedDuration(at: time)`, summed directly when `time` is not before the clock's latest event (the
+    /// clock as of `time` is then the clock itself).
+    static func pausedMilliseconds(_ clock: ClockState, at time: Timestamp) -> Int64 {
+        guard !clock.pauses.isEmpty else { return 0 }
+        // A clock's events go forward in time: its latest is its stop, else its last pause's end or start.
+        let latest = clock.stoppedAt ?? clock.pauses.last.map { $0.until ?? $0.from } ?? clock.startedAt
+        guard let latest, latest <= time else { return clock.pausedDuration(at: time) }
+        let end = clock.stoppedAt ?? time
+        return clock.pauses.reduce(0) { sum, pause in
+            sum + max(0, (pause.until ?? end).millisecondsSince1970 - pause.from.millisecondsSince1970)
+        }
+    }
+}
+
+/// A definition a timeline's case ran under, with what the timeline works out from it once: its commands' plans.
+final class DefinitionContext {
+    let hash: String
+    let compiled: CompiledWorkflow
+    private var plans: [String: CommandPlan?] = [:]
+
+    init(hash: String, compiled: CompiledWorkflow) {
+        self.hash = hash
+        self.compiled = compiled
+    }
+
+    private var last: (name: String, plan: CommandPlan?)?
+
+    /// The plan of the command called `name`, or nil if the definition has no such command.
+    func plan(_ name: String) -> CommandPlan? {
+        // Long cases repeat a command many times in a row: compare with the last name before hashing.
+        if let last, last.name == name { return last.plan }
+        let plan = lookUp(name)
+        last = (name, plan)
+        return plan
+    }
+
+    private func lookUp(_ name: String) -> CommandPlan? {
+        if let known = plans[name] { return known }
+        let plan = compiled.definition.command(name).map { CommandPlan($0, definition: compiled.definition) }
+        plans[name] = plan
+        return plan
+    }
+}
+
+/// What showing and explaining one command needs from its definition.
+final class CommandPlan {
+    /// The command's data fields that are personal data, each name as its first declaration says
+    /// (as a lookup by name finds it).
+    let personalData: [String]
+    /// The case fields that are personal data.
+    let casePII: Set<String>
+    /// The command's data fields declared personal data.
+    let dataPII: Set<String>
+    /// The command's data types by name (the first declaration of a name).
+    let dataTypes: [String: FieldType]
+    /// The command's guards, compiled (nil: the guard does not compile).
+    let guards: [(Guard, CasebookWorkflow.Expression?)]
+
+    init(_ command: CommandDefinition, definition d: WorkflowDefinition) {
+        var names: [String] = [], seen: Set<String> = []
+        for field in command.data where seen.insert(field.name).inserted {
+            if field.pii { names.append(field.name) }
+        }
+        personalData = names
+        casePII = Set(d.fields.filter(\.pii).map(\.name))
+        dataPII = Set(command.data.filter(\.pii).map(\.name))
+        dataTypes = Dictionary(command.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+        let caseTypes = Dictionary(d.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+        let env = ExpressionEnvironment(caseFields: caseTypes, commandFields: dataTypes, officeHours: d.hasOfficeHours)
+        guards = command.guards.map { g in (g, try? Expression.compile(g.source, at: g.location, in: env)) }
+    }
+}
+
+/// The last `.`-separated component of `name` that is not empty (`case.x` → `x`), or `name` if there is none:
+/// `name.split(separator: ".").last ?? name`, reading ASCII names byte by byte.
+func lastComponent(_ name: String) -> String {
+    let bytes = name.utf8
+    guard bytes.allSatisfy({ $0 < 0x80 }) else { return name.split(separator: ".").last.map(String.init) ?? name }
+    var end = bytes.endIndex
+    while end > bytes.startIndex, bytes[bytes.index(before: end)] == UInt8(ascii: ".") { end = bytes.index(before: end) }
+    guard end > bytes.startIndex else { return name }
+    var start = end
+    while start > bytes.startIndex, bytes[bytes.index(before: start)] != UInt8(ascii: ".") { start = bytes.index(before: start) }
+    if start == bytes.startIndex && end == bytes.endIndex { return name }
+    return String(name[start..<end])
+}
+
 /// One line of an explanation: a guard with the values it saw, or a decision table's rule and outputs.
 public struct ExplanationLine: Sendable, Hashable {
     /// `guard`, `decision` or `refusal`.
@@ -185,8 +311,8 @@ public struct CaseTimeline: Sendable {
     ) throws -> CaseTimeline {
         let events = try store.readStream(CaseState.stream(caseId), limit: Int.max)
         guard !events.isEmpty else { throw EngineError.unknownCase(caseId) }
-        return try build(caseId: caseId, events: events.filter { until?.includes($0) ?? true }, definition: registry.definition(hash:),
-                         explain: explain, reveal: reveal)
+        return try build(caseId: caseId, events: until.map { point in events.filter { point.includes($0) } } ?? events,
+                         definition: registry.definition(hash:), explain: explain, reveal: reveal)
     }
 
     /// Builds the timeline from a case's events (in stream order), with `definition` resolving hashes.
@@ -197,58 +323,76 @@ public struct CaseTimeline: Sendable {
         var state = CaseState(caseId: caseId)
         var steps: [TimelineStep] = []
         steps.reserveCapacity(events.count)
-        var guardCache: [String: [(Guard, CasebookWorkflow.Expression?)]] = [:]
         var personal: Set<String> = []
-        var definitions: [String: CompiledWorkflow] = [:]
+        var contexts: [String: DefinitionContext] = [:]
+        // The definition of the step before (a case runs under one definition for long stretches): the
+        // fold and the step look it up once per definition, not once per event.
+        var current: DefinitionContext?
+        var clockSnapshots = ClockSnapshots()
+        func resolve(_ hash: String) throws -> CompiledWorkflow {
+            if let current, current.hash == hash { return current.compiled }
+            return try context(hash).compiled
+        }
+        func context(_ hash: String) throws -> DefinitionContext {
+            if let known = contexts[hash] { return known }
+            let c = DefinitionContext(hash: hash, compiled: try definition(hash))
+            contexts[hash] = c
+            personal.formUnion(c.compiled.definition.fields.filter(\.pii).map(\.name))
+            return c
+        }
         for event in events {
             let before = state
             // Each payload is parsed once, for the fold and for the step.
             let isCommand = Self.commandTypes.contains(event.type)
             let parsed: [String: JSONValue]?
-            if CaseState.folds(event.type) || isCommand, event.payloadEncoding == .json {
+            if isCommand || CaseState.folds(event.type), event.payloadEncoding == .json {
                 parsed = try event.payload.withUnsafeBytes { try JSONValue.parse($0) }.object
             } else {
                 parsed = nil
             }
-            try state.apply(event, payload: parsed, definition: definition, reveal: reveal)
+            try state.apply(event, payload: parsed, definition: resolve, reveal: reveal)
             let payload = isCommand ? (parsed ?? [:]) : [:]
-            let compiled: CompiledWorkflow?
             if state.definitionHash.isEmpty {
-                compiled = nil
-            } else if let known = definitions[state.definitionHash] {
-                compiled = known
-            } else {
-                let c = try definition(state.definitionHash)
-                definitions[state.definitionHash] = c
-                personal.formUnion(c.definition.fields.filter(\.pii).map(\.name))
-                compiled = c
+                current = nil
+            } else if current?.hash != state.definitionHash {
+                current = try context(state.definitionHash)
             }
-            var step = TimelineStep(
-                position: event.position, streamVersion: event.streamVersion, type: event.type, at: event.recordedAt,
-                actor: event.actor, role: payload["role"]?.string, command: isCommand ? payload["command"]?.string : nil,
-                outcome: Self.outcome(event.type), data: [:], personalFields: [], definitionHash: state.definitionHash,
-                definitionVersion: state.definitionVersion, from: before.isOpen ? before.state : "", to: state.state,
-                refusal: nil, explanation: [], clocks: [], state: state)
-            if event.type == CaseEventType.commandRejected {
-                step.refusal = "\(payload["check"]?.string ?? "?"): \(payload["reason"]?.string ?? "")"
-                step.to = before.state
-            }
-            if let data = payload["data"]?.object, step.command != nil {
-                let spec = compiled?.definition.command(step.command ?? "")
+            let rejected = event.type == CaseEventType.commandRejected
+            let command = isCommand ? payload["command"]?.string : nil
+            let plan = command.flatMap { current?.plan($0) }
+            // The command's data as text (personal data as the placeholder), made at its size.
+            var dataText: [String: String] = [:]
+            var personalFields: [String] = []
+            if command != nil, let data = payload["data"]?.object {
+                dataText.reserveCapacity(data.count)
+                let pii = plan?.personalData ?? []
                 for (key, value) in data {
-                    let pii = PersonalData.sealed(value) != nil || spec?.data.first(where: { $0.name == key })?.pii == true
-                    if pii { step.personalFields.append(key) }
-                    step.data[key] = pii ? PersonalData.placeholder : Self.text(value)
+                    if PersonalData.sealed(value) != nil || pii.contains(key) {
+                        personalFields.append(key)
+                        dataText[key] = PersonalData.placeholder
+                    } else {
+                        dataText[key] = Self.text(value)
+                    }
                 }
-                step.personalFields.sort()
+                personalFields.sort()
             }
-            if explain, let compiled, let command = step.command {
-                step.explanation = Self.explain(
-                    command: command, payload: payload, before: before, compiled: compiled, at: event.recordedAt,
-                    rejected: event.type == CaseEventType.commandRejected, cache: &guardCache)
+            var explanation: [ExplanationLine] = []
+            if explain, let current, let plan {
+                explanation = Self.explain(
+                    plan, payload: payload, before: before, compiled: current.compiled, at: event.recordedAt, rejected: rejected)
             }
-            step.clocks = Self.clocks(state, calendar: compiled?.calendar, at: event.recordedAt)
-            steps.append(step)
+            var clocks: [ClockSnapshot] = []
+            if !state.clocks.isEmpty {
+                clocks = clockSnapshots.take(state, definition: state.definitionHash, calendar: current?.compiled.calendar, at: event.recordedAt)
+            }
+            // The step is made whole and moved into the timeline (not copied).
+            steps.append(TimelineStep(
+                position: event.position, streamVersion: event.streamVersion, type: event.type, at: event.recordedAt,
+                actor: event.actor, role: payload["role"]?.string, command: command,
+                outcome: Self.outcome(event.type), data: dataText, personalFields: personalFields, definitionHash: state.definitionHash,
+                definitionVersion: state.definitionVersion, from: before.isOpen ? before.state : "", to: rejected ? before.state : state.state,
+                refusal: rejected ? "\(payload["check"]?.string ?? "?"): \(payload["reason"]?.string ?? "")" : nil,
+                explanation: explanation, clocks: clocks, state: state))
         }
         return CaseTimeline(caseId: caseId, steps: steps, final: state, personalCaseFields: personal)
     }
@@ -288,41 +432,27 @@ public struct CaseTimeline: Sendable {
         return state.data[field]?.description ?? "null"
     }
 
-    /// The guards of `command` evaluated against the case before it, and its recorded decisions.
+    /// The guards of the command `plan` is for, evaluated against the case before it, and its recorded decisions.
     static func explain(
-        command name: String, payload: [String: JSONValue], before: CaseState, compiled: CompiledWorkflow, at: Timestamp,
-        rejected: Bool, cache: inout [String: [(Guard, CasebookWorkflow.Expression?)]]
+        _ plan: CommandPlan, payload: [String: JSONValue], before: CaseState, compiled: CompiledWorkflow, at: Timestamp, rejected: Bool
     ) -> [ExplanationLine] {
         var lines: [ExplanationLine] = []
-        let d = compiled.definition
-        guard let command = d.command(name) else { return lines }
-        let casePII = Set(d.fields.filter(\.pii).map(\.name)).union(before.redacted)
-        let dataPII = Set(command.data.filter(\.pii).map(\.name))
+        let casePII = before.redacted.isEmpty ? plan.casePII : plan.casePII.union(before.redacted)
+        let dataPII = plan.dataPII
         // The command's data, decoded with its declared types (sealed personal data stays unknown: null).
         var commandData: [String: Value] = [:]
         for (key, json) in payload["data"]?.object ?? [:] where PersonalData.sealed(json) == nil {
-            if let field = command.data.first(where: { $0.name == key }), let v = try? ValueCoding.decode(json, as: field.type, field: key) {
+            if let type = plan.dataTypes[key], let v = try? ValueCoding.decode(json, as: type, field: key) {
                 commandData[key] = v
             }
         }
-        let key = compiled.hash + "\u{0}" + name
-        let guards: [(Guard, CasebookWorkflow.Expression?)]
-        if let cached = cache[key] {
-            guards = cached
-        } else {
-            let caseTypes = Dictionary(d.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-            let env = ExpressionEnvironment(
-                caseFields: caseTypes, commandFields: Dictionary(command.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }),
-                officeHours: d.hasOfficeHours)
-            guards = command.guards.map { g in (g, try? Expression.compile(g.source, at: g.location, in: env)) }
-            cache[key] = guards
-        }
+        let guards = plan.guards
         let actor = (payload["actor"]?.string) ?? ""
         let role = (payload["role"]?.string) ?? ""
         let context = EvaluationContext(caseData: before.data, commandData: commandData, now: at, actor: actor, role: role,
                                         officeHours: compiled.officeHours)
         func shown(_ name: String, _ value: Value) -> String {
-            let field = name.split(separator: ".").last.map(String.init) ?? name
+            let field = lastComponent(name)
             if (name.hasPrefix("case.") && casePII.contains(field)) || (name.hasPrefix("data.") && dataPII.contains(field)) {
                 return PersonalData.placeholder
             }
@@ -342,7 +472,7 @@ public struct CaseTimeline: Sendable {
             guard let o = decision.object else { continue }
             let table = o["table"]?.string ?? "?"
             let inputs = (o["inputs"]?.array ?? []).map(text)
-            let sources = d.decision(table)?.inputs.map(\.source) ?? []
+            let sources = compiled.definition.decision(table)?.inputs.map(\.source) ?? []
             var values: [(name: String, value: String)] = []
             for (i, input) in inputs.enumerated() { values.append((i < sources.count ? sources[i] : "input \(i + 1)", input)) }
             for (field, out) in (o["outputs"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) { values.append(("→ case.\(field)", text(out))) }

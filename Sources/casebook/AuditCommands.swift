@@ -172,7 +172,7 @@ struct VerifyBundle: AsyncParsableCommand {
 struct ReplayBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Replay, bundle and verify one long case in a throwaway store; prints the figures (ms) as JSON.")
+        abstract: "Replay, bundle and verify one long case in a throwaway store, and replay a second one with clocks; prints the figures (ms) as JSON.")
     @Option(help: "Events in the case.") var events: Int = 1000
     @Option(help: "Repetitions of each measurement (the median is printed).") var runs: Int = 9
 
@@ -185,8 +185,9 @@ struct ReplayBench: AsyncParsableCommand {
         #endif
         print(try jsonObject([
             "events": f.events, "runs": f.runs, "build": build, "replayMs": round2(f.replayMilliseconds),
-            "replayExplainMs": round2(f.replayExplainMilliseconds), "foldMs": round2(f.foldMilliseconds), "parseOnlyMs": round2(f.parseMilliseconds),
+            "replayExplainMs": round2(f.replayExplainMilliseconds), "foldMs": round2(f.foldMilliseconds), "readMs": round2(f.readMilliseconds), "parseOnlyMs": round2(f.parseMilliseconds),
             "bundleMs": round2(f.bundleMilliseconds), "verifyBundleMs": round2(f.verifyMilliseconds), "bundleBytes": f.bundleBytes,
+            "clockEvents": f.clockEvents, "clockReplayMs": round2(f.clockReplayMilliseconds), "clockReplayExplainMs": round2(f.clockReplayExplainMilliseconds),
         ]))
     }
 }

@@ -10,7 +10,9 @@ import Testing
         let f = try await AuditBenchmark.run(events: 1000, runs: 3)
         #expect(f.events == 1000)
         #expect(f.bundleBytes > 0)
+        #expect(f.clockEvents == 1000)
         print("audit bench (debug, 1000 events): replay \(f.replayMilliseconds) ms, with explain \(f.replayExplainMilliseconds) ms, "
-              + "fold only \(f.foldMilliseconds) ms, JSON parse only \(f.parseMilliseconds) ms, bundle \(f.bundleMilliseconds) ms, verify \(f.verifyMilliseconds) ms, \(f.bundleBytes) bytes")
+              + "fold only \(f.foldMilliseconds) ms, JSON parse only \(f.parseMilliseconds) ms, bundle \(f.bundleMilliseconds) ms, verify \(f.verifyMilliseconds) ms, \(f.bundleBytes) bytes, "
+              + "clock case replay \(f.clockReplayMilliseconds) ms, with explain \(f.clockReplayExplainMilliseconds) ms")
     }
 }

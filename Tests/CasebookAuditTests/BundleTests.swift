@@ -117,6 +117,24 @@ func edited(_ bytes: [UInt8], _ edit: (inout [String: JSONValue]) -> Void) throw
             #expect(EvidenceBundle.verify(extra).problems.contains { $0.field == "note" && $0.message == "unknown member" })
             let dropped = try edited(bytes) { o in o["events"] = .array(Array(o["events"]!.array!.dropFirst())) }
             #expect(EvidenceBundle.verify(dropped).problems.contains { $0.location.hasPrefix("events[0]") && $0.field == "version" })
+            // A proof hash spelled in upper case (the same hash): not canonical; one that is not 64 hex digits: unreadable.
+            func proofEdited(_ edit: @escaping (String) -> String) throws -> [UInt8] {
+                try edited(bytes) { o in
+                    var list = o["events"]!.array!
+                    var entry = list[0].object!
+                    var proof = entry["proof"]!.array!
+                    proof[0] = .string(edit(proof[0].string!))
+                    entry["proof"] = .array(proof)
+                    list[0] = .object(entry)
+                    o["events"] = .array(list)
+                }
+            }
+            for bad in [try proofEdited { $0.uppercased() }, try proofEdited { String($0.dropLast()) }, try proofEdited { $0 + "0" }] {
+                #expect(EvidenceBundle.verify(bad).problems.contains {
+                    $0.location.hasPrefix("events[0]") && $0.field == "proof" && $0.message == "not 64 lower-case hex digits each"
+                })
+            }
+            #expect(EvidenceBundle.verify(try proofEdited { $0 }).isValid)
             let noDefinition = try edited(bytes) { $0["definitions"] = .array([]) }
             #expect(EvidenceBundle.verify(noDefinition).problems.contains { $0.location.hasPrefix("events[0]") && $0.message.contains("does not fold") })
         }

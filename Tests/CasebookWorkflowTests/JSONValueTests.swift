@@ -16,6 +16,23 @@ import Testing
         #expect(try JSONValue.parse("[]") == .array([]))
     }
 
+    @Test func readsNestedObjectsRepeatedNamesAndWholeNumbersAtTheirLimits() throws {
+        // Objects inside objects and arrays, members after a nested object, and a repeated name (the last wins).
+        let v = try JSONValue.parse(#"{"a":{"b":{"c":1},"d":[{"e":2},{"f":3,"f":4}],"g":5},"h":6,"h":7,"i":{}}"#)
+        #expect(v == .object([
+            "a": .object(["b": .object(["c": .int(1)]), "d": .array([.object(["e": .int(2)]), .object(["f": .int(4)])]), "g": .int(5)]),
+            "h": .int(7), "i": .object([:]),
+        ]))
+        #expect(try JSONValue.parse("-0") == .int(0))
+        #expect(try JSONValue.parse("-12") == .int(-12))
+        #expect(try JSONValue.parse("999999999999999999") == .int(999_999_999_999_999_999))
+        #expect(try JSONValue.parse("-999999999999999999") == .int(-999_999_999_999_999_999))
+        #expect(try JSONValue.parse("1000000000000000000") == .int(1_000_000_000_000_000_000))
+        #expect(try JSONValue.parse("-9223372036854775808") == .int(Int64.min))
+        #expect(try JSONValue.parse("9223372036854775808") == .double(9_223_372_036_854_775_808))
+        #expect(try JSONValue.parse("[0,10,-7]") == .array([.int(0), .int(10), .int(-7)]))
+    }
+
     @Test func unescapesStrings() throws {
         #expect(try JSONValue.parse(#""a\"b\\c\/d\n\t\r\b\f""#) == .string("a\"b\\c/d\n\t\r\u{08}\u{0C}"))
         #expect(try JSONValue.parse(#""\u793e\u533a""#) == .string("社区"))

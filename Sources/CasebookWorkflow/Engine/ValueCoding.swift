@@ -83,11 +83,12 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
             out += "]"
         case .object(let members):
             out += "{"
-            for (i, key) in members.keys.sorted().enumerated() {
+            // Sorted by key (the members themselves, so that each value is not looked up again by its key).
+            for (i, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
                 if i > 0 { out += "," }
-                Self.quote(key, into: &out)
+                Self.quote(member.key, into: &out)
                 out += ":"
-                members[key]!.write(to: &out)
+                member.value.write(to: &out)
             }
             out += "}"
         }
@@ -95,8 +96,10 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
 
     private static func quote(_ s: String, into out: inout String) {
         out += "\""
-        // Most strings need no escaping: append them whole.
-        if !s.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) {
+        // Most strings need no escaping: append them whole (scanning their bytes in place when they are contiguous).
+        func special(_ c: UInt8) -> Bool { c == 0x22 || c == 0x5C || c < 0x20 }
+        let plain = s.utf8.withContiguousStorageIfAvailable { !$0.contains(where: special) } ?? !s.utf8.contains(where: special)
+        if plain {
             out += s
             out += "\""
             return
@@ -221,6 +224,9 @@ public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertibl
 struct JSONParser {
     let b: UnsafeRawBufferPointer
     var i = 0
+    /// The member names and values of the objects being read, innermost last (see ``value(depth:)``).
+    var names: [String] = []
+    var values: [JSONValue] = []
     static let maxDepth = 512
 
     init(_ bytes: UnsafeRawBufferPointer) { b = bytes }
@@ -248,22 +254,37 @@ struct JSONParser {
             i += 1
             skipSpace()
             if peek == UInt8(ascii: "}") { i += 1; return .object([:]) }
-            // Members are gathered first so the dictionary is made once at its size (no rehashing as it grows).
-            var pairs: [(String, JSONValue)] = []
+            // Members are gathered first so the dictionary is made once at its size (no rehashing as it
+            // grows). They go on one stack shared by every object of the text (a nested object's members
+            // are pushed above its parent's and taken off before the parent goes on), so parsing a
+            // payload does not allocate a members array per object.
+            if names.capacity == 0 {
+                names.reserveCapacity(16)
+                values.reserveCapacity(16)
+            }
+            let base = names.count
             while true {
                 skipSpace()
                 guard peek == UInt8(ascii: "\"") else { throw error("a member name") }
-                let key = try string()
+                let name = try string()
                 skipSpace()
                 guard peek == UInt8(ascii: ":") else { throw error("':'") }
                 i += 1
                 skipSpace()
-                pairs.append((key, try value(depth: depth + 1)))
+                // The value first: a nested object uses (and empties again) the stacks above this object's members.
+                let member = try value(depth: depth + 1)
+                names.append(name)
+                values.append(member)
                 skipSpace()
                 if peek == UInt8(ascii: ",") { i += 1; continue }
                 guard peek == UInt8(ascii: "}") else { throw error("',' or '}'") }
                 i += 1
-                return .object(Dictionary(pairs, uniquingKeysWith: { _, last in last }))
+                // A repeated name keeps its last value.
+                var object = [String: JSONValue](minimumCapacity: names.count - base)
+                for k in base..<names.count { object[names[k]] = values[k] }
+                names.removeSubrange(base...)
+                values.removeSubrange(base...)
+                return .object(object)
             }
         case UInt8(ascii: "["):
             i += 1
@@ -306,6 +327,16 @@ struct JSONParser {
             if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { i += 1 }
             guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(peek) else { throw error("an exponent") }
             while (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(peek) { i += 1 }
+        }
+        // Up to 18 digits cannot overflow: read them directly (what `Int64(text)` gives, without the string).
+        if integral {
+            let negative = b[start] == UInt8(ascii: "-")
+            let first = negative ? start + 1 : start
+            if i - first <= 18 {
+                var n: Int64 = 0
+                for k in first..<i { n = n &* 10 &+ Int64(b[k] &- UInt8(ascii: "0")) }
+                return .int(negative ? -n : n)
+            }
         }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
         if integral, let n = Int64(text) { return .int(n) }
