@@ -38,6 +38,7 @@ struct EngineHarness: Sendable {
     }
 
     /// Makes a temporary directory and store, runs `body`, closes the store and deletes the directory.
+    @discardableResult
     static func run<T>(_ body: (EngineHarness) async throws -> T) async throws -> T {
         let dir = NSTemporaryDirectory() + "casebook-engine-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
