@@ -265,7 +265,8 @@ public struct TimelineStep: Sendable {
     public var role: String?
     /// The command, for opened / accepted / refused commands.
     public var command: String?
-    /// `opened`, `accepted`, `refused`, `breach`, `linked`, `migrated`, `erased`, `effect-failed` or `event`.
+    /// `opened`, `accepted`, `refused`, `breach`, `linked`, `targeted` (cases a `send … to-cases-of` chose),
+    /// `migrated`, `erased`, `effect-failed` or `event`.
     public var outcome: String
     /// The command's data, each value as text (personal data as ``PersonalData/placeholder``).
     public var data: [String: String]
@@ -344,8 +345,9 @@ public struct CaseTimeline: Sendable {
             let before = state
             // Each payload is parsed once, for the fold and for the step.
             let isCommand = Self.commandTypes.contains(event.type)
+            let isTargets = event.type == CaseEventType.effectTargeted
             let parsed: [String: JSONValue]?
-            if isCommand || CaseState.folds(event.type), event.payloadEncoding == .json {
+            if isCommand || isTargets || CaseState.folds(event.type), event.payloadEncoding == .json {
                 parsed = try event.payload.withUnsafeBytes { try JSONValue.parse($0) }.object
             } else {
                 parsed = nil
@@ -375,6 +377,8 @@ public struct CaseTimeline: Sendable {
                     }
                 }
                 personalFields.sort()
+            } else if isTargets, let targets = parsed {
+                dataText = Self.targetsText(targets)
             }
             var explanation: [ExplanationLine] = []
             if explain, let current, let plan {
@@ -410,8 +414,25 @@ public struct CaseTimeline: Sendable {
         case CaseEventType.migrated: return "migrated"
         case CaseEventType.subjectErased: return "erased"
         case CaseEventType.effectFailed: return "effect-failed"
+        case CaseEventType.effectTargeted: return "targeted"
         default: return "event"
         }
+    }
+
+    /// What a `send … to-cases-of` effect selected, as a step's data: the command sent (`send`), the
+    /// workflow searched, the `where` values and states it matched, and the cases it chose (`targets`,
+    /// in the order they were sent the command; empty if none matched).
+    static func targetsText(_ payload: [String: JSONValue]) -> [String: String] {
+        func list(_ value: JSONValue?) -> String { (value?.array ?? []).map { text($0) }.joined(separator: ", ") }
+        var out: [String: String] = [
+            "send": payload["send"]?.string ?? "?", "workflow": payload["workflow"]?.string ?? "?",
+            "targets": list(payload["targets"]),
+        ]
+        if let wanted = payload["where"]?.object {
+            out["where"] = wanted.keys.sorted().map { "\($0)=\(text(wanted[$0]!))" }.joined(separator: ", ")
+        }
+        if let states = payload["inStates"]?.array, !states.isEmpty { out["inStates"] = list(payload["inStates"]) }
+        return out
     }
 
     /// The clocks of `state`, sorted by name.

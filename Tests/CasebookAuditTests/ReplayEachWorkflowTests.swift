@@ -78,4 +78,35 @@ import Testing
             #expect(report.clocks.first { $0.name == "deadline" }?.status == "stopped")
         }
     }
+
+    @Test func aWithdrawalShowsTheAdmittedItemsItChose() async throws {
+        try await AuditHarness.run { h in
+            try await h.publishRepositoryWorkflows()
+            // Two admitted items: one of 城管局 in 和平社区 (withdrawn), one of 城管局 in another community (not).
+            for (id, community) in [("adm-hp", "和平社区"), ("adm-xh", "新河社区")] {
+                #expect(try await h.issue(id, "apply", "department:城管局", """
+                    {"kind":"work-task","title":"市容巡查","community":"\(community)","department":"城管局","has_legal_basis":true,"legal_basis":"《城市市容和环境卫生管理条例》"}
+                    """, at: "2026-03-02T09:00:00+08:00", workflow: "task-admission"))
+                #expect(try await h.issue(id, "review", "street-office:li", at: "2026-03-03T09:00:00+08:00"))
+                #expect(try await h.issue(id, "approve", "district-office:zhou", at: "2026-03-04T09:00:00+08:00"))
+                #expect(try await h.issue(id, "admit", "district-office:zhou", at: "2026-03-05T09:00:00+08:00"))
+            }
+            #expect(try await h.issue("r1", "open", "district-office:zhou", #"{"department":"城管局","community":"和平社区","reason":"评议不满意"}"#,
+                              at: "2026-03-10T09:00:00+08:00", workflow: "rectification"))
+            #expect(try await h.issue("r1", "report", "department:cg", #"{"report":"已开会"}"#, at: "2026-03-20T09:00:00+08:00"))
+            #expect(try await h.issue("r1", "find-no-change", "community:hp", at: "2026-03-27T09:00:00+08:00"))
+            #expect(try await h.issue("r1", "withdraw-work", "district-office:zhou", at: "2026-04-01T09:00:00+08:00"))
+
+            let r = try CaseTimeline.build(store: h.store, registry: h.engine.registry, caseId: "r1")
+            let chose = try #require(r.steps.first { $0.outcome == "targeted" })
+            #expect(chose.data["targets"] == "adm-hp")
+            #expect(chose.data["send"] == "withdraw" && chose.data["workflow"] == "task-admission")
+            #expect(chose.data["where"] == "community=和平社区, department=城管局")
+            #expect(chose.data["inStates"] == "admitted")
+            let text = r.text(explain: false)
+            #expect(text.contains("targeted by district-office:zhou"))
+            #expect(text.contains("targets=adm-hp"))
+            #expect(try h.engine.load("adm-hp")?.state == "withdrawn" && h.engine.load("adm-xh")?.state == "admitted")
+        }
+    }
 }
