@@ -148,6 +148,11 @@ final class Writer: Sendable {
         responder.answer(batch, Array(repeating: .failure(error), count: batch.count))
     }
 
+    /// Applies a run of appends inside the batch's transaction in two passes. The first checks each
+    /// append and writes everything but its event records (stream heads, index entries, command records),
+    /// giving each event its position, version and time. The second patches those into copies of the
+    /// envelopes, hashes them (on two threads when there are many: hashing is most of a record's cost),
+    /// and writes the records in position order, each followed by the subtree hashes it completes.
     private func applyAll(
         _ appends: ArraySlice<Pending>, _ txn: borrowing Transaction, _ tail: inout Tail, _ now: Timestamp,
         events: inout Int, nanoseconds: inout UInt64
@@ -156,11 +161,93 @@ final class Writer: Sendable {
         defer { nanoseconds += WriterTiming.now() - start }
         var results: [Result<AppendResult, EventStoreError>] = []
         results.reserveCapacity(appends.count)
+        var records: [PlannedRecord] = []
+        var nextPosition = tail.frontier.size
         for pending in appends {
             events += pending.prepared.request.events.count
-            results.append(try apply(pending.prepared, txn, &tail, now))
+            results.append(try plan(pending.prepared, txn, &tail, now, nextPosition: &nextPosition, records: &records))
         }
+        try write(records, txn, &tail)
         return results
+    }
+
+    /// An event record the second pass writes: its envelope as prepared, and what the writer fills in.
+    private struct PlannedRecord {
+        let envelope: [UInt8]
+        let position: UInt64
+        let version: UInt64
+        let recordedAt: Timestamp
+    }
+
+    /// From how many records on the second pass hashes on two threads.
+    private static let parallelHashing = 128
+
+    /// The second pass of ``applyAll``: `records` are consecutive positions from the tail's size on.
+    /// A few records are patched and hashed in place in their pages; many are first patched into a scratch
+    /// copy and hashed there on two threads, then copied into their pages.
+    private func write(_ records: [PlannedRecord], _ txn: borrowing Transaction, _ tail: inout Tail) throws {
+        guard records.count >= Self.parallelHashing else {
+            for r in records {
+                try put(r, txn, &tail) { out in
+                    r.envelope.withUnsafeBytes { out.copyMemory(from: $0) }
+                    Envelope.patch(out, position: r.position, version: r.version, recordedAt: r.recordedAt)
+                    return Merkle.leafHash(UnsafeRawBufferPointer(out))
+                }
+            }
+            return
+        }
+        var offsets: [Int] = []
+        offsets.reserveCapacity(records.count + 1)
+        var total = 0
+        for r in records {
+            offsets.append(total)
+            total += r.envelope.count
+        }
+        offsets.append(total)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 8)
+        defer { scratch.deallocate() }
+        let leaves = UnsafeMutableBufferPointer<MerkleHash>.allocate(capacity: records.count)
+        defer { leaves.deallocate() }
+        for (k, r) in records.enumerated() {
+            let part = UnsafeMutableRawBufferPointer(rebasing: scratch[offsets[k]..<offsets[k + 1]])
+            r.envelope.withUnsafeBytes { part.copyMemory(from: $0) }
+            Envelope.patch(part, position: r.position, version: r.version, recordedAt: r.recordedAt)
+        }
+        let envelopes = UnsafeRawBufferPointer(scratch)
+        // Shared by the two hashing threads: both only read `envelopes`, each writes its own half of `leaves`,
+        // and concurrentPerform returns only after both are done.
+        nonisolated(unsafe) let (input, output) = (envelopes, leaves)
+        let (count, bounds) = (records.count, offsets)
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            for k in half == 0 ? 0..<count / 2 : count / 2..<count {
+                output[k] = Merkle.leafHash(UnsafeRawBufferPointer(rebasing: input[bounds[k]..<bounds[k + 1]]))
+            }
+        }
+        for (k, r) in records.enumerated() {
+            try put(r, txn, &tail) { out in
+                out.copyMemory(from: UnsafeRawBufferPointer(rebasing: envelopes[offsets[k]..<offsets[k + 1]]))
+                return leaves[k]
+            }
+        }
+    }
+
+    /// Writes one event record at the tail: `fill` puts the patched envelope at the start of the record and
+    /// returns its leaf hash; the hashes of the subtrees the leaf completes follow it (level 0: the leaf's own).
+    private func put(
+        _ r: PlannedRecord, _ txn: borrowing Transaction, _ tail: inout Tail, fill: (UnsafeMutableRawBufferPointer) -> MerkleHash
+    ) throws {
+        precondition(r.position == tail.frontier.size, "the writer's records must follow the tail")
+        var positionKey = r.position.bigEndian
+        try withUnsafeBytes(of: &positionKey) { key in
+            let size = r.envelope.count + 32 * Schema.merkleLevels(completedBy: r.position)
+            try txn.reserve(db.events, key: key, size: size, flags: .append) { out in
+                let leaf = fill(UnsafeMutableRawBufferPointer(rebasing: out[..<r.envelope.count]))
+                let hashes = out.baseAddress! + r.envelope.count
+                tail.frontier.append(leaf) { level, hash in
+                    hash.withUnsafeBytes { (hashes + 32 * level).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                }
+            }
+        }
     }
 
     /// The tail as the transaction sees it: the cached one if no one else appended, else reloaded.
@@ -173,10 +260,13 @@ final class Writer: Sendable {
         return t
     }
 
-    /// Applies one append inside the batch's transaction. A refused append (wrong version, reused
-    /// command id) writes nothing and does not disturb the others; a storage error aborts the batch.
-    private func apply(
-        _ prepared: PreparedAppend, _ txn: borrowing Transaction, _ tail: inout Tail, _ now: Timestamp
+    /// The first pass for one append inside the batch's transaction. A refused append (wrong version,
+    /// reused command id) writes nothing and does not disturb the others; a storage error aborts the batch.
+    /// An accepted one writes its stream's head, its index entries and its command record, and adds its
+    /// events to `records` at positions from `nextPosition` on.
+    private func plan(
+        _ prepared: PreparedAppend, _ txn: borrowing Transaction, _ tail: inout Tail, _ now: Timestamp,
+        nextPosition: inout UInt64, records: inout [PlannedRecord]
     ) throws -> Result<AppendResult, EventStoreError> {
         let request = prepared.request
         if let commandId = request.commandId {
@@ -213,30 +303,17 @@ final class Writer: Sendable {
             tail.streamCount += 1
         }
         let firstVersion = head.map { $0.version + 1 } ?? 0
-        let firstPosition = tail.frontier.size
+        let firstPosition = nextPosition
         var version = firstVersion
         for (event, envelope) in zip(request.events, prepared.envelopes) {
-            let position = tail.frontier.size
-            var positionKey = position.bigEndian
-            try withUnsafeBytes(of: &positionKey) { key in
-                // Copy the prepared envelope straight into the page, fill in its header, hash it there, and
-                // follow it with the hashes of the subtrees this leaf completes.
-                let size = envelope.count + 32 * Schema.merkleLevels(completedBy: position)
-                try txn.reserve(db.events, key: key, size: size, flags: .append) { out in
-                    envelope.withUnsafeBytes { out.copyMemory(from: $0) }
-                    let envelopePart = UnsafeMutableRawBufferPointer(rebasing: out[..<envelope.count])
-                    Envelope.patch(envelopePart, position: position, version: version, recordedAt: event.recordedAt ?? now)
-                    let hashes = out.baseAddress! + envelope.count
-                    tail.frontier.append(Merkle.leafHash(UnsafeRawBufferPointer(envelopePart))) { level, hash in
-                        hash.withUnsafeBytes { (hashes + 32 * level).copyMemory(from: $0.baseAddress!, byteCount: 32) }
-                    }
-                }
-                var streamKey = streamNumber.bigEndian
-                var indexValue = (version.bigEndian, position.bigEndian)
-                try withUnsafeBytes(of: &streamKey) { k in
-                    try withUnsafeBytes(of: &indexValue) { try txn.put(db.streamIndex, key: k, value: $0, flags: .appendDuplicate) }
-                }
+            let position = nextPosition
+            records.append(PlannedRecord(envelope: envelope, position: position, version: version, recordedAt: event.recordedAt ?? now))
+            var streamKey = streamNumber.bigEndian
+            var indexValue = (version.bigEndian, position.bigEndian)
+            try withUnsafeBytes(of: &streamKey) { k in
+                try withUnsafeBytes(of: &indexValue) { try txn.put(db.streamIndex, key: k, value: $0, flags: .appendDuplicate) }
             }
+            nextPosition += 1
             version += 1
         }
         let lastVersion = version - 1

@@ -89,6 +89,37 @@ import Testing
         }
     }
 
+    @Test func aBatchOfManyRecordsIsWrittenInOrderWithItsHashes() async throws {
+        // One append of 300 events and 100 single appends racing it: batches of more than a hundred records,
+        // which the writer patches and hashes on two threads before writing them.
+        try await withStore { store, _ in
+            let big = (0..<300).map { event("bulk.item", "{\"n\":\($0)}") }
+            async let bulk = store.append(to: "bulk", expectedVersion: .noStream, events: big)
+            let singles = await withTaskGroup(of: AppendResult?.self) { group in
+                for i in 0..<100 {
+                    group.addTask { try? await store.append(to: "s-\(i)", expectedVersion: .noStream, events: [event("single", "{\"i\":\(i)}")]) }
+                }
+                var all: [AppendResult] = []
+                for await r in group { if let r { all.append(r) } }
+                return all
+            }
+            let b = try await bulk
+            #expect(singles.count == 100 && store.count == 400)
+            #expect(b.lastPosition - b.firstPosition == 299 && b.firstVersion == 0 && b.lastVersion == 299)
+            // Every record is where its append said, with its version, and proves against the tree.
+            let stream = try store.readStream("bulk", limit: 1000)
+            #expect(stream.map(\.position) == Array(b.firstPosition...b.lastPosition))
+            #expect(stream.map(\.streamVersion) == Array(0...299))
+            #expect(stream.map { String(decoding: $0.payload, as: UTF8.self) } == (0..<300).map { "{\"n\":\($0)}" })
+            for r in singles { #expect(try store.event(at: r.firstPosition)?.streamId == r.streamId) }
+            for position in [b.firstPosition, b.firstPosition + 127, b.lastPosition, 0, 399] {
+                let e = try #require(try store.event(at: position))
+                #expect(try store.inclusionProof(position: position).verify(envelope: Envelope.encode(e)))
+            }
+            #expect(try store.verify().isValid)
+        }
+    }
+
     @Test func idempotentRetryReturnsOriginalAndWritesNothing() async throws {
         try await withStore { store, _ in
             let first = try await store.append(to: "s", expectedVersion: .noStream, events: [event(), event()], commandId: "cmd-1")
