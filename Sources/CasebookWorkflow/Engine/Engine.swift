@@ -454,7 +454,8 @@ public final class CaseEngine: Sendable {
         let recordId = "targets:\(cause):\(index)"
         let stream = CaseState.stream(state.caseId)
         func recordedTargets(_ event: RecordedEvent) throws -> [String] {
-            guard let payload = try? JSONValue.parse(Data(event.payload)).object, let targets = payload["targets"]?.array else {
+            let parsed = try? event.payload.withUnsafeBytes { try JSONValue.parse($0) }
+            guard let targets = parsed?.object?["targets"]?.array else {
                 throw EngineError.corrupt("case '\(state.caseId)': the targets recorded at position \(event.position) are unreadable")
             }
             return targets.compactMap(\.string)
