@@ -121,9 +121,7 @@ struct BundleCommand: AsyncParsableCommand {
     func run() async throws {
         let store = try storeOptions.open(readOnly: true)
         defer { store.close() }
-        let existed = FileManager.default.fileExists(atPath: keyOptions.key)
-        let signer = try await reportingErrors { try CheckpointSigner(keyFile: keyOptions.key, create: true) }
-        if !existed { warn("created signing key \(keyOptions.key) (key id \(signer.keyId)); keep it outside the store") }
+        let signer = try await keyOptions.signer()
         let time = try parseTime(at, option: "--at") ?? .now()
         let bytes = try await engineErrors { try EvidenceBundle.make(store: store, caseId: caseId, signer: signer, time: time) }
         // Checked before it is handed over: a bundle that does not verify is not written.

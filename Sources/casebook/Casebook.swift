@@ -39,6 +39,14 @@ struct KeyOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The Ed25519 signing key file, created if missing (env CASEBOOK_SIGNING_KEY).", valueName: "path"))
     var key: String = ProcessInfo.processInfo.environment["CASEBOOK_SIGNING_KEY"]
         ?? (NSHomeDirectory() + "/.config/casebook/signing-key")
+
+    /// The signer of the key file, made (and announced on stderr) if the file does not exist yet.
+    func signer() async throws -> CheckpointSigner {
+        let existed = FileManager.default.fileExists(atPath: key)
+        let signer = try await reportingErrors { try CheckpointSigner(keyFile: key, create: true) }
+        if !existed { warn("created signing key \(key) (key id \(signer.keyId)); keep it outside the store") }
+        return signer
+    }
 }
 
 /// Parses an ISO 8601 time for `--at` options.

@@ -178,9 +178,7 @@ struct CheckpointCommand: AsyncParsableCommand {
     func run() async throws {
         let store = try storeOptions.open(readOnly: true)
         defer { store.close() }
-        let existed = FileManager.default.fileExists(atPath: keyOptions.key)
-        let signer = try await reportingErrors { try CheckpointSigner(keyFile: keyOptions.key, create: true) }
-        if !existed { warn("created signing key \(keyOptions.key) (key id \(signer.keyId)); keep it outside the store") }
+        let signer = try await keyOptions.signer()
         let cp = try await reportingErrors { try store.checkpoint(signer: signer, time: try parseTime(at, option: "--at") ?? .now()) }
         if let output { try Data((cp.json + "\n").utf8).write(to: URL(fileURLWithPath: output)) }
         print(cp.json)
