@@ -260,14 +260,13 @@ public final class CaseEngine: Sendable {
                     state.streamVersion = r.lastVersion
                     remember(state)
                     if let definition = compiled.definition.command(command), !definition.effects.isEmpty {
+                        let cause = EffectCause(caseId: caseId, version: r.firstVersion, position: r.firstPosition)
                         do {
                             state = try await perform(definition.effects, of: command, from: state, compiled: compiled, actor: actor, data: data, at: at,
-                                                      cause: EffectCause(caseId: caseId, version: r.firstVersion, position: r.firstPosition),
-                                                      depth: depth)
+                                                      cause: cause, depth: depth)
                         } catch {
                             // The command stands; its effects did not all happen. Say so on the case, and let
                             // `redriveEffects` finish them once the cause is fixed.
-                            let cause = EffectCause(caseId: caseId, version: r.firstVersion, position: r.firstPosition)
                             let failure: JSONValue = .object([
                                 "case": .string(caseId), "command": .string(command), "cause": .int(Int64(r.firstPosition)),
                                 "causeVersion": .int(Int64(r.firstVersion)), "at": .string(at.iso8601), "reason": .string("\(error)"),
