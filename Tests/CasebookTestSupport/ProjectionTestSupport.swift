@@ -72,9 +72,15 @@ final class World: @unchecked Sendable {
         sourceLocation: Testing.SourceLocation = #_sourceLocation
     ) async throws -> CaseState {
         let outcome = try await engine.open(workflow: workflow, caseId: caseId, command: command, actor: actor, data: json(data), at: at(time))
+        return try accepted(outcome, "opening \(caseId)", sourceLocation)
+    }
+
+    /// The case after an outcome that must be an acceptance (after running `afterCommand`); else records
+    /// the refusal and throws.
+    private func accepted(_ outcome: CommandOutcome, _ what: String, _ sourceLocation: Testing.SourceLocation) throws -> CaseState {
         try afterCommand?()
         guard case .accepted(let state, _) = outcome else {
-            Issue.record("opening \(caseId) refused: \(outcome)", sourceLocation: sourceLocation)
+            Issue.record("\(what) refused: \(outcome)", sourceLocation: sourceLocation)
             throw ScenarioError.refused
         }
         return state
@@ -87,12 +93,7 @@ final class World: @unchecked Sendable {
         sourceLocation: Testing.SourceLocation = #_sourceLocation
     ) async throws -> CaseState {
         let outcome = try await engine.handle(caseId: caseId, command: command, actor: actor, data: json(data), at: at(time))
-        try afterCommand?()
-        guard case .accepted(let state, _) = outcome else {
-            Issue.record("\(command) on \(caseId) refused: \(outcome)", sourceLocation: sourceLocation)
-            throw ScenarioError.refused
-        }
-        return state
+        return try accepted(outcome, "\(command) on \(caseId)", sourceLocation)
     }
 
     /// Issues a command that must be refused by `check`: the case is left as it was, and the refusal is
