@@ -131,7 +131,9 @@ public final class ProjectionStore: Sendable {
         let stale = try env.read { txn in
             try names.filter { name in try slot(txn, name).checkpoint > 0 && number(txn, name + ".format") != Self.type(name).format }
         }
-        if !stale.isEmpty && limit == nil && recordedAtOrBefore == nil {
+        if !stale.isEmpty {
+            // A rebuild folds the whole log; a catch-up to a point cannot give the older rows a new layout.
+            guard limit == nil && recordedAtOrBefore == nil else { throw ProjectionError.staleLayout(stale) }
             let rebuilt = try rebuild(stale)
             run.events += rebuilt.events
             run.transactions += rebuilt.transactions
@@ -187,7 +189,6 @@ public final class ProjectionStore: Sendable {
             for r in runners { r.evict() }
         }
         func route(_ event: borrowing CaseEvent) throws {
-            if let t = recordedAtOrBefore, event.at > t { return }
             let c = Int(router.numbers.number(event.caseId))
             if c >= router.owner.count { router.owner.grow(to: c + 1, with: Router.unknown) }
             if event.kind == .opened, let workflow = event.workflow {
@@ -220,7 +221,7 @@ public final class ProjectionStore: Sendable {
         if end - from >= 8192 {
             // Long runs: read and parse on a second thread while this one folds (and holds the write
             // transaction, which must stay on the thread that began it).
-            try readAhead(from: from, to: end) { batch in
+            try readAhead(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore) { batch in
                 // Each event is moved out of the batch, folded, and moved back, so that it is folded
                 // without being copied (reading it from the array, or through a pointer into it, copies
                 // it, retaining every string and list in it, and later destroys the copy) and is freed
@@ -237,6 +238,7 @@ public final class ProjectionStore: Sendable {
         } else {
             var reader = CaseEvent.Reader()
             try store.scanViews(from: from, to: end) { view in
+                if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
                 if let event = try reader.read(view) { try route(event) }
             }
         }
@@ -251,8 +253,11 @@ public final class ProjectionStore: Sendable {
         }
     }
 
-    /// Reads and parses events [from, to) on a second thread, handing them over in batches.
-    private func readAhead(from: UInt64, to end: UInt64, _ body: (inout [CaseEvent]) throws -> Void) throws {
+    /// Reads and parses events [from, to) on a second thread, handing them over in batches; events recorded
+    /// after `recordedAtOrBefore` (if given) are passed over unparsed.
+    private func readAhead(
+        from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, _ body: (inout [CaseEvent]) throws -> Void
+    ) throws {
         let pipe = EventPipe(capacity: 8)
         let store = self.store
         Thread {
@@ -263,6 +268,7 @@ public final class ProjectionStore: Sendable {
                 // Batches the folding thread has finished with, to fill again.
                 var pool: [[CaseEvent]] = []
                 try store.scanViews(from: from, to: end) { view in
+                    if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
                     guard let event = try reader.read(view) else { return }
                     batch.append(event)
                     if batch.count == EventPipe.batchSize {
@@ -509,11 +515,16 @@ public enum ProjectionError: Error, Sendable, Hashable, CustomStringConvertible 
     case unknown(String, known: [String])
     /// Another rebuild swapped the tables first.
     case concurrentRebuild(String)
+    /// These projections were folded under an older row layout, and a catch-up to a point (a position
+    /// or a time) was asked of them; only a full catch-up or a rebuild brings them to the new layout.
+    case staleLayout([String])
 
     public var description: String {
         switch self {
         case let .unknown(name, known): return "no projection '\(name)'; the projections are \(known.joined(separator: ", "))"
         case .concurrentRebuild(let name): return "projection '\(name)' was rebuilt by another process meanwhile; run the rebuild again if needed"
+        case .staleLayout(let names):
+            return "projections \(names.joined(separator: ", ")) were folded under an older row layout; catch them up to a point only in a fresh projection store, or rebuild them first (casebook projections rebuild)"
         }
     }
 }

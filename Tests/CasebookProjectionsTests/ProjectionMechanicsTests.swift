@@ -162,6 +162,9 @@ import Testing
                 }
             }
             let p = try ProjectionStore(store: w.store)
+            // A catch-up to a point cannot rebuild, and must not record the old rows as the new layout.
+            #expect(throws: ProjectionError.staleLayout(["requests"])) { try p.catchUp(upTo: w.store.count) }
+            #expect(throws: ProjectionError.staleLayout(["requests"])) { try p.catchUp(recordedAtOrBefore: 0) }
             let run = try p.catchUp()
             #expect(run.events == w.store.count, "the stale projection was folded again from position 0")
             let after = try p.status()
