@@ -154,10 +154,14 @@ public enum AuditBenchmark {
         try await engine.registry.publish(file: dir + "/bench-notes.yaml", calendarDirectory: dir)
         let clerk = Actor(role: "clerk", id: "bench")
         var at = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!
-        _ = try await engine.open(workflow: "bench-notes", caseId: "b1", actor: clerk, at: at)
+        // Every command must be accepted: a case of refusals would be replayed more cheaply than a real one.
+        guard case .accepted = try await engine.open(workflow: "bench-notes", caseId: "b1", actor: clerk, at: at) else {
+            throw EngineError.corrupt("the benchmark's case did not open")
+        }
         for i in 1..<max(1, events) {
             at.millisecondsSince1970 += 60_000
-            _ = try await engine.handle(caseId: "b1", command: "note", actor: clerk, data: .object(["note": .string("note \(i)")]), at: at)
+            let outcome = try await engine.handle(caseId: "b1", command: "note", actor: clerk, data: .object(["note": .string("note \(i)")]), at: at)
+            guard case .accepted = outcome else { throw EngineError.corrupt("the benchmark's case refused note \(i)") }
         }
         func median(_ body: () throws -> Void) rethrows -> Double {
             var samples: [Double] = []

@@ -44,7 +44,8 @@ import Testing
             let budget = try #require(receive.differences.first { $0.subject == "budget completion" })
             #expect(budget.before == "3 working days" && budget.after == "7 working days")
             let deadline = try #require(receive.differences.first { $0.subject == "deadline completion" })
-            #expect(deadline.after > deadline.before)
+            let (was, now) = (Timestamp(iso8601: deadline.before), Timestamp(iso8601: deadline.after))
+            #expect(was != nil && now != nil && now! > was!, "both are deadlines, and the new one is later")
             #expect(report.steps[2].differences.contains { $0.subject == "deadline completion" })
             // Paused, completed: no deadline either way (the clock keeps its budget).
             #expect(report.steps[1].differences.map(\.subject) == ["budget completion"])
