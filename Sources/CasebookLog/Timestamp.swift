@@ -43,7 +43,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]]` followed by `Z` or `±HH:MM` (a missing zone
     /// means UTC). Returns nil for anything else, including impossible dates such as 02-30.
     public init?(iso8601 text: String) {
-        let c = Array(text.utf8)
+        // Read in place: the fold and the projections read a recorded time from almost every event.
+        guard let ms = text.utf8.withContiguousStorageIfAvailable(Self.parse) ?? Array(text.utf8).withUnsafeBufferPointer(Self.parse)
+        else { return nil }
+        millisecondsSince1970 = ms
+    }
+
+    /// Milliseconds since the epoch of the text's UTF-8 bytes `c`, or nil; see ``init(iso8601:)``.
+    private static func parse(_ c: UnsafeBufferPointer<UInt8>) -> Int64? {
         var i = 0
         func digits(_ n: Int) -> Int64? {
             guard i + n <= c.count else { return nil }
@@ -93,7 +100,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
             guard i == c.count else { return nil }
         }
         let days = CivilDate.toDays(year: y, month: mo, day: d)
-        self.millisecondsSince1970 = days * 86_400_000 + h * 3_600_000 + mi * 60_000 + s * 1000 + frac - offset
+        return days * 86_400_000 + h * 3_600_000 + mi * 60_000 + s * 1000 + frac - offset
     }
 }
 

@@ -170,7 +170,7 @@ public struct CaseState: Sendable, Equatable {
             return s
         }
         func time(_ key: String) throws -> Timestamp {
-            guard let t = Self.time(try string(key)) else { throw EngineError.corrupt("case '\(caseId)' event at \(event.position): bad time in '\(key)'") }
+            guard let t = Timestamp(iso8601: try string(key)) else { throw EngineError.corrupt("case '\(caseId)' event at \(event.position): bad time in '\(key)'") }
             return t
         }
         switch event.type {
@@ -212,29 +212,6 @@ public struct CaseState: Sendable, Equatable {
         default:
             return
         }
-    }
-
-    /// `Timestamp(iso8601:)`, read directly when `text` has the form the engine records
-    /// (`YYYY-MM-DDTHH:MM:SS.mmmZ`, checked as that initialiser checks it): every folded event has one.
-    static func time(_ text: String) -> Timestamp? {
-        let fast = text.utf8.withContiguousStorageIfAvailable { c -> Timestamp? in
-            guard c.count == 24, c[4] == 45, c[7] == 45, c[10] == 84, c[13] == 58, c[16] == 58, c[19] == 46, c[23] == 90 else { return nil }
-            func digits(_ from: Int, _ n: Int) -> Int64? {
-                var v: Int64 = 0
-                for k in from..<from + n {
-                    guard c[k] >= 48 && c[k] <= 57 else { return nil }
-                    v = v * 10 + Int64(c[k] - 48)
-                }
-                return v
-            }
-            guard let y = digits(0, 4), let mo = digits(5, 2), let d = digits(8, 2), let h = digits(11, 2), let mi = digits(14, 2),
-                  let s = digits(17, 2), let ms = digits(20, 3),
-                  (1...12).contains(mo), d >= 1, d <= CivilDate.daysInMonth(year: y, month: mo), h < 24, mi < 60, s < 60
-            else { return nil }  // not this form after all: the general reading decides
-            return Timestamp(millisecondsSince1970: CivilDate.toDays(year: y, month: mo, day: d) * 86_400_000 + h * 3_600_000 + mi * 60_000 + s * 1000 + ms)
-        }
-        if let fast, let known = fast { return known }
-        return Timestamp(iso8601: text)
     }
 
     private mutating func applyChanges(
