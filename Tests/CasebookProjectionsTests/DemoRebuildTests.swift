@@ -11,11 +11,7 @@ import Testing
 /// kept up to date while the city runs (many small catch-ups, each its own transaction) must equal,
 /// byte for byte, a rebuild from position 0, and the aggregates must equal what the rows imply.
 @Suite struct DemoRebuildTests {
-    static let workflows: String = {
-        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)
-        return parts.joined(separator: "/") + "/Workflows"
-    }()
+    static let workflows = workflowsDirectory
 
     @Test func incrementalProjectionsOfADemoCityEqualARebuild() async throws {
         let dir = NSTemporaryDirectory() + "casebook-demo-rebuild-\(UUID().uuidString)"

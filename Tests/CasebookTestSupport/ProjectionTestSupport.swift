@@ -14,7 +14,8 @@ let repositoryRoot: String = {
     return parts.joined(separator: "/")
 }()
 
-let workflowsDirectory = repositoryRoot + "/Workflows"
+/// The repository's `Workflows` folder.
+public let workflowsDirectory = repositoryRoot + "/Workflows"
 let calendarDirectory = workflowsDirectory + "/calendars"
 
 /// An instant written in a test (ISO 8601 with its offset).

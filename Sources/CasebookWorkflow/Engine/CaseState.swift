@@ -127,8 +127,12 @@ public struct CaseState: Sendable, Equatable {
     public mutating func apply(
         _ event: RecordedEvent, definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader? = nil
     ) throws {
-        let payload = Self.folds(event.type) ? (try? event.payload.withUnsafeBytes { try JSONValue.parse($0) })?.object : nil
-        try apply(event, payload: payload, definition: definition, reveal: reveal)
+        guard Self.foldedTypes.contains(event.type) else {
+            streamVersion = event.streamVersion
+            return  // domain events emitted alongside are for projections
+        }
+        let payload = (try? event.payload.withUnsafeBytes { try JSONValue.parse($0) })?.object
+        try applyFolded(event, payload: payload, definition: definition, reveal: reveal)
     }
 
     /// Folds one event whose payload the caller has already parsed (nil: not a JSON object), so that a
@@ -141,11 +145,18 @@ public struct CaseState: Sendable, Equatable {
             streamVersion = event.streamVersion
             return  // domain events emitted alongside are for projections
         }
+        try applyFolded(event, payload: payload, definition: definition, reveal: reveal)
+    }
+
+    /// Folds an event of a type that `folds`.
+    private mutating func applyFolded(
+        _ event: RecordedEvent, payload: [String: JSONValue]?, definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader?
+    ) throws {
         guard let payload else {
             throw EngineError.corrupt("case '\(caseId)' event at position \(event.position) is not a JSON object")
         }
-        try apply(type: event.type, payload: payload, streamVersion: event.streamVersion, position: event.position,
-                  definition: definition, reveal: reveal)
+        streamVersion = event.streamVersion
+        try fold(type: event.type, payload: payload, position: event.position, definition: definition, reveal: reveal)
     }
 
     /// Whether events of `type` change the case when folded (others only advance its stream version).
@@ -164,6 +175,14 @@ public struct CaseState: Sendable, Equatable {
     ) throws {
         streamVersion = version
         guard Self.foldedTypes.contains(type) else { return }
+        try fold(type: type, payload: payload, position: position, definition: definition, reveal: reveal)
+    }
+
+    /// Folds an event of a type that `folds`, given its decoded payload (its stream version already set).
+    private mutating func fold(
+        type: String, payload: [String: JSONValue], position: UInt64, definition: (String) throws -> CompiledWorkflow,
+        reveal: PersonalDataReader?
+    ) throws {
         let event = (type: type, position: position)
         func string(_ key: String) throws -> String {
             guard let s = payload[key]?.string else { throw EngineError.corrupt("case '\(caseId)' event at \(event.position) lacks '\(key)'") }
