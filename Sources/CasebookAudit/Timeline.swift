@@ -109,7 +109,7 @@ struct ClockSnapshots {
             // Nothing changed but the time: only the time spent paused may have.
             for i in last.indices {
                 let clock = state.clocks[last[i].name]!
-                if !clock.pauses.isEmpty { last[i].pausedMilliseconds = Self.pausedMilliseconds(clock, at: time) }
+                if !clock.pauses.isEmpty { last[i].pausedMilliseconds = clock.pausedDuration(at: time) }
             }
             return last
         }
@@ -118,7 +118,7 @@ struct ClockSnapshots {
             if let known = byName[name], known.clock == clock, known.definition == definition {
                 var snapshot = known.snapshot
                 snapshot.breachedAt = state.breaches[name]
-                snapshot.pausedMilliseconds = Self.pausedMilliseconds(clock, at: time)
+                snapshot.pausedMilliseconds = clock.pausedDuration(at: time)
                 return snapshot
             }
             let snapshot = ClockSnapshot(name: name, clock: clock, calendar: calendar, breachedAt: state.breaches[name], at: time)
@@ -129,19 +129,6 @@ struct ClockSnapshots {
         lastBreaches = state.breaches
         lastDefinition = definition
         return last
-    }
-
-    /// `clock.pausedDuration(at: time)`, summed directly when `time` is not before the clock's latest event (the
-    /// clock as of `time` is then the clock itself).
-    static func pausedMilliseconds(_ clock: ClockState, at time: Timestamp) -> Int64 {
-        guard !clock.pauses.isEmpty else { return 0 }
-        // A clock's events go forward in time: its latest is its stop, else its last pause's end or start.
-        let latest = clock.stoppedAt ?? clock.pauses.last.map { $0.until ?? $0.from } ?? clock.startedAt
-        guard let latest, latest <= time else { return clock.pausedDuration(at: time) }
-        let end = clock.stoppedAt ?? time
-        return clock.pauses.reduce(0) { sum, pause in
-            sum + max(0, (pause.until ?? end).millisecondsSince1970 - pause.from.millisecondsSince1970)
-        }
     }
 }
 

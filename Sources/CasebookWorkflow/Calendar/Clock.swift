@@ -252,6 +252,9 @@ public struct ClockState: Sendable, Hashable, Codable {
 
     /// The state as it was at `time`: the history keeping only events at or before `time`.
     public func asOf(_ time: Timestamp) -> ClockState {
+        // Events never go back in time, so if the latest is not after `time`, the state is this one.
+        let latest = stoppedAt ?? pauses.last.map { $0.until ?? $0.from } ?? startedAt
+        guard let latest, latest > time else { return self }
         var state = ClockState()
         for event in events where event.time <= time {
             do { try state.apply(event) } catch { break }  // unreachable: a prefix of a valid history is valid
