@@ -95,7 +95,7 @@ extension ProjectionStore {
     /// Rectifications still open past their deadline as of `asOf` (ms), or whose deadline clock was
     /// recorded as breached.
     public func rectificationsPastDeadline(asOf: Int64) throws -> [(caseId: String, row: RectificationRow)] {
-        try rectificationRows().filter { _, r in r.isOpen && (r.overdueFlag || (r.deadline > 0 && asOf > r.deadline)) }
+        try rectificationRows().filter { _, r in r.isPastDeadline(asOf: asOf) }
     }
 
     /// Departments with rectifications escalated or open past their deadline as of `asOf` (ms): due for
@@ -104,7 +104,7 @@ extension ProjectionStore {
         var groups: [String: WithdrawalCandidate] = [:]
         for (id, r) in try rectificationRows() where r.kind == "rectification" {
             let escalated = r.state == "escalated"
-            let overdue = !escalated && r.isOpen && (r.overdueFlag || (r.deadline > 0 && asOf > r.deadline))
+            let overdue = !escalated && r.isPastDeadline(asOf: asOf)
             guard escalated || overdue else { continue }
             var g = groups[r.department] ?? WithdrawalCandidate(department: r.department, escalated: 0, overdue: 0, cases: [], admissions: [])
             if escalated { g.escalated += 1 } else { g.overdue += 1 }

@@ -32,11 +32,7 @@ extension Projection {
 /// Keys of a projection's table: case rows under `c`, tallies under other first parts.
 enum TableKey {
     static func row(_ caseId: String) -> String { RowKey.make("c", caseId) }
-    static func row(bytes caseId: String) -> Key {
-        var k: [UInt8] = [UInt8(ascii: "c"), 0x1F]
-        k.append(contentsOf: caseId.utf8)
-        return Key(bytes: k)
-    }
+    static func row(bytes caseId: String) -> Key { Key(bytes: Array(row(caseId).utf8)) }
 }
 
 /// A cached row, its key, its contributions as last tallied, and whether it must be written.

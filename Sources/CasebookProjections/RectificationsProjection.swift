@@ -15,6 +15,9 @@ public struct RectificationRow: ProjectionRow {
     /// Whether a rectification is still running (not rectified or withdrawn).
     public var isOpen: Bool { kind == "rectification" && !["rectified", "withdrawn"].contains(state) }
 
+    /// Still open past its deadline as of `asOf` (ms since the epoch), or its deadline clock was recorded as breached.
+    public func isPastDeadline(asOf: Int64) -> Bool { isOpen && (overdueFlag || (deadline > 0 && asOf > deadline)) }
+
     public init() {}
 
     public func encode(into w: inout RowWriter) {
