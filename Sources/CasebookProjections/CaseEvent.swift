@@ -104,13 +104,7 @@ public struct CaseEvent: Sendable {
             var e = CaseEvent(kind: kind, position: event.position, at: event.recordedAt.millisecondsSince1970)
             let payload = event.payload
             let j = JSONScanner(payload)
-            func string(_ v: Int) throws -> String? {
-                guard v < payload.count && payload[v] == UInt8(ascii: "\"") else { return nil }
-                let end = try j.stringEnd(v) - 1
-                let inner = UnsafeRawBufferPointer(rebasing: payload[(v + 1)..<end])
-                if inner.isEmpty || memchr(inner.baseAddress!, Int32(UInt8(ascii: "\\")), inner.count) == nil { return words.string(inner) }
-                return try j.string(v)  // escaped: rare
-            }
+            func string(_ v: Int) throws -> String? { try j.string(v) { words.string($0) } }
             func scalar(_ v: Int) throws -> RecordedScalar {
                 switch v < payload.count ? payload[v] : 0 {
                 case UInt8(ascii: "\""): return .string(try string(v) ?? "")

@@ -1,3 +1,4 @@
+import CasebookWorkflow
 import Foundation
 
 /// A payload that is not the JSON the engine writes.
@@ -127,16 +128,15 @@ struct JSONScanner {
         String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
     }
 
-    /// The string at `i`, unescaped; nil if the value is not a string.
-    func string(_ i: Int) throws -> String? {
+    /// The string at `i`, unescaped; nil if the value is not a string. A string without escapes is made
+    /// from its bytes by `plain` (e.g. one that reuses strings met before).
+    func string(_ i: Int, plain: (UnsafeRawBufferPointer) -> String = { String(decoding: $0, as: UTF8.self) }) throws -> String? {
         guard at(i) == UInt8(ascii: "\"") else { return nil }
         let end = try stringEnd(i) - 1
-        if end == i + 1 || memchr(bytes.baseAddress! + i + 1, Int32(UInt8(ascii: "\\")), end - i - 1) == nil { return text(i + 1, end) }
-        // Rare: let Foundation unescape it.
-        let data = Data(UnsafeRawBufferPointer(rebasing: bytes[i..<(end + 1)]))
-        guard let s = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) as? String else {
-            throw fail(i, "a string")
-        }
+        let inner = UnsafeRawBufferPointer(rebasing: bytes[(i + 1)..<end])
+        if inner.isEmpty || memchr(inner.baseAddress!, Int32(UInt8(ascii: "\\")), inner.count) == nil { return plain(inner) }
+        // Rare: the engine's JSON reader unescapes it.
+        guard let s = try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[i..<(end + 1)])).string else { throw fail(i, "a string") }
         return s
     }
 
