@@ -48,17 +48,11 @@ public enum EvidenceBundle {
             return .object(["envelope": .string(Data(envelope).base64EncodedString()), "proof": .array(proof.path.map(JSONValue.string))])
         }
         let bundle: JSONValue = .object([
-            "case": .string(caseId), "format": .string(format), "checkpoint": checkpointJSON(checkpoint),
+            // The checkpoint as it encodes itself (the same fields `casebook checkpoint` prints).
+            "case": .string(caseId), "format": .string(format), "checkpoint": try JSONValue.parse(checkpoint.json),
             "definitions": .array(try definitions.map(entry)), "events": .array(try events.map(entry)),
         ])
         return Array((bundle.json + "\n").utf8)
-    }
-
-    static func checkpointJSON(_ c: Checkpoint) -> JSONValue {
-        .object([
-            "origin": .string(c.origin), "treeSize": .int(Int64(c.treeSize)), "root": .string(c.root), "time": .string(c.time),
-            "keyId": .string(c.keyId), "publicKey": .string(c.publicKey), "signature": .string(c.signature),
-        ])
     }
 
     /// One thing that failed verification: where (e.g. `events[2] (position 17)`) and what.
