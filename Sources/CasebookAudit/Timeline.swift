@@ -143,8 +143,18 @@ final class DefinitionContext {
         self.compiled = compiled
     }
 
+    private var last: (name: String, plan: CommandPlan?)?
+
     /// The plan of the command called `name`, or nil if the definition has no such command.
     func plan(_ name: String) -> CommandPlan? {
+        // Long cases repeat a command many times in a row: compare with the last name before hashing.
+        if let last, last.name == name { return last.plan }
+        let plan = lookUp(name)
+        last = (name, plan)
+        return plan
+    }
+
+    private func lookUp(_ name: String) -> CommandPlan? {
         if let known = plans[name] { return known }
         let plan = compiled.definition.command(name).map { CommandPlan($0, definition: compiled.definition) }
         plans[name] = plan
@@ -179,6 +189,20 @@ final class CommandPlan {
         let env = ExpressionEnvironment(caseFields: caseTypes, commandFields: dataTypes, officeHours: d.hasOfficeHours)
         guards = command.guards.map { g in (g, try? Expression.compile(g.source, at: g.location, in: env)) }
     }
+}
+
+/// The last `.`-separated component of `name` that is not empty (`case.x` → `x`), or `name` if there is none:
+/// `name.split(separator: ".").last ?? name`, reading ASCII names byte by byte.
+func lastComponent(_ name: String) -> String {
+    let bytes = name.utf8
+    guard bytes.allSatisfy({ $0 < 0x80 }) else { return name.split(separator: ".").last.map(String.init) ?? name }
+    var end = bytes.endIndex
+    while end > bytes.startIndex, bytes[bytes.index(before: end)] == UInt8(ascii: ".") { end = bytes.index(before: end) }
+    guard end > bytes.startIndex else { return name }
+    var start = end
+    while start > bytes.startIndex, bytes[bytes.index(before: start)] != UInt8(ascii: ".") { start = bytes.index(before: start) }
+    if start == bytes.startIndex && end == bytes.endIndex { return name }
+    return String(name[start..<end])
 }
 
 /// One line of an explanation: a guard with the values it saw, or a decision table's rule and outputs.
@@ -436,7 +460,7 @@ public struct CaseTimeline: Sendable {
         let context = EvaluationContext(caseData: before.data, commandData: commandData, now: at, actor: actor, role: role,
                                         officeHours: compiled.officeHours)
         func shown(_ name: String, _ value: Value) -> String {
-            let field = name.split(separator: ".").last.map(String.init) ?? name
+            let field = lastComponent(name)
             if (name.hasPrefix("case.") && casePII.contains(field)) || (name.hasPrefix("data.") && dataPII.contains(field)) {
                 return PersonalData.placeholder
             }

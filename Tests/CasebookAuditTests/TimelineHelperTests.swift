@@ -5,8 +5,14 @@ import Testing
 
 @testable import CasebookAudit
 
-/// The timeline's clock shortcut gives what the plain computation gives.
+/// The timeline's shortcuts give what the plain computations give.
 @Suite struct TimelineHelperTests {
+    @Test func lastComponentIsTheLastNonEmptyPartSplitAtDots() {
+        for name in ["case.count", "data.note", "count", "", ".", "..", "a.", ".a", "a..b", "case.x.", "case.社区", "社区.名", "a.b.c", "é.x"] {
+            #expect(lastComponent(name) == (name.split(separator: ".").last.map(String.init) ?? name), "\(name)")
+        }
+    }
+
     /// A clock's snapshot taken again only when it changed is the snapshot taken afresh at every step: through
     /// starts, pauses (open and closed), resumes, a breach, a stop and a change of calendar.
     @Test func clockSnapshotsTakenOnlyOnChangeAreTheFreshOnes() throws {
