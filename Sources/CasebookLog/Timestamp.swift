@@ -49,8 +49,28 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         millisecondsSince1970 = ms
     }
 
+    /// The form every recorded time has (``iso8601``: `YYYY-MM-DDTHH:MM:SS.mmmZ`), read without the general
+    /// parser's branches; nil if `c` is not a valid time of that form (the general parser then decides).
+    private static func recordedForm(_ c: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard c.count == 24, c[4] == 45, c[7] == 45, c[10] == 84, c[13] == 58, c[16] == 58, c[19] == 46, c[23] == 90 else { return nil }
+        func digits(_ from: Int, _ n: Int) -> Int64? {
+            var v: Int64 = 0
+            for k in from..<from + n {
+                guard c[k] >= 48 && c[k] <= 57 else { return nil }
+                v = v * 10 + Int64(c[k] - 48)
+            }
+            return v
+        }
+        guard let y = digits(0, 4), let mo = digits(5, 2), let d = digits(8, 2), let h = digits(11, 2), let mi = digits(14, 2),
+              let s = digits(17, 2), let ms = digits(20, 3),
+              (1...12).contains(mo), d >= 1, d <= CivilDate.daysInMonth(year: y, month: mo), h < 24, mi < 60, s < 60
+        else { return nil }
+        return CivilDate.toDays(year: y, month: mo, day: d) * 86_400_000 + h * 3_600_000 + mi * 60_000 + s * 1000 + ms
+    }
+
     /// Milliseconds since the epoch of the text's UTF-8 bytes `c`, or nil; see ``init(iso8601:)``.
     private static func parse(_ c: UnsafeBufferPointer<UInt8>) -> Int64? {
+        if let recorded = recordedForm(c) { return recorded }
         var i = 0
         func digits(_ n: Int) -> Int64? {
             guard i + n <= c.count else { return nil }
