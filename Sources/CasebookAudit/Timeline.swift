@@ -156,7 +156,7 @@ final class DefinitionContext {
 
     private func lookUp(_ name: String) -> CommandPlan? {
         if let known = plans[name] { return known }
-        let plan = compiled.definition.command(name).map { CommandPlan($0, definition: compiled.definition) }
+        let plan = compiled.definition.command(name).map { CommandPlan($0, compiled: compiled) }
         plans[name] = plan
         return plan
     }
@@ -176,7 +176,8 @@ final class CommandPlan {
     /// The command's guards, compiled (nil: the guard does not compile).
     let guards: [(Guard, CasebookWorkflow.Expression?)]
 
-    init(_ command: CommandDefinition, definition d: WorkflowDefinition) {
+    init(_ command: CommandDefinition, compiled: CompiledWorkflow) {
+        let d = compiled.definition
         var names: [String] = [], seen: Set<String> = []
         for field in command.data where seen.insert(field.name).inserted {
             if field.pii { names.append(field.name) }
@@ -185,8 +186,7 @@ final class CommandPlan {
         casePII = Set(d.fields.filter(\.pii).map(\.name))
         dataPII = Set(command.data.filter(\.pii).map(\.name))
         dataTypes = Dictionary(command.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-        let caseTypes = Dictionary(d.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-        let env = ExpressionEnvironment(caseFields: caseTypes, commandFields: dataTypes, officeHours: d.hasOfficeHours)
+        let env = ExpressionEnvironment(caseFields: compiled.fieldTypes, commandFields: dataTypes, officeHours: d.hasOfficeHours)
         guards = command.guards.map { g in (g, try? Expression.compile(g.source, at: g.location, in: env)) }
     }
 }
@@ -330,47 +330,51 @@ public struct CaseTimeline: Sendable {
         }
         for event in events {
             let before = state
-            // Each payload is parsed once, for the fold and for the step.
+            // Each payload is read once, for the fold and for the step: only the members they use, unless
+            // the whole payload is wanted (to explain a command, or to list the cases an effect chose).
             let isCommand = Self.commandTypes.contains(event.type)
             let isTargets = event.type == CaseEventType.effectTargeted
-            let parsed: [String: JSONValue]?
+            var whole: [String: JSONValue]?
+            var parsed: CasePayload?
             if isCommand || isTargets || CaseState.folds(event.type), event.payloadEncoding == .json {
-                parsed = try event.payload.withUnsafeBytes { try JSONValue.parse($0) }.object
-            } else {
-                parsed = nil
+                if (explain && isCommand) || isTargets {
+                    whole = try event.payload.withUnsafeBytes { try JSONValue.parse($0) }.object
+                    parsed = whole.map(CasePayload.init)
+                } else {
+                    parsed = try event.payload.withUnsafeBytes { bytes throws(JSONSyntaxError) in try CasePayload.parse(bytes) }
+                }
             }
             try state.apply(event, payload: parsed, definition: resolve, reveal: reveal)
-            let payload = isCommand ? (parsed ?? [:]) : [:]
             if state.definitionHash.isEmpty {
                 current = nil
             } else if current?.hash != state.definitionHash {
                 current = try context(state.definitionHash)
             }
             let rejected = event.type == CaseEventType.commandRejected
-            let command = isCommand ? payload["command"]?.string : nil
+            // (Domain events recorded with a command repeat its name but are not one.)
+            let command = isCommand ? parsed?.command : nil
             let plan = command.flatMap { current?.plan($0) }
             // The command's data as text (personal data as the placeholder), made at its size.
             var dataText: [String: String] = [:]
             var personalFields: [String] = []
-            if command != nil, let data = payload["data"]?.object {
+            if command != nil, let data = parsed?.data {
                 dataText.reserveCapacity(data.count)
                 let pii = plan?.personalData ?? []
                 for (key, value) in data {
                     if PersonalData.sealed(value) != nil || pii.contains(key) {
-                        personalFields.append(key)
-                        dataText[key] = PersonalData.placeholder
+                        if dataText.updateValue(PersonalData.placeholder, forKey: key) == nil { personalFields.append(key) }
                     } else {
                         dataText[key] = Self.text(value)
                     }
                 }
                 personalFields.sort()
-            } else if isTargets, let targets = parsed {
+            } else if isTargets, let targets = whole {
                 dataText = Self.targetsText(targets)
             }
             var explanation: [ExplanationLine] = []
             if explain, let current, let plan {
                 explanation = Self.explain(
-                    plan, payload: payload, before: before, compiled: current.compiled, at: event.recordedAt, rejected: rejected)
+                    plan, payload: whole ?? [:], before: before, compiled: current.compiled, at: event.recordedAt, rejected: rejected)
             }
             var clocks: [ClockSnapshot] = []
             if !state.clocks.isEmpty {
@@ -379,10 +383,10 @@ public struct CaseTimeline: Sendable {
             // The step is made whole and moved into the timeline (not copied).
             steps.append(TimelineStep(
                 position: event.position, streamVersion: event.streamVersion, type: event.type, at: event.recordedAt,
-                actor: event.actor, role: payload["role"]?.string, command: command,
+                actor: event.actor, role: isCommand ? parsed?.role : nil, command: command,
                 outcome: Self.outcome(event.type), data: dataText, personalFields: personalFields, definitionHash: state.definitionHash,
                 definitionVersion: state.definitionVersion, from: before.isOpen ? before.state : "", to: rejected ? before.state : state.state,
-                refusal: rejected ? "\(payload["check"]?.string ?? "?"): \(payload["reason"]?.string ?? "")" : nil,
+                refusal: rejected ? "\(parsed?.check ?? "?"): \(parsed?.reason ?? "")" : nil,
                 explanation: explanation, clocks: clocks, state: state))
         }
         return CaseTimeline(caseId: caseId, steps: steps, final: state, personalCaseFields: personal)

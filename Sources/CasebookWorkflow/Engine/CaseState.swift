@@ -131,14 +131,14 @@ public struct CaseState: Sendable, Equatable {
             streamVersion = event.streamVersion
             return  // domain events emitted alongside are for projections
         }
-        let payload = (try? event.payload.withUnsafeBytes { try JSONValue.parse($0) })?.object
+        let payload = (try? event.payload.withUnsafeBytes { bytes throws(JSONSyntaxError) in try CasePayload.parse(bytes) }) ?? nil
         try applyFolded(event, payload: payload, definition: definition, reveal: reveal)
     }
 
-    /// Folds one event whose payload the caller has already parsed (nil: not a JSON object), so that a
-    /// tool reading the payload too parses it once.
+    /// Folds one event whose payload the caller has already read (nil: not a JSON object), so that a
+    /// tool reading the payload too reads it once.
     public mutating func apply(
-        _ event: RecordedEvent, payload: [String: JSONValue]?, definition: (String) throws -> CompiledWorkflow,
+        _ event: RecordedEvent, payload: CasePayload?, definition: (String) throws -> CompiledWorkflow,
         reveal: PersonalDataReader? = nil
     ) throws {
         guard Self.foldedTypes.contains(event.type) else {
@@ -150,7 +150,7 @@ public struct CaseState: Sendable, Equatable {
 
     /// Folds an event of a type that `folds`.
     private mutating func applyFolded(
-        _ event: RecordedEvent, payload: [String: JSONValue]?, definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader?
+        _ event: RecordedEvent, payload: CasePayload?, definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader?
     ) throws {
         guard let payload else {
             throw EngineError.corrupt("case '\(caseId)' event at position \(event.position) is not a JSON object")
@@ -175,21 +175,21 @@ public struct CaseState: Sendable, Equatable {
     ) throws {
         streamVersion = version
         guard Self.foldedTypes.contains(type) else { return }
-        try fold(type: type, payload: payload, position: position, definition: definition, reveal: reveal)
+        try fold(type: type, payload: CasePayload(payload), position: position, definition: definition, reveal: reveal)
     }
 
     /// Folds an event of a type that `folds`, given its decoded payload (its stream version already set).
     private mutating func fold(
-        type: String, payload: [String: JSONValue], position: UInt64, definition: (String) throws -> CompiledWorkflow,
+        type: String, payload: CasePayload, position: UInt64, definition: (String) throws -> CompiledWorkflow,
         reveal: PersonalDataReader?
     ) throws {
         let event = (type: type, position: position)
-        func string(_ key: String) throws -> String {
-            guard let s = payload[key]?.string else { throw EngineError.corrupt("case '\(caseId)' event at \(event.position) lacks '\(key)'") }
-            return s
+        func string(_ value: String?, _ key: String) throws -> String {
+            guard let value else { throw EngineError.corrupt("case '\(caseId)' event at \(event.position) lacks '\(key)'") }
+            return value
         }
-        func time(_ key: String) throws -> Timestamp {
-            guard let t = Timestamp(iso8601: try string(key)) else { throw EngineError.corrupt("case '\(caseId)' event at \(event.position): bad time in '\(key)'") }
+        func time(_ value: String?, _ key: String) throws -> Timestamp {
+            guard let t = Timestamp(iso8601: try string(value, key)) else { throw EngineError.corrupt("case '\(caseId)' event at \(event.position): bad time in '\(key)'") }
             return t
         }
         switch event.type {
@@ -197,16 +197,17 @@ public struct CaseState: Sendable, Equatable {
             rejected += 1
             return
         case CaseEventType.opened:
-            definitionHash = try string("definition")
+            definitionHash = try string(payload.definition, "definition")
             let compiled = try definition(definitionHash)
             workflow = compiled.definition.name
             definitionVersion = compiled.definition.version
             isOpen = true
-            openedAt = try time("at")
-            try applyChanges(payload, compiled, at: try time("at"), reveal: reveal)
+            let at = try time(payload.at, "at")
+            openedAt = at
+            try applyChanges(payload, compiled, at: at, reveal: reveal)
             accepted += 1
         case CaseEventType.commandAccepted:
-            try applyChanges(payload, try definition(definitionHash), at: try time("at"), reveal: reveal)
+            try applyChanges(payload, try definition(definitionHash), at: try time(payload.at, "at"), reveal: reveal)
             accepted += 1
         case CaseEventType.subjectErased:
             let compiled = try definition(definitionHash)
@@ -215,30 +216,31 @@ public struct CaseState: Sendable, Equatable {
                 redacted.insert(field.name)
             }
         case CaseEventType.migrated:
-            definitionHash = try string("to")
+            definitionHash = try string(payload.to, "to")
             let compiled = try definition(definitionHash)
             definitionVersion = compiled.definition.version
             accepted += 1
-            updatedAt = try time("at")
+            updatedAt = try time(payload.at, "at")
         case CaseEventType.linked:
-            data[try string("field")] = .string(try string("linked"))
+            data[try string(payload.field, "field")] = .string(try string(payload.linked, "linked"))
         case CaseEventType.clockBreached:
-            let clock = try string("clock")
-            breaches[clock] = try time("deadline")
-            if let move = payload["moveTo"]?.string { state = move }
-            if let flag = payload["flag"]?.string { data[flag] = .boolean(true) }
-            updatedAt = try time("deadline")
+            let clock = try string(payload.clock, "clock")
+            let deadline = try time(payload.deadline, "deadline")
+            breaches[clock] = deadline
+            if let move = payload.moveTo { state = move }
+            if let flag = payload.flag { data[flag] = .boolean(true) }
+            updatedAt = deadline
         default:
             return
         }
     }
 
     private mutating func applyChanges(
-        _ payload: [String: JSONValue], _ compiled: CompiledWorkflow, at: Timestamp, reveal: PersonalDataReader?
+        _ payload: CasePayload, _ compiled: CompiledWorkflow, at: Timestamp, reveal: PersonalDataReader?
     ) throws {
-        if let to = payload["state"]?.string { state = to }
-        for (field, json) in payload["set"]?.object ?? [:] {
-            guard let type = compiled.definition.field(field)?.type else {
+        if let to = payload.state { state = to }
+        for (field, json) in payload.set {
+            guard let type = compiled.fieldTypes[field] else {
                 throw EngineError.corrupt("case '\(caseId)': '\(field)' is not a field of \(compiled.definition.name)")
             }
             var value = json
@@ -258,7 +260,7 @@ public struct CaseState: Sendable, Equatable {
                 throw EngineError.corrupt("case '\(caseId)': \(error)")
             }
         }
-        for op in payload["clocks"]?.array ?? [] {
+        for op in payload.clocks {
             guard let o = op.object, let name = o["clock"]?.string, let kindText = o["op"]?.string,
                   let kind = ClockOperation.Kind(rawValue: kindText), let spec = compiled.definition.clock(name)
             else { throw EngineError.corrupt("case '\(caseId)': unreadable clock operation \(op)") }

@@ -4,7 +4,8 @@ import Foundation
 
 /// A definition ready to run: parsed, linted, its expressions compiled, its calendar and catalogues
 /// loaded, and pinned by a content hash over the definition text and the calendar and catalogue files it uses.
-public struct CompiledWorkflow: Sendable {
+/// Immutable, and shared rather than copied: folding a case looks its definition up for every event.
+public final class CompiledWorkflow: Sendable {
     /// The definition.
     public let definition: WorkflowDefinition
     /// SHA-256 (hex) over the definition source and its calendars' and catalogues' sources: what cases are pinned to.
@@ -21,11 +22,34 @@ public struct CompiledWorkflow: Sendable {
     public let catalogues: [String: Catalogue]
     /// The office hours, if the workflow declares them (on its calendar's working days).
     public let officeHours: OfficeHours?
+    /// Each case field's type, by name (the first declaration of a name, as ``WorkflowDefinition/field(_:)`` finds it).
+    public let fieldTypes: [String: FieldType]
     let guards: [String: [(Guard, Expression)]]
     let assignments: [String: [(String, Expression)]]
     let decisionInputs: [String: [Expression]]
     /// The `where` expressions of each `send … to-cases-of` effect (by ``effectKey(command:index:)``), with their fields.
     let selections: [String: [(field: String, expression: Expression)]]
+
+    init(
+        definition: WorkflowDefinition, hash: String, source: String, calendarSources: [(file: String, source: String)],
+        calendar: WorkingCalendar?, catalogueSources: [(file: String, source: String)], catalogues: [String: Catalogue],
+        officeHours: OfficeHours?, fieldTypes: [String: FieldType], guards: [String: [(Guard, Expression)]], assignments: [String: [(String, Expression)]],
+        decisionInputs: [String: [Expression]], selections: [String: [(field: String, expression: Expression)]]
+    ) {
+        self.definition = definition
+        self.hash = hash
+        self.source = source
+        self.calendarSources = calendarSources
+        self.calendar = calendar
+        self.catalogueSources = catalogueSources
+        self.catalogues = catalogues
+        self.officeHours = officeHours
+        self.fieldTypes = fieldTypes
+        self.guards = guards
+        self.assignments = assignments
+        self.decisionInputs = decisionInputs
+        self.selections = selections
+    }
 
     static func decisionKey(command: String, table: String) -> String { command + "\u{0}" + table }
     static func effectKey(command: String, index: Int) -> String { command + "\u{0}" + String(index) }
@@ -98,7 +122,7 @@ public struct CompiledWorkflow: Sendable {
                 definition: definition, hash: hasher.finalize().map { String(format: "%02x", $0) }.joined(), source: source,
                 calendarSources: calendarSources, calendar: calendar, catalogueSources: catalogueSources, catalogues: catalogues,
                 officeHours: definition.officeHours.flatMap { spec in calendar.map { OfficeHours(calendar: $0, periods: spec.periods) } },
-                guards: guards, assignments: assignments, decisionInputs: decisionInputs, selections: selections)
+                fieldTypes: caseTypes, guards: guards, assignments: assignments, decisionInputs: decisionInputs, selections: selections)
         } catch {
             throw DiagnosticList([error])
         }

@@ -309,6 +309,142 @@ struct JSONParser {
         }
     }
 
+    /// An object member's name as ``memberName()`` reads it: its bytes in the text, or, if it is written
+    /// with escapes, the decoded string. Compared and made into a `String` only when wanted.
+    struct MemberName {
+        /// The name's bytes between its quotes (when it has no escapes).
+        let raw: UnsafeRawBufferPointer
+        /// The decoded name, when it has escapes.
+        let decoded: String?
+        /// Its length in UTF-8 bytes.
+        let count: Int
+
+        /// The name.
+        var string: String { decoded ?? String(decoding: raw, as: UTF8.self) }
+
+        /// Whether the name is `word`.
+        @inline(__always) func `is`(_ word: StaticString) -> Bool {
+            let n = word.utf8CodeUnitCount, w = word.utf8Start
+            if let decoded { return decoded.utf8.elementsEqual(UnsafeBufferPointer(start: w, count: n)) }
+            guard raw.count == n else { return false }
+            for k in 0..<n where raw[k] != w[k] { return false }
+            return true
+        }
+    }
+
+    /// Starts reading an object at its `{` (as ``value(depth:)`` at `depth` would): true if a member follows
+    /// (read it with ``memberName()``, its value at `depth + 1`, then ``nextMember()``), false if the object
+    /// is empty (then read whole).
+    mutating func beginObject(depth: Int) throws(JSONSyntaxError) -> Bool {
+        guard depth < Self.maxDepth else { throw error("less nesting") }
+        guard peek == UInt8(ascii: "{") else { throw error("an object") }
+        i += 1
+        skipSpace()
+        if peek == UInt8(ascii: "}") { i += 1; return false }
+        return true
+    }
+
+    /// Reads a member's name and the `:` after it; the parser then stands at the member's value.
+    mutating func memberName() throws(JSONSyntaxError) -> MemberName {
+        skipSpace()
+        guard peek == UInt8(ascii: "\"") else { throw error("a member name") }
+        let quote = i
+        var j = i + 1
+        var name: MemberName?
+        while j < b.count {
+            let c = b[j]
+            if c == UInt8(ascii: "\"") {
+                i = j + 1
+                name = MemberName(raw: UnsafeRawBufferPointer(rebasing: b[(quote + 1)..<j]), decoded: nil, count: j - quote - 1)
+                break
+            }
+            if c == UInt8(ascii: "\\") || c < 0x20 { break }
+            j += 1
+        }
+        if name == nil {
+            // Escapes (or an error): the string reader decodes the name, or says what is wrong.
+            let decoded = try string()
+            name = MemberName(raw: UnsafeRawBufferPointer(start: nil, count: 0), decoded: decoded, count: decoded.utf8.count)
+        }
+        skipSpace()
+        guard peek == UInt8(ascii: ":") else { throw error("':'") }
+        i += 1
+        skipSpace()
+        return name!
+    }
+
+    /// After a member's value: true if another member follows (its `,` read), false at the object's end
+    /// (its `}` read).
+    mutating func nextMember() throws(JSONSyntaxError) -> Bool {
+        skipSpace()
+        if peek == UInt8(ascii: ",") { i += 1; return true }
+        guard peek == UInt8(ascii: "}") else { throw error("',' or '}'") }
+        i += 1
+        return false
+    }
+
+    /// Passes over one value, checking it as ``value(depth:)`` would read it, without building it.
+    mutating func skip(depth: Int) throws(JSONSyntaxError) {
+        guard depth < Self.maxDepth else { throw error("less nesting") }
+        switch peek {
+        case UInt8(ascii: "{"):
+            guard try beginObject(depth: depth) else { return }
+            repeat {
+                _ = try memberName()
+                try skip(depth: depth + 1)
+            } while try nextMember()
+        case UInt8(ascii: "["):
+            i += 1
+            skipSpace()
+            if peek == UInt8(ascii: "]") { i += 1; return }
+            while true {
+                skipSpace()
+                try skip(depth: depth + 1)
+                skipSpace()
+                if peek == UInt8(ascii: ",") { i += 1; continue }
+                guard peek == UInt8(ascii: "]") else { throw error("',' or ']'") }
+                i += 1
+                return
+            }
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "t"): _ = try literal("true", .bool(true))
+        case UInt8(ascii: "f"): _ = try literal("false", .bool(false))
+        case UInt8(ascii: "n"): _ = try literal("null", .null)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try number()
+        default: throw error("a value")
+        }
+    }
+
+    /// Passes over a string starting at its opening quote, checking it as ``string()`` does.
+    mutating func skipString() throws(JSONSyntaxError) {
+        i += 1
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "\"") { i += 1; return }
+            guard c >= 0x20 else { throw error("no control character in a string") }
+            i += 1
+            guard c == UInt8(ascii: "\\") else { continue }
+            let e = peek
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+                 UInt8(ascii: "r"), UInt8(ascii: "t"):
+                continue
+            case UInt8(ascii: "u"):
+                let scalar = try hex4()
+                if (0xD800...0xDBFF).contains(scalar), peek == UInt8(ascii: "\\"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "u") {
+                    i += 2
+                    let low = try hex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw error("a low surrogate") }
+                }
+            default:
+                i -= 1
+                throw error("an escape sequence")
+            }
+        }
+        throw error("a closing quote")
+    }
+
     mutating func number() throws(JSONSyntaxError) -> JSONValue {
         let start = i
         if peek == UInt8(ascii: "-") { i += 1 }
