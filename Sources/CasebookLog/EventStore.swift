@@ -118,6 +118,13 @@ public final class EventStore: Sendable {
         committed.close()
     }
 
+    /// Writes everything committed so far to disk now. A store opened with ``EventStoreOptions/unsafeNoSync``
+    /// leaves that to the system, which does it later, at a time of its choosing (benchmarks call this so
+    /// that the flush of their setup does not fall into what they time); for any other store it has nothing to do.
+    public func sync() throws {
+        try env.sync()
+    }
+
     /// The number of committed events (the next position). Every position below it is durable.
     public var count: UInt64 { committed.count }
 

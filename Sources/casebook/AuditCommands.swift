@@ -172,7 +172,7 @@ struct ReplayBench: AsyncParsableCommand {
         commandName: "replay",
         abstract: "Replay, bundle and verify one long case in a throwaway store, and replay a second one with clocks; prints the figures (ms) as JSON.")
     @Option(help: "Events in the case.") var events: Int = 1000
-    @Option(help: "Repetitions of each measurement (the median is printed).") var runs: Int = 9
+    @Option(help: "Repetitions of each measurement, after one untimed call (the median is printed).") var runs: Int = 9
 
     func run() async throws {
         let f = try await AuditBenchmark.run(events: events, runs: runs)

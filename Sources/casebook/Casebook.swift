@@ -1,6 +1,9 @@
 import ArgumentParser
 import CasebookLog
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct Casebook: AsyncParsableCommand {
@@ -13,6 +16,25 @@ struct Casebook: AsyncParsableCommand {
             ReplayCommand.self, DiffCommand.self, WhatIfCommand.self, BundleCommand.self, VerifyBundle.self,
         ]
     )
+
+    /// Sets the process's memory policy, then runs the command line.
+    static func main() async {
+        keepFreedMemory()
+        await main(nil)
+    }
+}
+
+/// Keeps up to 64 MiB of freed heap for reuse instead of handing it back to the system after every large
+/// free (glibc's default trim threshold is 128 KiB). An operation that builds and drops a few megabytes,
+/// such as replaying a long case, would otherwise fault the same pages in afresh each time it runs in one
+/// process: 0.6–0.8 ms of a 1,000-event replay's 3 ms, measured with `casebook bench replay`.
+func keepFreedMemory() {
+    #if canImport(Glibc)
+    // `mallopt` is glibc's (malloc.h, which the Glibc module leaves out): looked up by name. M_TRIM_THRESHOLD is -1.
+    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+    guard let symbol = dlsym(nil, "mallopt") else { return }
+    _ = unsafeBitCast(symbol, to: Mallopt.self)(-1, 64 << 20)
+    #endif
 }
 
 /// `--store`, shared by every command that opens a store.
