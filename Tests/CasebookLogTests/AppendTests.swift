@@ -20,6 +20,21 @@ import Testing
         }
     }
 
+    @Test func aStoreWithoutSyncFlushesOnRequestAndReadsBackAfterReopening() async throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        var options = EventStoreOptions()
+        options.unsafeNoSync = true
+        let store = try EventStore(path: dir.path, options: options)
+        try await store.append(to: "s", expectedVersion: .noStream, events: [event(), event("test.other", #"{"n":1}"#)])
+        try store.sync()
+        store.close()
+        let reopened = try EventStore(path: dir.path)
+        defer { reopened.close() }
+        #expect(reopened.count == 2)
+        #expect(try reopened.read(from: 0).map(\.type) == ["test.happened", "test.other"])
+    }
+
     @Test func wrongExpectedVersionNamesActualAndWritesNothing() async throws {
         try await withStore { store, _ in
             try await store.append(to: "s", expectedVersion: .noStream, events: [event()])
