@@ -70,7 +70,11 @@ let package = Package(
         // Shared by the projections and export tests: a temporary store and engine with the repository's
         // definitions, and scenarios of every workflow driven through it.
         .target(name: "CasebookTestSupport", dependencies: ["CasebookProjections", "CasebookWorkflow", "CasebookLog"], path: "Tests/CasebookTestSupport"),
-        .testTarget(name: "CasebookProjectionsTests", dependencies: ["CasebookTestSupport", "CasebookProjections", "CasebookSimulation", "CasebookWorkflow", "CasebookLog"]),
+        .testTarget(
+            name: "CasebookProjectionsTests",
+            dependencies: ["CasebookTestSupport", "CasebookProjections", "CasebookSimulation", "CasebookWorkflow", "CasebookLog", "CasebookExport",
+                           .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "CasebookAuditTests", dependencies: ["CasebookAudit", "CasebookWorkflow", "CasebookLog"]),
         .testTarget(
             name: "CasebookExportTests",

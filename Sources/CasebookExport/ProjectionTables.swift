@@ -12,6 +12,8 @@ public enum RowTable: String, Sendable, CaseIterable {
     case ledger
     /// `rectifications`: evaluations of departments and rectifications.
     case rectifications
+    /// `ratings`: residents' satisfaction surveys of their community, counts and the special fund (fen).
+    case ratings
 
     /// The time column `--period` filters on.
     public var periodColumn: String {
@@ -19,7 +21,7 @@ public enum RowTable: String, Sendable, CaseIterable {
         case .requests: return "received_at"
         case .admissions: return "applied_at"
         case .ledger: return "entrusted_at"
-        case .rectifications: return "opened_at"
+        case .rectifications, .ratings: return "opened_at"
         }
     }
 
@@ -28,7 +30,7 @@ public enum RowTable: String, Sendable, CaseIterable {
         switch self {
         case .requests: return "late"
         case .admissions: return nil
-        case .ledger, .rectifications: return "overdue"
+        case .ledger, .rectifications, .ratings: return "overdue"
         }
     }
 
@@ -42,6 +44,7 @@ public enum RowTable: String, Sendable, CaseIterable {
         case .admissions: return Self.admissions(try projections.admissionRows())
         case .ledger: return Self.ledger(try projections.ledgerRows())
         case .rectifications: return Self.rectifications(try projections.rectificationRows())
+        case .ratings: return Self.ratings(try projections.ratingRows())
         }
     }
 
@@ -99,6 +102,35 @@ public enum RowTable: String, Sendable, CaseIterable {
                 [.text(id), .text(r.kind), .text(r.department), .text(r.community), .text(r.state), .text(r.result), .text(r.outcome),
                  .text(r.admission), .int(r.year), .int(r.total), .int(r.reports), .time(r.openedAt), .time(r.deadline), .time(r.closedAt),
                  .flag(r.overdueFlag)]
+            })
+    }
+
+    /// Survey rows as a table: the recorded counts, and the satisfaction rate (satisfied answers of all
+    /// answers) and the sample reached (households visited of the sample) worked out from them in integers;
+    /// the special fund in fen.
+    public static func ratings(_ rows: [(caseId: String, row: RatingRow)]) -> ResultTable {
+        ResultTable(
+            columns: ["case", "community", "street", "year", "period", "state", "sample", "households", "reached", "batches"] + RatingRow.aspects
+                + ["answers", "satisfied", "satisfaction", "fund_eligible", "special_fund", "overdue", "opened_at", "deadline", "concluded_at",
+                   "published_at"],
+            rows: rows.map { id, r in
+                [.text(id), .text(r.community), .text(r.street), .int(r.year), .text(r.period), .text(r.state), .int(r.sample), .int(r.households),
+                 .ratio(r.households, of: r.sample), .int(r.batches)] + r.aspectCounts.map(Cell.int)
+                    + [.int(r.answers), .int(r.satisfied), .ratio(r.satisfied, of: r.answers), .flag(r.fundEligible), .fen(r.specialFund),
+                       .flag(r.overdueFlag), .time(r.openedAt), .time(r.deadline), .time(r.concludedAt), .time(r.publishedAt)]
+            })
+    }
+
+    /// Survey tallies per community and year as a table: the satisfaction rate over the surveys' answers,
+    /// the share of concluded surveys above the 70% line, the fund in fen.
+    public static func ratingStats(_ stats: [RatingStats]) -> ResultTable {
+        ResultTable(
+            columns: ["community", "year", "surveys", "concluded", "published", "above_line", "above_line_share", "special_fund", "overdue",
+                      "households", "answers", "satisfied", "satisfaction"],
+            rows: stats.map { s in
+                [.text(s.community), .text(s.year), .int(s[.surveys]), .int(s[.concluded]), .int(s[.published]), .int(s[.aboveLine]),
+                 .ratio(s[.aboveLine], of: s[.concluded]), .fen(s[.fundFen]), .int(s[.overdue]), .int(s[.households]), .int(s[.answers]),
+                 .int(s[.satisfied]), .ratio(s[.satisfied], of: s[.answers])]
             })
     }
 

@@ -17,6 +17,10 @@ public enum Cell: Sendable, Hashable {
     case flag(Bool)
     /// A rate between 0 and 1; nil when there is nothing to divide by.
     case rate(Double?)
+    /// A ratio of two integer counts (`part` of `whole`), worked out in integers: shown as a percentage
+    /// rounded half up to 0.1% in tables, as a fraction rounded half up to four decimals in JSON and CSV;
+    /// unset when `whole` is 0. Exact, so the same counts always show the same figures.
+    case ratio(Int64, of: Int64)
     /// No value (e.g. the handling time of a request not completed).
     case empty
 
@@ -28,6 +32,9 @@ public enum Cell: Sendable, Hashable {
         case let (.int(x), .int(y)), let (.fen(x), .fen(y)), let (.time(x), .time(y)): return x < y
         case let (.flag(x), .flag(y)): return !x && y
         case let (.rate(x), .rate(y)): return (x ?? -1) < (y ?? -1)
+        case let (.ratio(p, of: w), .ratio(q, of: v)):
+            if w == 0 || v == 0 { return w == 0 && v != 0 }
+            return p * v < q * w
         case (.empty, .empty): return false
         case (.empty, _): return true
         case (_, .empty): return false
@@ -44,6 +51,7 @@ public enum Cell: Sendable, Hashable {
         case .time(let t): return t == 0 ? "" : Timestamp(millisecondsSince1970: t).iso8601
         case .flag(let b): return b ? "true" : "false"
         case .rate(let r): return r.map { String(format: "%.4f", $0) } ?? ""
+        case .ratio(let p, of: let w): return Self.fraction(p, w) ?? ""
         case .empty: return ""
         }
     }
@@ -58,6 +66,7 @@ public enum Cell: Sendable, Hashable {
         case .time(let t): return t == 0 ? "–" : Self.chinaTime(t)
         case .flag(let b): return b ? "yes" : ""
         case .rate(let r): return r.map { String(format: "%.1f%%", $0 * 100) } ?? "–"
+        case .ratio(let p, of: let w): return Self.percentage(p, w) ?? "–"
         case .empty: return "–"
         }
     }
@@ -70,6 +79,7 @@ public enum Cell: Sendable, Hashable {
         case .time(let t): return t == 0 ? "null" : JSONText.quote(Timestamp(millisecondsSince1970: t).iso8601)
         case .flag(let b): return b ? "true" : "false"
         case .rate(let r): return r.map { String(format: "%.4f", $0) } ?? "null"
+        case .ratio(let p, of: let w): return Self.fraction(p, w) ?? "null"
         case .empty: return "null"
         }
     }
@@ -77,8 +87,30 @@ public enum Cell: Sendable, Hashable {
     /// Whether numbers are right-aligned in a table.
     var isNumeric: Bool {
         switch self {
-        case .int, .fen, .rate: return true
+        case .int, .fen, .rate, .ratio: return true
         default: return false
+        }
+    }
+
+    /// `part / whole` rounded half up to `digits` decimal places and scaled by 10^`digits` (nil when `whole`
+    /// is not positive or `part` is negative): integers only.
+    static func scaled(_ part: Int64, _ whole: Int64, digits: Int) -> Int64? {
+        guard whole > 0, part >= 0 else { return nil }
+        var scale: Int64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        return (2 * part * scale + whole) / (2 * whole)
+    }
+
+    /// `87.1%`: `part / whole` as a percentage with one decimal, rounded half up in integers.
+    public static func percentage(_ part: Int64, _ whole: Int64) -> String? {
+        scaled(part, whole, digits: 3).map { "\($0 / 10).\($0 % 10)%" }
+    }
+
+    /// `0.8714`: `part / whole` with four decimals, rounded half up in integers.
+    static func fraction(_ part: Int64, _ whole: Int64) -> String? {
+        scaled(part, whole, digits: 4).map { v in
+            let digits = String(v % 10_000)
+            return "\(v / 10_000)." + String(repeating: "0", count: 4 - digits.count) + digits
         }
     }
 

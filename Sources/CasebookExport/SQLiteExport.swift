@@ -7,13 +7,15 @@ import GRDB
 ///
 /// Schema (``SQLiteExport/schema``; `casebook export sqlite --print-schema` prints it):
 ///
-/// - `requests`, `admissions`, `ledger`, `rectifications`: one row per case, the projections' rows
+/// - `requests`, `admissions`, `ledger`, `rectifications`, `ratings`: one row per case, the projections' rows
 ///   column for column (`case_id` is the key). Money columns end in `_fen` and are INTEGER fen; times
 ///   end in `_at` (or are `due_at`, `deadline`) and are ISO 8601 TEXT in UTC (`2026-03-02T01:00:00.000Z`),
 ///   NULL when not (yet) set; flags are INTEGER 0/1.
 /// - `request_stats` (per community and month received), `admission_counts` (per community and kind),
-///   `ledger_balances` (per account, department, community and month; debits and credits in fen) and
-///   `department_records` (per department): the projections' tallies.
+///   `ledger_balances` (per account, department, community and month; debits and credits in fen),
+///   `department_records` (per department) and `rating_stats` (per community and year): the projections'
+///   tallies. Rates are not stored in `ratings` and `rating_stats`: they hold the integer counts
+///   (`satisfied` of `answers`), from which any rate is worked out exactly.
 /// - `events`: every event of the log up to the export's position — position, stream, version, type,
 ///   recorded_at, actor, payload (JSON text with personal data redacted as `"[personal data]"`).
 /// - `export_info`: key/value facts about the export (store id, log position, when, who).
@@ -22,11 +24,11 @@ import GRDB
 /// place: the file is complete or absent. Inserts go through prepared statements.
 public enum SQLiteExport {
     /// The version of the schema below.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     /// The SQL that creates the export's tables.
     public static let schema = """
-        -- Casebook export, schema version 1. Money in integer fen (*_fen); times ISO 8601 UTC text; flags 0/1.
+        -- Casebook export, schema version 2. Money in integer fen (*_fen); times ISO 8601 UTC text; flags 0/1.
         CREATE TABLE export_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE requests (
           case_id TEXT PRIMARY KEY, community TEXT NOT NULL, patch TEXT NOT NULL, item TEXT NOT NULL, certificate TEXT NOT NULL,
@@ -53,6 +55,13 @@ public enum SQLiteExport {
           case_id TEXT PRIMARY KEY, kind TEXT NOT NULL, department TEXT NOT NULL, community TEXT NOT NULL, state TEXT NOT NULL,
           result TEXT NOT NULL, outcome TEXT NOT NULL, admission TEXT NOT NULL, year INTEGER NOT NULL, total INTEGER NOT NULL,
           reports INTEGER NOT NULL, opened_at TEXT, deadline TEXT, closed_at TEXT, overdue INTEGER NOT NULL);
+        CREATE TABLE ratings (
+          case_id TEXT PRIMARY KEY, community TEXT NOT NULL, street TEXT NOT NULL, year INTEGER NOT NULL, period TEXT NOT NULL,
+          state TEXT NOT NULL, sample INTEGER NOT NULL, households INTEGER NOT NULL, batches INTEGER NOT NULL,
+          service INTEGER NOT NULL, management INTEGER NOT NULL, democracy INTEGER NOT NULL, environment INTEGER NOT NULL,
+          safety INTEGER NOT NULL, culture INTEGER NOT NULL, openness INTEGER NOT NULL, -- satisfied households per aspect
+          answers INTEGER NOT NULL, satisfied INTEGER NOT NULL, fund_eligible INTEGER NOT NULL, special_fund_fen INTEGER NOT NULL,
+          overdue INTEGER NOT NULL, opened_at TEXT, deadline TEXT, concluded_at TEXT, published_at TEXT);
         CREATE TABLE request_stats (
           community TEXT NOT NULL, month TEXT NOT NULL, received INTEGER NOT NULL, completed INTEGER NOT NULL, on_time INTEGER NOT NULL,
           late INTEGER NOT NULL, refused INTEGER NOT NULL, with_notice INTEGER NOT NULL, second_notice_attempts INTEGER NOT NULL,
@@ -71,6 +80,10 @@ public enum SQLiteExport {
           department TEXT PRIMARY KEY, evaluations INTEGER NOT NULL, satisfied INTEGER NOT NULL, basically_satisfied INTEGER NOT NULL,
           unsatisfactory INTEGER NOT NULL, total_score INTEGER NOT NULL, rectifications INTEGER NOT NULL, open INTEGER NOT NULL,
           overdue INTEGER NOT NULL, rectified INTEGER NOT NULL, escalated INTEGER NOT NULL, withdrawn INTEGER NOT NULL);
+        CREATE TABLE rating_stats (
+          community TEXT NOT NULL, year INTEGER NOT NULL, surveys INTEGER NOT NULL, concluded INTEGER NOT NULL, published INTEGER NOT NULL,
+          above_line INTEGER NOT NULL, special_fund_fen INTEGER NOT NULL, overdue INTEGER NOT NULL, households INTEGER NOT NULL,
+          answers INTEGER NOT NULL, satisfied INTEGER NOT NULL, PRIMARY KEY (community, year));
         CREATE TABLE events (
           position INTEGER PRIMARY KEY, stream TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL,
           recorded_at TEXT NOT NULL, actor TEXT NOT NULL,
@@ -169,6 +182,12 @@ public enum SQLiteExport {
             [v(id), v(r.kind), v(r.department), v(r.community), v(r.state), v(r.result), v(r.outcome), v(r.admission), v(r.year), v(r.total),
              v(r.reports), time(r.openedAt), time(r.deadline), time(r.closedAt), v(r.overdueFlag)]
         })
+        rows["ratings"] = try insert(db, "ratings", columns: 25, try p.ratingRows().lazy.map { id, r in
+            [v(id), v(r.community), v(r.street), v(r.year), v(r.period), v(r.state), v(r.sample), v(r.households), v(r.batches)]
+                + r.aspectCounts.map(v)
+                + [v(r.answers), v(r.satisfied), v(r.fundEligible), v(r.specialFund), v(r.overdueFlag), time(r.openedAt), time(r.deadline),
+                   time(r.concludedAt), time(r.publishedAt)]
+        })
         rows["request_stats"] = try insert(db, "request_stats", columns: 19, try p.monthlyRequestStats().lazy.map { m in
             let s = m.stats
             return [v(m.community), v(m.month)] + RequestsProjection.Counter.allCases.map { v(s[$0]) }
@@ -184,6 +203,9 @@ public enum SQLiteExport {
         })
         rows["department_records"] = try insert(db, "department_records", columns: 12, try p.departmentRecords().lazy.map { d in
             [v(d.department)] + RectificationsProjection.EvaluationCounter.allCases.map { v(d[$0]) } + RectificationsProjection.Counter.allCases.map { v(d[$0]) }
+        })
+        rows["rating_stats"] = try insert(db, "rating_stats", columns: 11, try p.ratingStats().lazy.map { s in
+            [v(s.community), v(Int64(s.year) ?? 0)] + RatingsProjection.Counter.allCases.map { v(s[$0]) }
         })
 
         // The log, read in batches of short read transactions.

@@ -6,7 +6,7 @@
 public protocol Projection: Sendable {
     /// Its per-case row.
     associatedtype Row: ProjectionRow
-    /// Its name (`requests`, `admissions`, `ledger`, `rectifications`).
+    /// Its name (`requests`, `admissions`, `ledger`, `rectifications`, `ratings`).
     static var name: String { get }
     /// The workflows whose cases it follows.
     static var workflows: Set<String> { get }
@@ -82,6 +82,7 @@ final class ProjectionRunner<P: Projection> {
     @_specialize(where P == AdmissionsProjection)
     @_specialize(where P == LedgerProjection)
     @_specialize(where P == RectificationsProjection)
+    @_specialize(where P == RatingsProjection)
     func evict() {
         precondition(dirtyRows.isEmpty && dirtyTallies.isEmpty, "evicting unflushed rows")
         slots.removeAll(keepingCapacity: true)
@@ -106,6 +107,7 @@ final class ProjectionRunner<P: Projection> {
     @_specialize(where P == AdmissionsProjection)
     @_specialize(where P == LedgerProjection)
     @_specialize(where P == RectificationsProjection)
+    @_specialize(where P == RatingsProjection)
     func apply(_ event: borrowing CaseEvent, case c: Int, absentIfUncached: Bool, load: (Key) throws -> [UInt8]?) throws -> Bool {
         let entry: RowEntry<P.Row>
         let index: Int32
@@ -144,6 +146,7 @@ final class ProjectionRunner<P: Projection> {
     @_specialize(where P == AdmissionsProjection)
     @_specialize(where P == LedgerProjection)
     @_specialize(where P == RectificationsProjection)
+    @_specialize(where P == RatingsProjection)
     private func tally(_ contributions: [Contribution], sign: Int64, load: (Key) throws -> [UInt8]?) throws {
         for c in contributions {
             let entry: TallyEntry
@@ -173,6 +176,7 @@ final class ProjectionRunner<P: Projection> {
     @_specialize(where P == AdmissionsProjection)
     @_specialize(where P == LedgerProjection)
     @_specialize(where P == RectificationsProjection)
+    @_specialize(where P == RatingsProjection)
     func flush(load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws {
         var order = dirtyRows.map { (key: entries[Int($0)].key, index: $0) }
         order.sort { $0.key < $1.key }

@@ -37,7 +37,7 @@ public struct ProjectionRun: Sendable, Hashable {
 /// the new one, never a half-built one.
 public final class ProjectionStore: Sendable {
     /// The projections, in the order they are listed and folded.
-    static let all: [any Projection.Type] = [RequestsProjection.self, AdmissionsProjection.self, LedgerProjection.self, RectificationsProjection.self]
+    static let all: [any Projection.Type] = [RequestsProjection.self, AdmissionsProjection.self, LedgerProjection.self, RectificationsProjection.self, RatingsProjection.self]
 
     /// The known projections, by name.
     public static let names = all.map { $0.name }

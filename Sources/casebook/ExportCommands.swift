@@ -17,8 +17,8 @@ struct ExportCommand: AsyncParsableCommand {
             commandName: "sqlite",
             abstract: "Write the projections, their tallies and the log's events (personal data redacted) into a SQLite file.",
             discussion: """
-                Tables: requests, admissions, ledger, rectifications (one row per case); request_stats, \
-                admission_counts, ledger_balances, department_records (tallies); events (position, stream, \
+                Tables: requests, admissions, ledger, rectifications, ratings (one row per case); request_stats, \
+                admission_counts, ledger_balances, department_records, rating_stats (tallies); events (position, stream, \
                 version, type, recorded_at, actor, payload JSON with sealed personal data as "[personal data]"); \
                 export_info. Money columns are INTEGER fen (*_fen), times ISO 8601 UTC TEXT. --print-schema \
                 prints the SQL. The file is written in one transaction beside the target and moved into place. \

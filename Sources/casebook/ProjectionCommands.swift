@@ -1,4 +1,5 @@
 import ArgumentParser
+import CasebookExport
 import CasebookLog
 import CasebookProjections
 import CasebookWorkflow
@@ -9,7 +10,7 @@ import Synchronization
 struct ProjectionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "projections",
-        abstract: "The projections auditors query: requests, admissions, ledger, rectifications.",
+        abstract: "The projections auditors query: requests, admissions, ledger, rectifications, ratings.",
         subcommands: [Status.self, Update.self, Rebuild.self, Summary.self])
 
     struct Status: ParsableCommand {
@@ -60,7 +61,7 @@ struct ProjectionsCommand: ParsableCommand {
     }
 
     struct Summary: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A readable summary of all four projections (brought up to date first).")
+        static let configuration = CommandConfiguration(abstract: "A readable summary of all five projections (brought up to date first).")
         @OptionGroup var storeOptions: StoreOptions
 
         func run() throws {
@@ -200,7 +201,21 @@ func printProjectionSummary(_ p: ProjectionStore) throws {
             print("  most often unsatisfactory: " + worst.map { "\($0.department) (\($0[.unsatisfactory]))" }.joined(separator: ", "))
         }
     }
+
+    // Ratings.
+    print("\n居民评议社区 Residents' ratings of their community")
+    if let s = try p.ratingStats(byCommunity: false, byYear: false).first {
+        let concluded = s[.concluded]
+        print("  \(count(s[.surveys])) surveys: concluded \(count(concluded)) (published \(count(s[.published]))), still surveying \(count(s[.surveys] - concluded)), flagged overdue \(count(s[.overdue]))")
+        print("  above the 70% line (special fund ¥5,000 each): \(count(s[.aboveLine])) of \(count(concluded)) concluded (\(ratio(s[.aboveLine], concluded))); fund granted \(yuan(s[.fundFen]))")
+        print("  satisfaction \(ratio(s[.satisfied], s[.answers])) of \(count(s[.answers])) answers from \(count(s[.households])) households")
+    } else {
+        print("  none")
+    }
 }
+
+/// `87.1%` from integer counts (`–` when `whole` is 0).
+func ratio(_ part: Int64, _ whole: Int64) -> String { Cell.percentage(part, whole) ?? "–" }
 
 /// The time of the log's last event (ms), the "now" of the projections.
 func lastEventTime(_ store: EventStore) throws -> Int64 {

@@ -50,7 +50,7 @@ struct RowFilters: ParsableArguments {
     @Option(help: "Only this state.") var state: String?
     @Option(help: ArgumentHelp("Only rows received/applied/entrusted/opened in this period: a month 2026-03 or a year 2026 (China time).", valueName: "period"))
     var period: String?
-    @Flag(help: "Only late requests, or overdue payables and rectifications.") var overdue = false
+    @Flag(help: "Only late requests, or overdue payables, rectifications and rating surveys.") var overdue = false
     @Option(name: .customLong("where"), help: ArgumentHelp("Only rows whose column equals the value (repeatable).", valueName: "column=value"))
     var conditions: [String] = []
 
@@ -164,7 +164,7 @@ struct QueryCommand: AsyncParsableCommand {
 
             \(asOfCost)
             """,
-        subcommands: [Requests.self, Admissions.self, Ledger.self, Rectifications.self, Balances.self, AgeingCommand.self, ReportCommand.self])
+        subcommands: [Requests.self, Admissions.self, Ledger.self, Rectifications.self, Ratings.self, RatingStatsCommand.self, Balances.self, AgeingCommand.self, ReportCommand.self])
 
     /// A query over one projection's rows.
     struct Rows: ParsableArguments {
@@ -225,6 +225,53 @@ struct QueryCommand: AsyncParsableCommand {
             discussion: "--period filters on opened_at; --overdue keeps those whose deadline breached. Example: casebook query rectifications --where kind=rectification --department 住建局 --as auditor:li")
         @OptionGroup var rows: Rows
         func run() async throws { try await rows.run(.rectifications) }
+    }
+
+    struct Ratings: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Residents' ratings of their community: sample, visits, the seven aspects, satisfaction, the 70% special fund, overdue.",
+            discussion: """
+                One row per survey (community-rating case). satisfaction is satisfied answers of all answers, and \
+                reached households visited of the sample, both worked out from the integer counts (percentages to 0.1% \
+                in tables, fractions to four decimals in JSON and CSV); special_fund is fen in JSON and CSV. --period \
+                filters on opened_at; --overdue keeps surveys flagged overdue by their 20-working-day clock. Example: \
+                casebook query ratings --street 新河街道 --year 2026 --no-fund-granted --state concluded --sort satisfaction --as auditor:li
+                """)
+        @OptionGroup var rows: Rows
+        @Option(help: "Only this street office.") var street: String?
+        @Option(help: "Only surveys of this year.") var year: Int?
+        @Option(help: ArgumentHelp("Only surveys of this survey period (the case's period field, e.g. 2026 or 2026-H2).", valueName: "period"))
+        var surveyPeriod: String?
+        @Flag(inversion: .prefixedNo, help: "Only surveys granted the special fund (--no-fund-granted: only those not granted it).")
+        var fundGranted: Bool?
+
+        func run() async throws {
+            try await rows.run(.ratings) { f in
+                if let street { f.equals("street", street) }
+                if let year { f.equals("year", String(year)) }
+                if let surveyPeriod { f.equals("period", surveyPeriod) }
+                if let fundGranted { f.flag("fund_eligible", fundGranted) }
+            }
+        }
+    }
+
+    struct RatingStatsCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rating-stats",
+            abstract: "Residents' ratings per community and year: surveys, concluded, above the 70% line, special fund, overdue, satisfaction.",
+            discussion: "Summed over what is not grouped by. Example: casebook query rating-stats --by community --year 2026 --sort satisfaction")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var options: QueryOptions
+        @Option(help: "Only this community.") var community: String?
+        @Option(help: "Only this year.") var year: Int64?
+        @Option(help: ArgumentHelp("Group by community or year (repeatable).", valueName: "part")) var by: [String] = []
+
+        func run() async throws {
+            for b in by where !["community", "year"].contains(b) { throw ValidationError("--by must be community or year") }
+            try await runQuery(storeOptions, options, filter: TableFilter(), rowLevel: false) { p, _ in
+                RowTable.ratingStats(try p.ratingStats(community: community, year: year, byCommunity: by.contains("community"), byYear: by.contains("year")))
+            }
+        }
     }
 
     struct Balances: AsyncParsableCommand {

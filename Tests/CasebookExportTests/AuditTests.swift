@@ -216,6 +216,9 @@ func checkExport(_ file: String, _ p: ProjectionStore, _ store: EventStore) thro
         #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request_stats") == (try p.monthlyRequestStats().count))
         #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM admission_counts") == (try p.admissionCounts().count))
         #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM department_records") == (try p.departmentRecords().count))
+        #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ratings") == (try p.ratingRows().count))
+        #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rating_stats") == (try p.ratingStats().count))
+        #expect(try p.ratingRows().count == 3, "the scenarios' surveys are exported")
         #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") == Int(store.count))
         let rows = try p.ledgerRows().map(\.row)
         for (column, value) in [("accrued_fen", rows.map(\.accrued)), ("assessed_fen", rows.map(\.assessed)), ("paid_fen", rows.map(\.paid)),

@@ -49,7 +49,7 @@ final class World: @unchecked Sendable {
         self.engine = engine
     }
 
-    /// Makes a temporary directory and store, publishes the repository's five definitions, runs `body`,
+    /// Makes a temporary directory and store, publishes the repository's six definitions, runs `body`,
     /// then closes the store and deletes the directory.
     static func run<T>(_ body: (World) async throws -> T) async throws -> T {
         let dir = NSTemporaryDirectory() + "casebook-projections-test-\(UUID().uuidString)"
@@ -60,7 +60,7 @@ final class World: @unchecked Sendable {
         let store = try EventStore(path: dir + "/store", options: options)
         defer { store.close() }
         let world = World(dir: dir, store: store, engine: try CaseEngine(store: store))
-        for name in ["task-admission", "entrusted-service", "department-evaluation", "rectification", "resident-request"] {
+        for name in ["task-admission", "entrusted-service", "department-evaluation", "rectification", "resident-request", "community-rating"] {
             try await world.engine.registry.publish(file: workflowsDirectory + "/\(name).yaml", calendarDirectory: calendarDirectory)
         }
         return try await body(world)
@@ -183,6 +183,7 @@ extension ProjectionStore {
     func admissionRow(_ id: String) throws -> AdmissionRow? { try admissionRows().first { $0.caseId == id }?.row }
     func ledgerRow(_ id: String) throws -> LedgerRow? { try ledgerRows().first { $0.caseId == id }?.row }
     func rectificationRow(_ id: String) throws -> RectificationRow? { try rectificationRows().first { $0.caseId == id }?.row }
+    func ratingRow(_ id: String) throws -> RatingRow? { try ratingRows().first { $0.caseId == id }?.row }
 
     /// The balance of one account, summed over what the filters leave.
     func balance(_ account: String, department: String? = nil, community: String? = nil, period: String = "") throws -> AccountBalance? {
@@ -227,4 +228,8 @@ enum Actors {
     static let backOffice = Actor(role: "back-office", id: "李明")
     static let resident = Actor(role: "resident", id: "张三")
     static let supervisor = Actor(role: "supervisor", id: "赵站长")
+    // community-rating
+    static let xinheStreet = Actor(role: "street-office", id: "新河街道")
+    static let dongfengStreet = Actor(role: "street-office", id: "东风街道")
+    static let surveyor = Actor(role: "surveyor", id: "王芳")
 }
