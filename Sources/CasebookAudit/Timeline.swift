@@ -297,10 +297,18 @@ public struct CaseTimeline: Sendable {
         store: EventStore, registry: WorkflowRegistry, caseId: String, until: ReplayPoint? = nil, explain: Bool = false,
         reveal: PersonalDataReader? = nil
     ) throws -> CaseTimeline {
-        let events = try store.readStream(CaseState.stream(caseId), limit: Int.max)
-        guard !events.isEmpty else { throw EngineError.unknownCase(caseId) }
-        return try build(caseId: caseId, events: until.map { point in events.filter { point.includes($0) } } ?? events,
-                         definition: registry.definition(hash:), explain: explain, reveal: reveal)
+        let stream = CaseState.stream(caseId)
+        guard let last = try store.streamVersion(stream) else { throw EngineError.unknownCase(caseId) }
+        // The events are read in place (not copied out of the store); the types and actors they repeat are made
+        // into strings once.
+        var types = RecentStrings(), actors = RecentStrings()
+        return try fold(caseId: caseId, capacity: Int(last) + 1, definition: registry.definition(hash:), explain: explain, reveal: reveal) { add in
+            try store.readStreamViews(stream) { view in
+                if let until, !until.includes(position: view.position, at: view.recordedAt) { return }
+                try add(view.position, view.streamVersion, types.string(view.type), view.recordedAt, actors.string(view.actor),
+                        view.payloadEncoding == .json, view.payload)
+            }
+        }
     }
 
     /// Builds the timeline from a case's events (in stream order), with `definition` resolving hashes.
@@ -308,88 +316,115 @@ public struct CaseTimeline: Sendable {
         caseId: String, events: [RecordedEvent], definition: (String) throws -> CompiledWorkflow, explain: Bool = false,
         reveal: PersonalDataReader? = nil
     ) throws -> CaseTimeline {
-        var state = CaseState(caseId: caseId)
-        var steps: [TimelineStep] = []
-        steps.reserveCapacity(events.count)
-        var personal: Set<String> = []
-        var contexts: [String: DefinitionContext] = [:]
-        // The definition of the step before (a case runs under one definition for long stretches): the
-        // fold and the step look it up once per definition, not once per event.
-        var current: DefinitionContext?
-        var clockSnapshots = ClockSnapshots()
-        func resolve(_ hash: String) throws -> CompiledWorkflow {
-            if let current, current.hash == hash { return current.compiled }
-            return try context(hash).compiled
-        }
-        func context(_ hash: String) throws -> DefinitionContext {
-            if let known = contexts[hash] { return known }
-            let c = DefinitionContext(hash: hash, compiled: try definition(hash))
-            contexts[hash] = c
-            personal.formUnion(c.compiled.definition.fields.filter(\.pii).map(\.name))
-            return c
-        }
-        for event in events {
-            let before = state
-            // Each payload is read once, for the fold and for the step: only the members they use, unless
-            // the whole payload is wanted (to explain a command, or to list the cases an effect chose).
-            let isCommand = Self.commandTypes.contains(event.type)
-            let isTargets = event.type == CaseEventType.effectTargeted
-            var whole: [String: JSONValue]?
-            var parsed: CasePayload?
-            if isCommand || isTargets || CaseState.folds(event.type), event.payloadEncoding == .json {
-                if (explain && isCommand) || isTargets {
-                    whole = try event.payload.withUnsafeBytes { try JSONValue.parse($0) }.object
-                    parsed = whole.map(CasePayload.init)
-                } else {
-                    parsed = try event.payload.withUnsafeBytes { bytes throws(JSONSyntaxError) in try CasePayload.parse(bytes) }
+        try fold(caseId: caseId, capacity: events.count, definition: definition, explain: explain, reveal: reveal) { add in
+            for e in events {
+                try e.payload.withUnsafeBytes { payload in
+                    try add(e.position, e.streamVersion, e.type, e.recordedAt, e.actor, e.payloadEncoding == .json, payload)
                 }
             }
-            try state.apply(event, payload: parsed, definition: resolve, reveal: reveal)
-            if state.definitionHash.isEmpty {
-                current = nil
-            } else if current?.hash != state.definitionHash {
-                current = try context(state.definitionHash)
+        }
+    }
+
+    /// Adds one event's step: its position, stream version, type, time, actor, whether its payload is JSON, and the payload.
+    typealias AddStep = (
+        _ position: UInt64, _ streamVersion: UInt64, _ type: String, _ at: Timestamp, _ actor: String, _ isJSON: Bool,
+        _ payload: UnsafeRawBufferPointer
+    ) throws -> Void
+
+    /// Folds the events `feed` gives (in stream order) into a timeline.
+    private static func fold(
+        caseId: String, capacity: Int, definition lookUp: (String) throws -> CompiledWorkflow, explain: Bool, reveal: PersonalDataReader?,
+        _ feed: (AddStep) throws -> Void
+    ) throws -> CaseTimeline {
+        // `add` uses the lookup only while `feed` runs, and `feed` cannot keep `add`.
+        try withoutActuallyEscaping(lookUp) { definition in
+            var state = CaseState(caseId: caseId)
+            var steps: [TimelineStep] = []
+            steps.reserveCapacity(capacity)
+            var personal: Set<String> = []
+            var contexts: [String: DefinitionContext] = [:]
+            // The definition of the step before (a case runs under one definition for long stretches): the
+            // fold and the step look it up once per definition, not once per event.
+            var current: DefinitionContext?
+            var clockSnapshots = ClockSnapshots()
+            func resolve(_ hash: String) throws -> CompiledWorkflow {
+                if let current, current.hash == hash { return current.compiled }
+                return try context(hash).compiled
             }
-            let rejected = event.type == CaseEventType.commandRejected
-            // (Domain events recorded with a command repeat its name but are not one.)
-            let command = isCommand ? parsed?.command : nil
-            let plan = command.flatMap { current?.plan($0) }
-            // The command's data as text (personal data as the placeholder), made at its size.
-            var dataText: [String: String] = [:]
-            var personalFields: [String] = []
-            if command != nil, let data = parsed?.data {
-                dataText.reserveCapacity(data.count)
-                let pii = plan?.personalData ?? []
-                for (key, value) in data {
-                    if PersonalData.sealed(value) != nil || pii.contains(key) {
-                        if dataText.updateValue(PersonalData.placeholder, forKey: key) == nil { personalFields.append(key) }
+            func context(_ hash: String) throws -> DefinitionContext {
+                if let known = contexts[hash] { return known }
+                let c = DefinitionContext(hash: hash, compiled: try definition(hash))
+                contexts[hash] = c
+                personal.formUnion(c.compiled.definition.fields.filter(\.pii).map(\.name))
+                return c
+            }
+            func add(
+                _ position: UInt64, _ streamVersion: UInt64, _ type: String, _ at: Timestamp, _ actor: String, _ isJSON: Bool,
+                _ payload: UnsafeRawBufferPointer
+            ) throws {
+                let before = state
+                // Each payload is read once, for the fold and for the step: only the members they use, unless
+                // the whole payload is wanted (to explain a command, or to list the cases an effect chose).
+                let isCommand = Self.commandTypes.contains(type)
+                let isTargets = type == CaseEventType.effectTargeted
+                var whole: [String: JSONValue]?
+                var parsed: CasePayload?
+                if isCommand || isTargets || CaseState.folds(type), isJSON {
+                    if (explain && isCommand) || isTargets {
+                        whole = try JSONValue.parse(payload).object
+                        parsed = whole.map(CasePayload.init)
                     } else {
-                        dataText[key] = Self.text(value)
+                        parsed = try CasePayload.parse(payload)
                     }
                 }
-                personalFields.sort()
-            } else if isTargets, let targets = whole {
-                dataText = Self.targetsText(targets)
+                try state.apply(type: type, payload: parsed, streamVersion: streamVersion, position: position, definition: resolve, reveal: reveal)
+                if state.definitionHash.isEmpty {
+                    current = nil
+                } else if current?.hash != state.definitionHash {
+                    current = try context(state.definitionHash)
+                }
+                let rejected = type == CaseEventType.commandRejected
+                // (Domain events recorded with a command repeat its name but are not one.)
+                let command = isCommand ? parsed?.command : nil
+                let plan = command.flatMap { current?.plan($0) }
+                // The command's data as text (personal data as the placeholder), made at its size.
+                var dataText: [String: String] = [:]
+                var personalFields: [String] = []
+                if command != nil, let data = parsed?.data {
+                    dataText.reserveCapacity(data.count)
+                    let pii = plan?.personalData ?? []
+                    for (key, value) in data {
+                        if PersonalData.sealed(value) != nil || pii.contains(key) {
+                            if dataText.updateValue(PersonalData.placeholder, forKey: key) == nil { personalFields.append(key) }
+                        } else {
+                            dataText[key] = Self.text(value)
+                        }
+                    }
+                    personalFields.sort()
+                } else if isTargets, let targets = whole {
+                    dataText = Self.targetsText(targets)
+                }
+                var explanation: [ExplanationLine] = []
+                if explain, let current, let plan {
+                    explanation = Self.explain(
+                        plan, payload: whole ?? [:], before: before, compiled: current.compiled, at: at, rejected: rejected)
+                }
+                var clocks: [ClockSnapshot] = []
+                if !state.clocks.isEmpty {
+                    clocks = clockSnapshots.take(state, definition: state.definitionHash, calendar: current?.compiled.calendar, at: at)
+                }
+                // The step is made whole and moved into the timeline (not copied).
+                steps.append(TimelineStep(
+                    position: position, streamVersion: streamVersion, type: type, at: at,
+                    actor: actor, role: isCommand ? parsed?.role : nil, command: command,
+                    outcome: Self.outcome(type), data: dataText, personalFields: personalFields, definitionHash: state.definitionHash,
+                    definitionVersion: state.definitionVersion, from: before.isOpen ? before.state : "", to: rejected ? before.state : state.state,
+                    refusal: rejected ? "\(parsed?.check ?? "?"): \(parsed?.reason ?? "")" : nil,
+                    explanation: explanation, clocks: clocks, state: state))
             }
-            var explanation: [ExplanationLine] = []
-            if explain, let current, let plan {
-                explanation = Self.explain(
-                    plan, payload: whole ?? [:], before: before, compiled: current.compiled, at: event.recordedAt, rejected: rejected)
-            }
-            var clocks: [ClockSnapshot] = []
-            if !state.clocks.isEmpty {
-                clocks = clockSnapshots.take(state, definition: state.definitionHash, calendar: current?.compiled.calendar, at: event.recordedAt)
-            }
-            // The step is made whole and moved into the timeline (not copied).
-            steps.append(TimelineStep(
-                position: event.position, streamVersion: event.streamVersion, type: event.type, at: event.recordedAt,
-                actor: event.actor, role: isCommand ? parsed?.role : nil, command: command,
-                outcome: Self.outcome(event.type), data: dataText, personalFields: personalFields, definitionHash: state.definitionHash,
-                definitionVersion: state.definitionVersion, from: before.isOpen ? before.state : "", to: rejected ? before.state : state.state,
-                refusal: rejected ? "\(parsed?.check ?? "?"): \(parsed?.reason ?? "")" : nil,
-                explanation: explanation, clocks: clocks, state: state))
+            try feed(add)
+            return CaseTimeline(caseId: caseId, steps: steps, final: state, personalCaseFields: personal)
         }
-        return CaseTimeline(caseId: caseId, steps: steps, final: state, personalCaseFields: personal)
     }
 
     /// The event types that record a command (domain events emitted with a command repeat its name but are not one).
@@ -604,5 +639,26 @@ extension CaseState {
     func fieldsText(personal: Set<String>) -> String {
         data.keys.sorted().map { key in "\(key)=\(redacted.contains(key) || personal.contains(key) ? PersonalData.placeholder : data[key]!.description)" }
             .joined(separator: ", ")
+    }
+}
+
+/// Strings made from bytes, the last few longer ones kept, so that the event types and actors a case repeats are
+/// made once (strings of up to 15 UTF-8 bytes are stored inline and cost nothing to make).
+struct RecentStrings {
+    private var known: [String] = []
+    private var next = 0
+
+    /// The bytes as a string: one made before, if it has the same bytes.
+    mutating func string(_ bytes: UnsafeRawBufferPointer) -> String {
+        guard bytes.count > 15 else { return String(decoding: bytes, as: UTF8.self) }
+        for s in known where s.utf8.count == bytes.count && s.utf8.elementsEqual(bytes) { return s }
+        let s = String(decoding: bytes, as: UTF8.self)
+        if known.count < 8 {
+            known.append(s)
+        } else {
+            known[next] = s
+            next = (next + 1) % known.count
+        }
+        return s
     }
 }

@@ -92,56 +92,91 @@ extension EventStore {
         _ streamId: String, from version: UInt64? = nil, direction: ReadDirection = .forward, limit: Int = 1000
     ) throws -> [RecordedEvent] {
         try env.read { txn in
-            guard let head = try txn.streamHead(db, streamId), limit > 0 else { return [] }
-            let start: UInt64
-            switch direction {
-            case .forward:
-                start = version ?? 0
-                guard start <= head.version else { return [] }
-            case .backward:
-                start = Swift.min(version ?? head.version, head.version)
+            let positions = try streamPositions(txn, streamId, from: version, direction: direction, limit: limit)
+            var out: [RecordedEvent] = []
+            out.reserveCapacity(positions.count)
+            for position in positions {
+                try record(txn, at: position) { key, raw in out.append(try Self.decode(key: key, value: raw)) }
             }
-            // The stream's index entries: (version, position), sorted by version under its stream number.
-            var positions: [UInt64] = []
-            positions.reserveCapacity(Swift.min(limit, Int(head.version) + 1))
-            var key = head.number.bigEndian
-            var from = (start.bigEndian, UInt64(0))
-            try withUnsafeBytes(of: &key) { k in
-                try withUnsafeBytes(of: &from) { v in
-                    try txn.withCursor(db.streamIndex) { cursor in
-                        var entry = try cursor.seek(key: k, valueAtLeast: v)
-                        var expected = start
-                        while let (_, value) = entry, positions.count < limit {
-                            guard value.count == 16, BigEndian.read(value) == expected, let p = BigEndian.read(value, at: 8) else {
-                                throw EventStoreError.corrupt(position: nil, reason: "stream '\(streamId)' has no index entry for version \(expected)")
-                            }
-                            positions.append(p)
-                            if direction == .forward {
-                                guard expected < head.version else { break }
-                                expected += 1
-                                entry = try cursor.nextDuplicate()
-                            } else {
-                                guard expected > 0 else { break }
-                                expected -= 1
-                                entry = try cursor.previousDuplicate()
-                            }
+            return out
+        }
+    }
+
+    /// Visits up to `limit` events of one stream, as ``readStream(_:from:direction:limit:)`` reads them, without
+    /// copying them: each ``EventView`` points into LMDB's memory and is valid only during its call of `body`.
+    /// One read transaction.
+    public func readStreamViews(
+        _ streamId: String, from version: UInt64? = nil, direction: ReadDirection = .forward, limit: Int = Int.max,
+        _ body: (borrowing EventView) throws -> Void
+    ) throws {
+        try env.read { txn in
+            for position in try streamPositions(txn, streamId, from: version, direction: direction, limit: limit) {
+                try record(txn, at: position) { _, raw in
+                    guard let (envelope, _) = Schema.split(record: raw, position: position), let view = EventView(envelope),
+                          view.position == position
+                    else {
+                        throw EventStoreError.corrupt(position: position, reason: "malformed event envelope")
+                    }
+                    try body(view)
+                }
+            }
+        }
+    }
+
+    /// The positions of up to `limit` events of one stream, from `version`, in `direction`: its index entries
+    /// (version, position), sorted by version under its stream number, checked to be gapless.
+    private func streamPositions(
+        _ txn: borrowing Transaction, _ streamId: String, from version: UInt64?, direction: ReadDirection, limit: Int
+    ) throws -> [UInt64] {
+        guard let head = try txn.streamHead(db, streamId), limit > 0 else { return [] }
+        let start: UInt64
+        switch direction {
+        case .forward:
+            start = version ?? 0
+            guard start <= head.version else { return [] }
+        case .backward:
+            start = Swift.min(version ?? head.version, head.version)
+        }
+        var positions: [UInt64] = []
+        positions.reserveCapacity(Swift.min(limit, Int(head.version) + 1))
+        var key = head.number.bigEndian
+        var from = (start.bigEndian, UInt64(0))
+        try withUnsafeBytes(of: &key) { k in
+            try withUnsafeBytes(of: &from) { v in
+                try txn.withCursor(db.streamIndex) { cursor in
+                    var entry = try cursor.seek(key: k, valueAtLeast: v)
+                    var expected = start
+                    while let (_, value) = entry, positions.count < limit {
+                        guard value.count == 16, BigEndian.read(value) == expected, let p = BigEndian.read(value, at: 8) else {
+                            throw EventStoreError.corrupt(position: nil, reason: "stream '\(streamId)' has no index entry for version \(expected)")
+                        }
+                        positions.append(p)
+                        if direction == .forward {
+                            guard expected < head.version else { break }
+                            expected += 1
+                            entry = try cursor.nextDuplicate()
+                        } else {
+                            guard expected > 0 else { break }
+                            expected -= 1
+                            entry = try cursor.previousDuplicate()
                         }
                     }
                 }
             }
-            var out: [RecordedEvent] = []
-            out.reserveCapacity(positions.count)
-            for position in positions {
-                var positionKey = position.bigEndian
-                let event = try withUnsafeBytes(of: &positionKey) { key -> RecordedEvent in
-                    guard let raw = try txn.get(db.events, key: key) else {
-                        throw EventStoreError.corrupt(position: position, reason: "indexed event is missing")
-                    }
-                    return try Self.decode(key: key, value: raw)
-                }
-                out.append(event)
+        }
+        return positions
+    }
+
+    /// Calls `body` with the key and record of the event at `position`, which the stream index says exists.
+    private func record(
+        _ txn: borrowing Transaction, at position: UInt64, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        var positionKey = position.bigEndian
+        try withUnsafeBytes(of: &positionKey) { key in
+            guard let raw = try txn.get(db.events, key: key) else {
+                throw EventStoreError.corrupt(position: position, reason: "indexed event is missing")
             }
-            return out
+            try body(key, raw)
         }
     }
 

@@ -35,6 +35,32 @@ import Testing
         #expect(try reopened.read(from: 0).map(\.type) == ["test.happened", "test.other"])
     }
 
+    @Test func streamViewsVisitWhatReadStreamReturns() async throws {
+        try await withStore { store, _ in
+            for i in 0..<5 {
+                try await store.append(to: "a", expectedVersion: i == 0 ? .noStream : .exact(UInt64(i - 1)), events: [event("a.\(i)", #"{"i":\#(i)}"#)])
+                try await store.append(to: "b", expectedVersion: i == 0 ? .noStream : .exact(UInt64(i - 1)), events: [event("b.\(i)")])
+            }
+            func viewed(_ stream: String, from: UInt64?, _ direction: ReadDirection, limit: Int) throws -> [String] {
+                var out: [String] = []
+                try store.readStreamViews(stream, from: from, direction: direction, limit: limit) { v in
+                    out.append("\(v.position)/\(v.streamVersion) \(String(decoding: v.type, as: UTF8.self)) \(String(decoding: v.payload, as: UTF8.self))")
+                }
+                return out
+            }
+            func read(_ stream: String, from: UInt64?, _ direction: ReadDirection, limit: Int) throws -> [String] {
+                try store.readStream(stream, from: from, direction: direction, limit: limit).map {
+                    "\($0.position)/\($0.streamVersion) \($0.type) \(String(decoding: $0.payload, as: UTF8.self))"
+                }
+            }
+            for (from, direction, limit) in [(nil, ReadDirection.forward, 100), (2, .forward, 2), (nil, .backward, 3), (1, .backward, 100), (9, .forward, 5)] as [(UInt64?, ReadDirection, Int)] {
+                #expect(try viewed("a", from: from, direction, limit: limit) == read("a", from: from, direction, limit: limit))
+            }
+            #expect(try viewed("a", from: nil, .forward, limit: 100) == (0..<5).map { #"\#($0 * 2)/\#($0) a.\#($0) {"i":\#($0)}"# })
+            #expect(try viewed("nope", from: nil, .forward, limit: 100).isEmpty)
+        }
+    }
+
     @Test func wrongExpectedVersionNamesActualAndWritesNothing() async throws {
         try await withStore { store, _ in
             try await store.append(to: "s", expectedVersion: .noStream, events: [event()])

@@ -132,7 +132,8 @@ public struct CaseState: Sendable, Equatable {
             return  // domain events emitted alongside are for projections
         }
         let payload = (try? event.payload.withUnsafeBytes { bytes throws(JSONSyntaxError) in try CasePayload.parse(bytes) }) ?? nil
-        try applyFolded(event, payload: payload, definition: definition, reveal: reveal)
+        try apply(type: event.type, payload: payload, streamVersion: event.streamVersion, position: event.position,
+                  definition: definition, reveal: reveal)
     }
 
     /// Folds one event whose payload the caller has already read (nil: not a JSON object), so that a
@@ -141,22 +142,25 @@ public struct CaseState: Sendable, Equatable {
         _ event: RecordedEvent, payload: CasePayload?, definition: (String) throws -> CompiledWorkflow,
         reveal: PersonalDataReader? = nil
     ) throws {
-        guard Self.foldedTypes.contains(event.type) else {
-            streamVersion = event.streamVersion
-            return  // domain events emitted alongside are for projections
-        }
-        try applyFolded(event, payload: payload, definition: definition, reveal: reveal)
+        try apply(type: event.type, payload: payload, streamVersion: event.streamVersion, position: event.position,
+                  definition: definition, reveal: reveal)
     }
 
-    /// Folds an event of a type that `folds`.
-    private mutating func applyFolded(
-        _ event: RecordedEvent, payload: CasePayload?, definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader?
+    /// Folds one event given by its type, place and payload as read (nil: not a JSON object): what
+    /// ``apply(_:payload:definition:reveal:)`` does, for a caller that reads events in place.
+    public mutating func apply(
+        type: String, payload: CasePayload?, streamVersion version: UInt64, position: UInt64,
+        definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader? = nil
     ) throws {
-        guard let payload else {
-            throw EngineError.corrupt("case '\(caseId)' event at position \(event.position) is not a JSON object")
+        guard Self.foldedTypes.contains(type) else {
+            streamVersion = version
+            return  // domain events emitted alongside are for projections
         }
-        streamVersion = event.streamVersion
-        try fold(type: event.type, payload: payload, position: event.position, definition: definition, reveal: reveal)
+        guard let payload else {
+            throw EngineError.corrupt("case '\(caseId)' event at position \(position) is not a JSON object")
+        }
+        streamVersion = version
+        try fold(type: type, payload: payload, position: position, definition: definition, reveal: reveal)
     }
 
     /// Whether events of `type` change the case when folded (others only advance its stream version).
