@@ -79,6 +79,45 @@ import Testing
         }
     }
 
+    @Test func aRatingShowsTheSampleGuardTheFundDecisionAndTheSurveyDeadline() async throws {
+        try await AuditHarness.run { h in
+            try await h.publishRepositoryWorkflows()
+            func visits(_ n: Int, satisfied: Int) -> String {
+                "{\"households\":\(n)," + ["service", "management", "democracy", "environment", "safety", "culture", "openness"]
+                    .map { "\"\($0)\":\(satisfied)" }.joined(separator: ",") + "}"
+            }
+            #expect(try await h.issue("cr", "open", "street-office:li", #"{"community":"和平社区","year":2026,"sample":10}"#,
+                                      at: "2026-03-02T09:00:00+08:00", workflow: "community-rating"))
+            #expect(try await h.issue("cr", "record-visits", "surveyor:wang", visits(6, satisfied: 5), at: "2026-03-03T17:00:00+08:00"))
+            // Concluding before the sample is reached: refused, with the values the guard saw.
+            #expect(try await h.issue("cr", "conclude", "district-office:zhou", at: "2026-03-04T10:00:00+08:00") == false)
+            #expect(try await h.issue("cr", "record-visits", "surveyor:wang", visits(4, satisfied: 3), at: "2026-03-05T17:00:00+08:00"))
+            #expect(try await h.issue("cr", "conclude", "district-office:zhou", at: "2026-03-06T10:00:00+08:00"))
+
+            let t = try CaseTimeline.build(store: h.store, registry: h.engine.registry, caseId: "cr", explain: true)
+            let commands = t.steps.filter { $0.command != nil }
+            #expect(commands.map(\.outcome) == ["opened", "accepted", "refused", "accepted", "accepted"])
+            let failed = try #require(commands[2].explanation.first { $0.kind == "guard" && $0.outcome == "false" })
+            #expect(failed.subject == "case.households >= case.sample")
+            #expect(failed.values.contains { $0.name == "case.households" && $0.value == "6" })
+            #expect(failed.values.contains { $0.name == "case.sample" && $0.value == "10" })
+            // The survey clock: 20 working days counted from the day after Monday 2 March 2026 (no holidays in
+            // between): the end of Monday 30 March.
+            let opened = try #require(commands.first?.clocks.first { $0.name == "survey" })
+            #expect(opened.status == "running" && opened.budget == "20 working days")
+            #expect(opened.deadline == Timestamp(iso8601: "2026-03-30T23:59:59.999+08:00"))
+            // 8 of 10 households satisfied on every aspect: 80% > 70%, the fund is granted.
+            let conclude = commands[4]
+            let decision = try #require(conclude.explanation.first { $0.kind == "decision" })
+            #expect(decision.subject == "special-fund")
+            #expect(decision.values.contains { $0.name == "case.satisfied * 100 > case.answers * 70" && $0.value == "true" })
+            #expect(decision.values.contains { $0.name == "→ case.special_fund" && $0.value == "500000" })
+            #expect(conclude.clocks.first { $0.name == "survey" }?.status == "stopped")
+            #expect(t.final.data["fund_eligible"] == .boolean(true) && t.final.data["special_fund"] == .money(500_000))
+            #expect(t.text(explain: true).contains("case.households=6"))
+        }
+    }
+
     @Test func aWithdrawalShowsTheAdmittedItemsItChose() async throws {
         try await AuditHarness.run { h in
             try await h.publishRepositoryWorkflows()
