@@ -136,6 +136,19 @@ public struct CaseState: Sendable, Equatable {
                   definition: definition, reveal: reveal)
     }
 
+    /// Folds one event read in place, as ``apply(_:definition:reveal:)`` folds a copied one.
+    public mutating func apply(
+        _ event: borrowing EventView, definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader? = nil
+    ) throws {
+        guard let type = Self.foldedTypes.first(where: { $0.utf8.elementsEqual(event.type) }) else {
+            streamVersion = event.streamVersion
+            return  // domain events emitted alongside are for projections
+        }
+        let payload = (try? CasePayload.parse(event.payload)) ?? nil
+        try apply(type: type, payload: payload, streamVersion: event.streamVersion, position: event.position,
+                  definition: definition, reveal: reveal)
+    }
+
     /// Folds one event whose payload the caller has already read (nil: not a JSON object), so that a
     /// tool reading the payload too reads it once.
     public mutating func apply(

@@ -137,10 +137,13 @@ public final class CaseEngine: Sendable {
     public func load(_ caseId: String) throws -> CaseState? {
         var state = cache.withLock { $0[caseId] } ?? CaseState(caseId: caseId)
         let from = state.streamVersion.map { $0 + 1 } ?? 0
-        let events = try store.readStream(CaseState.stream(caseId), from: from, limit: Int.max)
-        guard state.streamVersion != nil || !events.isEmpty else { return nil }
-        for e in events { try state.apply(e, definition: registry.definition(hash:), reveal: reveal) }
-        if !events.isEmpty { remember(state) }
+        var read = false
+        try store.readStreamViews(CaseState.stream(caseId), from: from) { event in
+            try state.apply(event, definition: registry.definition(hash:), reveal: reveal)
+            read = true
+        }
+        guard state.streamVersion != nil else { return nil }
+        if read { remember(state) }
         return state
     }
 
