@@ -272,15 +272,22 @@ public final class ProjectionStore: Sendable {
                     guard let event = try reader.read(view) else { return }
                     batch.append(event)
                     if batch.count == EventPipe.batchSize {
-                        guard let spent = pipe.put(batch) else { throw CancellationError() }
+                        // Handed over without a reference left here: were this thread still holding
+                        // the batch when the folding thread takes it, folding it in place would copy it.
+                        var full = pool.popLast() ?? []
+                        swap(&full, &batch)
+                        guard let spent = pipe.put(consume full) else { throw CancellationError() }
                         pool += spent
                         if pool.count > 2 { pool.removeFirst(pool.count - 2) }
-                        batch = pool.popLast() ?? []
                         batch.removeAll(keepingCapacity: true)
                         batch.reserveCapacity(EventPipe.batchSize)
                     }
                 }
-                if !batch.isEmpty { _ = pipe.put(batch) }
+                if !batch.isEmpty {
+                    var last: [CaseEvent] = []
+                    swap(&last, &batch)
+                    _ = pipe.put(consume last)
+                }
                 pipe.finish(nil)
             } catch {
                 pipe.finish(error)
@@ -458,13 +465,14 @@ final class EventPipe: Sendable {
 
     /// Hands over a batch, waiting for room. Returns the batches folded since the last call (for the
     /// reader to reuse or free), or nil if the reader was cancelled.
-    func put(_ batch: [CaseEvent]) -> [[CaseEvent]]? {
+    func put(_ batch: consuming [CaseEvent]) -> [[CaseEvent]]? {
         slots.wait()
         var spent: [[CaseEvent]] = []
+        var batch = Optional(batch)
         let ok = state.withLock { s in
             swap(&spent, &s.spent)
             guard !s.cancelled else { return false }
-            s.queue.append(batch)
+            s.queue.append(batch.take()!)  // moved, so that the queue holds the only reference
             return true
         }
         if ok { items.signal() }
