@@ -83,36 +83,41 @@ struct JSONScanner {
 
     /// Calls `body(keyStart, keyEnd, valueStart)` for each member of the object at `i`; the key's
     /// bytes are `bytes[keyStart..<keyEnd]` without quotes (member names the engine writes need no escapes).
-    func members(_ i: Int, _ body: (Int, Int, Int) throws -> Void) throws {
+    /// `body` returns the offset just past the value if it read the value through (see ``stringAndEnd(_:plain:)``),
+    /// so that it is not looked through a second time, or nil. Returns the offset just past the object.
+    @discardableResult
+    func members(_ i: Int, _ body: (Int, Int, Int) throws -> Int?) throws -> Int {
         var j = skipSpace(i)
         guard at(j) == UInt8(ascii: "{") else { throw fail(j, "an object") }
         j = skipSpace(j + 1)
-        if at(j) == UInt8(ascii: "}") { return }
+        if at(j) == UInt8(ascii: "}") { return j + 1 }
         while true {
             let keyEnd = try stringEnd(j)
             var v = skipSpace(keyEnd)
             guard at(v) == UInt8(ascii: ":") else { throw fail(v, "':'") }
             v = skipSpace(v + 1)
-            try body(j + 1, keyEnd - 1, v)
-            j = skipSpace(try valueEnd(v))
+            let end = try body(j + 1, keyEnd - 1, v)
+            j = skipSpace(try end ?? valueEnd(v))
             if at(j) == UInt8(ascii: ",") { j = skipSpace(j + 1); continue }
             guard at(j) == UInt8(ascii: "}") else { throw fail(j, "',' or '}'") }
-            return
+            return j + 1
         }
     }
 
-    /// Calls `body(valueStart)` for each element of the array at `i`.
-    func elements(_ i: Int, _ body: (Int) throws -> Void) throws {
+    /// Calls `body(valueStart)` for each element of the array at `i`; `body` returns the offset just
+    /// past the element if it read it through, or nil. Returns the offset just past the array.
+    @discardableResult
+    func elements(_ i: Int, _ body: (Int) throws -> Int?) throws -> Int {
         var j = skipSpace(i)
         guard at(j) == UInt8(ascii: "[") else { throw fail(j, "an array") }
         j = skipSpace(j + 1)
-        if at(j) == UInt8(ascii: "]") { return }
+        if at(j) == UInt8(ascii: "]") { return j + 1 }
         while true {
-            try body(j)
-            j = skipSpace(try valueEnd(j))
+            let end = try body(j)
+            j = skipSpace(try end ?? valueEnd(j))
             if at(j) == UInt8(ascii: ",") { j = skipSpace(j + 1); continue }
             guard at(j) == UInt8(ascii: "]") else { throw fail(j, "',' or ']'") }
-            return
+            return j + 1
         }
     }
 
@@ -131,13 +136,20 @@ struct JSONScanner {
     /// The string at `i`, unescaped; nil if the value is not a string. A string without escapes is made
     /// from its bytes by `plain` (e.g. one that reuses strings met before).
     func string(_ i: Int, plain: (UnsafeRawBufferPointer) -> String = { String(decoding: $0, as: UTF8.self) }) throws -> String? {
+        try stringAndEnd(i, plain: plain)?.string
+    }
+
+    /// ``string(_:plain:)``, and the offset just past the string.
+    func stringAndEnd(
+        _ i: Int, plain: (UnsafeRawBufferPointer) -> String = { String(decoding: $0, as: UTF8.self) }
+    ) throws -> (string: String, end: Int)? {
         guard at(i) == UInt8(ascii: "\"") else { return nil }
         let end = try stringEnd(i) - 1
         let inner = UnsafeRawBufferPointer(rebasing: bytes[(i + 1)..<end])
-        if inner.isEmpty || memchr(inner.baseAddress!, Int32(UInt8(ascii: "\\")), inner.count) == nil { return plain(inner) }
+        if inner.isEmpty || memchr(inner.baseAddress!, Int32(UInt8(ascii: "\\")), inner.count) == nil { return (plain(inner), end + 1) }
         // Rare: the engine's JSON reader unescapes it.
         guard let s = try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[i..<(end + 1)])).string else { throw fail(i, "a string") }
-        return s
+        return (s, end + 1)
     }
 
     /// The integer at `i`; nil if the value is not an integer.
