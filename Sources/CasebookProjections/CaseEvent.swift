@@ -146,7 +146,10 @@ public struct CaseEvent: Sendable {
                         fields.append((words.string(UnsafeRawBufferPointer(rebasing: payload[fs..<fe])), value))
                         return end
                     }
-                    if !fields.isEmpty { e.set = Array(fields[...]) }  // a copy of the exact size; the scratch list stays unshared
+                    // A copy of the exact size, so that the scratch list stays unshared. (`Array(fields[...])`
+                    // shares the scratch list's storage, at its full capacity, and the next removeAll then
+                    // allocates another of that capacity.)
+                    if !fields.isEmpty { e.set = fields.withUnsafeBufferPointer(Array.init) }
                     return end
                 case 4 where j.equals(ks, ke, "case"): return try read(v, into: &e.caseId)
                 case 4 where j.equals(ks, ke, "role"): return try read(v, into: &e.role)
@@ -169,7 +172,7 @@ public struct CaseEvent: Sendable {
                         clocks.append(op)
                         return end
                     }
-                    if !clocks.isEmpty { e.clocks = Array(clocks[...]) }
+                    if !clocks.isEmpty { e.clocks = clocks.withUnsafeBufferPointer(Array.init) }
                     return end
                 case 7 where j.equals(ks, ke, "command"): return try read(v, into: &e.command)
                 case 8 where j.equals(ks, ke, "workflow"): return try read(v, into: &e.workflow)
