@@ -33,8 +33,43 @@ struct JSONScanner {
     private func fail(_ i: Int, _ expected: String) -> MalformedPayload { MalformedPayload(offset: i, expected: expected) }
 
     /// The offset just past the string whose opening quote is at `i`.
-    func stringEnd(_ i: Int) throws(MalformedPayload) -> Int {
+    func stringEnd(_ i: Int) throws(MalformedPayload) -> Int { try scanString(i).end }
+
+    /// The offset just past the string whose opening quote is at `i`, and whether it holds a backslash
+    /// (an escape). The bytes are looked at eight at a time: most strings in a payload are short, and a
+    /// call to memchr for each (then another for backslashes) cost more than they do.
+    private func scanString(_ i: Int) throws(MalformedPayload) -> (end: Int, escaped: Bool) {
         guard at(i) == UInt8(ascii: "\"") else { throw fail(i, "a string") }
+        let base = bytes.baseAddress!
+        var j = i + 1
+        while j + 8 <= bytes.count {
+            let word = UInt64(littleEndian: (base + j).loadUnaligned(as: UInt64.self))
+            let quotes = Self.zeroBytes(word ^ 0x2222_2222_2222_2222)
+            let backslashes = Self.zeroBytes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+            if quotes | backslashes != 0 {
+                // The lowest flagged byte of each is exact: the first quote, the first backslash.
+                if backslashes != 0 && (quotes == 0 || backslashes.trailingZeroBitCount < quotes.trailingZeroBitCount) {
+                    return (try escapedStringEnd(i), true)
+                }
+                return (j + quotes.trailingZeroBitCount / 8 + 1, false)
+            }
+            j += 8
+        }
+        while j < bytes.count {
+            if bytes[j] == UInt8(ascii: "\"") { return (j + 1, false) }
+            if bytes[j] == UInt8(ascii: "\\") { return (try escapedStringEnd(i), true) }
+            j += 1
+        }
+        throw fail(i, "a closing quote")
+    }
+
+    /// Flags (0x80) the bytes of `x` that are zero; the lowest flag is exact (higher ones may not be).
+    @inline(__always) private static func zeroBytes(_ x: UInt64) -> UInt64 {
+        (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+    }
+
+    /// ``stringEnd(_:)`` for a string with a backslash in it.
+    private func escapedStringEnd(_ i: Int) throws(MalformedPayload) -> Int {
         let base = bytes.baseAddress!
         var j = i + 1
         while j < bytes.count {
@@ -144,9 +179,9 @@ struct JSONScanner {
         _ i: Int, plain: (UnsafeRawBufferPointer) -> String = { String(decoding: $0, as: UTF8.self) }
     ) throws -> (string: String, end: Int)? {
         guard at(i) == UInt8(ascii: "\"") else { return nil }
-        let end = try stringEnd(i) - 1
-        let inner = UnsafeRawBufferPointer(rebasing: bytes[(i + 1)..<end])
-        if inner.isEmpty || memchr(inner.baseAddress!, Int32(UInt8(ascii: "\\")), inner.count) == nil { return (plain(inner), end + 1) }
+        let (after, escaped) = try scanString(i)
+        let end = after - 1
+        if !escaped { return (plain(UnsafeRawBufferPointer(rebasing: bytes[(i + 1)..<end])), after) }
         // Rare: the engine's JSON reader unescapes it.
         guard let s = try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[i..<(end + 1)])).string else { throw fail(i, "a string") }
         return (s, end + 1)

@@ -57,4 +57,38 @@ import Testing
             #expect(objectEnd == 2 && arrayEnd == 5)
         }
     }
+
+    /// String ends, found eight bytes at a time, agree with a byte-by-byte reading, wherever quotes and
+    /// backslashes fall in the words and however near the end of the bytes the string ends.
+    @Test func stringEndsAgreeWithAByteByByteReading() throws {
+        func reference(_ b: [UInt8], _ i: Int) -> Int? {
+            var j = i + 1
+            while j < b.count {
+                if b[j] == UInt8(ascii: "\\") { j += 2; continue }
+                if b[j] == UInt8(ascii: "\"") { return j + 1 }
+                j += 1
+            }
+            return nil
+        }
+        let pieces = ["a", "和", "\\\"", "\\\\", "\\n", "\"", ",", "x1234567"]
+        var state: UInt64 = 42
+        func next(_ n: Int) -> Int {  // a fixed pseudo-random sequence
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        for _ in 0..<3_000 {
+            var text = "\""
+            for _ in 0..<next(24) { text += pieces[next(pieces.count)] }
+            let bytes = Array(text.utf8)
+            try bytes.withUnsafeBytes { raw in
+                let j = JSONScanner(raw)
+                if let expected = reference(bytes, 0) {
+                    let end = try j.stringEnd(0)
+                    #expect(end == expected, "\(text)")
+                } else {
+                    #expect(throws: MalformedPayload.self, "\(text)") { try j.stringEnd(0) }
+                }
+            }
+        }
+    }
 }
