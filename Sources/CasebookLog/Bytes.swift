@@ -48,7 +48,16 @@ struct ByteReader {
         return buffer[offset]
     }
 
-    mutating func varint() -> UInt64? {
+    @inline(__always) mutating func varint() -> UInt64? {
+        // One byte (values below 128, e.g. most lengths) is the common case.
+        if offset < buffer.count, buffer[offset] < 0x80 {
+            offset += 1
+            return UInt64(buffer[offset - 1])
+        }
+        return longVarint()
+    }
+
+    private mutating func longVarint() -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while offset < buffer.count {
@@ -63,7 +72,7 @@ struct ByteReader {
         return nil
     }
 
-    mutating func slice() -> UnsafeRawBufferPointer? {
+    @inline(__always) mutating func slice() -> UnsafeRawBufferPointer? {
         guard let length = varint(), length <= UInt64(buffer.count - offset) else { return nil }
         let start = offset
         offset += Int(length)

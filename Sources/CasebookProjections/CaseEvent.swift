@@ -104,56 +104,80 @@ public struct CaseEvent: Sendable {
             var e = CaseEvent(kind: kind, position: event.position, at: event.recordedAt.millisecondsSince1970)
             let payload = event.payload
             let j = JSONScanner(payload)
-            func string(_ v: Int) throws -> String? { try j.string(v) { words.string($0) } }
-            func scalar(_ v: Int) throws -> RecordedScalar {
+            // The helpers return where the value they read ends, when reading it went through it, so
+            // that the scanner carries on from there instead of looking through it again.
+            func read(_ v: Int, into target: inout String?) throws -> Int? {
+                guard let (s, end) = try j.stringAndEnd(v, plain: { words.string($0) }) else { target = nil; return nil }
+                target = s
+                return end
+            }
+            func read(_ v: Int, into target: inout String) throws -> Int? {
+                guard let (s, end) = try j.stringAndEnd(v, plain: { words.string($0) }) else { target = ""; return nil }
+                target = s
+                return end
+            }
+            func read(_ v: Int, time target: inout Int64?) throws -> Int? {
+                guard let (s, end) = try j.stringAndEnd(v) else { target = nil; return nil }
+                target = Timestamp(iso8601: s)?.millisecondsSince1970
+                return end
+            }
+            func scalar(_ v: Int) throws -> (RecordedScalar, end: Int?) {
                 switch v < payload.count ? payload[v] : 0 {
-                case UInt8(ascii: "\""): return .string(try string(v) ?? "")
-                case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool(j.bool(v)!)
-                case UInt8(ascii: "n"): return .null
+                case UInt8(ascii: "\""):
+                    var s = ""
+                    let end = try read(v, into: &s)
+                    return (.string(s), end)
+                case UInt8(ascii: "t"), UInt8(ascii: "f"): return (.bool(j.bool(v)!), nil)
+                case UInt8(ascii: "n"): return (.null, nil)
                 case UInt8(ascii: "["):
                     var n = 0
-                    try j.elements(v) { _ in n += 1 }
-                    return .list(count: n)
-                case UInt8(ascii: "{"): return .other
-                default: return j.int(v).map(RecordedScalar.int) ?? .other
+                    let end = try j.elements(v) { _ in n += 1; return nil }
+                    return (.list(count: n), end)
+                case UInt8(ascii: "{"): return (.other, nil)
+                default: return (j.int(v).map(RecordedScalar.int) ?? .other, nil)
                 }
-            }
-            func time(_ v: Int) throws -> Int64? {
-                guard let s = try j.string(v), let t = Timestamp(iso8601: s) else { return nil }
-                return t.millisecondsSince1970
             }
             try j.members(0) { ks, ke, v in
                 switch ke - ks {
                 case 3 where j.equals(ks, ke, "set"):
                     fields.removeAll(keepingCapacity: true)
-                    try j.members(v) { fs, fe, fv in
-                        fields.append((words.string(UnsafeRawBufferPointer(rebasing: payload[fs..<fe])), try scalar(fv)))
+                    let end = try j.members(v) { fs, fe, fv in
+                        let (value, end) = try scalar(fv)
+                        fields.append((words.string(UnsafeRawBufferPointer(rebasing: payload[fs..<fe])), value))
+                        return end
                     }
-                    if !fields.isEmpty { e.set = Array(fields[...]) }  // a copy of the exact size; the scratch list stays unshared
-                case 4 where j.equals(ks, ke, "case"): e.caseId = try string(v) ?? ""
-                case 4 where j.equals(ks, ke, "role"): e.role = try string(v) ?? ""
-                case 4 where j.equals(ks, ke, "flag"): e.flag = try string(v)
-                case 5 where j.equals(ks, ke, "state"): e.state = try string(v)
-                case 5 where j.equals(ks, ke, "actor"): e.actor = try string(v) ?? ""
-                case 5 where j.equals(ks, ke, "check"): e.check = try string(v)
-                case 5 where j.equals(ks, ke, "clock"): e.breachedClock = try string(v)
-                case 6 where j.equals(ks, ke, "moveTo"): e.moveTo = try string(v)
+                    // A copy of the exact size, so that the scratch list stays unshared. (`Array(fields[...])`
+                    // shares the scratch list's storage, at its full capacity, and the next removeAll then
+                    // allocates another of that capacity.)
+                    if !fields.isEmpty { e.set = fields.withUnsafeBufferPointer(Array.init) }
+                    return end
+                case 4 where j.equals(ks, ke, "case"): return try read(v, into: &e.caseId)
+                case 4 where j.equals(ks, ke, "role"): return try read(v, into: &e.role)
+                case 4 where j.equals(ks, ke, "flag"): return try read(v, into: &e.flag)
+                case 5 where j.equals(ks, ke, "state"): return try read(v, into: &e.state)
+                case 5 where j.equals(ks, ke, "actor"): return try read(v, into: &e.actor)
+                case 5 where j.equals(ks, ke, "check"): return try read(v, into: &e.check)
+                case 5 where j.equals(ks, ke, "clock"): return try read(v, into: &e.breachedClock)
+                case 6 where j.equals(ks, ke, "moveTo"): return try read(v, into: &e.moveTo)
                 case 6 where j.equals(ks, ke, "clocks"):
                     clocks.removeAll(keepingCapacity: true)
-                    try j.elements(v) { o in
+                    let end = try j.elements(v) { o in
                         var op = RecordedClockOperation(clock: "", op: "", deadline: nil)
-                        try j.members(o) { cs, ce, cv in
-                            if j.equals(cs, ce, "clock") { op.clock = try string(cv) ?? "" }
-                            else if j.equals(cs, ce, "op") { op.op = try string(cv) ?? "" }
-                            else if j.equals(cs, ce, "deadline") { op.deadline = try time(cv) }
+                        let end = try j.members(o) { cs, ce, cv in
+                            if j.equals(cs, ce, "clock") { return try read(cv, into: &op.clock) }
+                            if j.equals(cs, ce, "op") { return try read(cv, into: &op.op) }
+                            if j.equals(cs, ce, "deadline") { return try read(cv, time: &op.deadline) }
+                            return nil
                         }
                         clocks.append(op)
+                        return end
                     }
-                    if !clocks.isEmpty { e.clocks = Array(clocks[...]) }
-                case 7 where j.equals(ks, ke, "command"): e.command = try string(v) ?? ""
-                case 8 where j.equals(ks, ke, "workflow"): e.workflow = try string(v)
-                case 8 where j.equals(ks, ke, "deadline"): e.breachDeadline = try time(v)
-                default: break
+                    if !clocks.isEmpty { e.clocks = clocks.withUnsafeBufferPointer(Array.init) }
+                    return end
+                case 7 where j.equals(ks, ke, "command"): return try read(v, into: &e.command)
+                case 8 where j.equals(ks, ke, "workflow"): return try read(v, into: &e.workflow)
+                case 8 where j.equals(ks, ke, "deadline"): return try read(v, time: &e.breachDeadline)
+                default: return nil
                 }
             }
             return e

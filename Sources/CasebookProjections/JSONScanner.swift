@@ -33,8 +33,43 @@ struct JSONScanner {
     private func fail(_ i: Int, _ expected: String) -> MalformedPayload { MalformedPayload(offset: i, expected: expected) }
 
     /// The offset just past the string whose opening quote is at `i`.
-    func stringEnd(_ i: Int) throws(MalformedPayload) -> Int {
+    func stringEnd(_ i: Int) throws(MalformedPayload) -> Int { try scanString(i).end }
+
+    /// The offset just past the string whose opening quote is at `i`, and whether it holds a backslash
+    /// (an escape). The bytes are looked at eight at a time: most strings in a payload are short, and a
+    /// call to memchr for each (then another for backslashes) cost more than they do.
+    private func scanString(_ i: Int) throws(MalformedPayload) -> (end: Int, escaped: Bool) {
         guard at(i) == UInt8(ascii: "\"") else { throw fail(i, "a string") }
+        let base = bytes.baseAddress!
+        var j = i + 1
+        while j + 8 <= bytes.count {
+            let word = UInt64(littleEndian: (base + j).loadUnaligned(as: UInt64.self))
+            let quotes = Self.zeroBytes(word ^ 0x2222_2222_2222_2222)
+            let backslashes = Self.zeroBytes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+            if quotes | backslashes != 0 {
+                // The lowest flagged byte of each is exact: the first quote, the first backslash.
+                if backslashes != 0 && (quotes == 0 || backslashes.trailingZeroBitCount < quotes.trailingZeroBitCount) {
+                    return (try escapedStringEnd(i), true)
+                }
+                return (j + quotes.trailingZeroBitCount / 8 + 1, false)
+            }
+            j += 8
+        }
+        while j < bytes.count {
+            if bytes[j] == UInt8(ascii: "\"") { return (j + 1, false) }
+            if bytes[j] == UInt8(ascii: "\\") { return (try escapedStringEnd(i), true) }
+            j += 1
+        }
+        throw fail(i, "a closing quote")
+    }
+
+    /// Flags (0x80) the bytes of `x` that are zero; the lowest flag is exact (higher ones may not be).
+    @inline(__always) private static func zeroBytes(_ x: UInt64) -> UInt64 {
+        (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+    }
+
+    /// ``stringEnd(_:)`` for a string with a backslash in it.
+    private func escapedStringEnd(_ i: Int) throws(MalformedPayload) -> Int {
         let base = bytes.baseAddress!
         var j = i + 1
         while j < bytes.count {
@@ -83,36 +118,41 @@ struct JSONScanner {
 
     /// Calls `body(keyStart, keyEnd, valueStart)` for each member of the object at `i`; the key's
     /// bytes are `bytes[keyStart..<keyEnd]` without quotes (member names the engine writes need no escapes).
-    func members(_ i: Int, _ body: (Int, Int, Int) throws -> Void) throws {
+    /// `body` returns the offset just past the value if it read the value through (see ``stringAndEnd(_:plain:)``),
+    /// so that it is not looked through a second time, or nil. Returns the offset just past the object.
+    @discardableResult
+    func members(_ i: Int, _ body: (Int, Int, Int) throws -> Int?) throws -> Int {
         var j = skipSpace(i)
         guard at(j) == UInt8(ascii: "{") else { throw fail(j, "an object") }
         j = skipSpace(j + 1)
-        if at(j) == UInt8(ascii: "}") { return }
+        if at(j) == UInt8(ascii: "}") { return j + 1 }
         while true {
             let keyEnd = try stringEnd(j)
             var v = skipSpace(keyEnd)
             guard at(v) == UInt8(ascii: ":") else { throw fail(v, "':'") }
             v = skipSpace(v + 1)
-            try body(j + 1, keyEnd - 1, v)
-            j = skipSpace(try valueEnd(v))
+            let end = try body(j + 1, keyEnd - 1, v)
+            j = skipSpace(try end ?? valueEnd(v))
             if at(j) == UInt8(ascii: ",") { j = skipSpace(j + 1); continue }
             guard at(j) == UInt8(ascii: "}") else { throw fail(j, "',' or '}'") }
-            return
+            return j + 1
         }
     }
 
-    /// Calls `body(valueStart)` for each element of the array at `i`.
-    func elements(_ i: Int, _ body: (Int) throws -> Void) throws {
+    /// Calls `body(valueStart)` for each element of the array at `i`; `body` returns the offset just
+    /// past the element if it read it through, or nil. Returns the offset just past the array.
+    @discardableResult
+    func elements(_ i: Int, _ body: (Int) throws -> Int?) throws -> Int {
         var j = skipSpace(i)
         guard at(j) == UInt8(ascii: "[") else { throw fail(j, "an array") }
         j = skipSpace(j + 1)
-        if at(j) == UInt8(ascii: "]") { return }
+        if at(j) == UInt8(ascii: "]") { return j + 1 }
         while true {
-            try body(j)
-            j = skipSpace(try valueEnd(j))
+            let end = try body(j)
+            j = skipSpace(try end ?? valueEnd(j))
             if at(j) == UInt8(ascii: ",") { j = skipSpace(j + 1); continue }
             guard at(j) == UInt8(ascii: "]") else { throw fail(j, "',' or ']'") }
-            return
+            return j + 1
         }
     }
 
@@ -131,13 +171,20 @@ struct JSONScanner {
     /// The string at `i`, unescaped; nil if the value is not a string. A string without escapes is made
     /// from its bytes by `plain` (e.g. one that reuses strings met before).
     func string(_ i: Int, plain: (UnsafeRawBufferPointer) -> String = { String(decoding: $0, as: UTF8.self) }) throws -> String? {
+        try stringAndEnd(i, plain: plain)?.string
+    }
+
+    /// ``string(_:plain:)``, and the offset just past the string.
+    func stringAndEnd(
+        _ i: Int, plain: (UnsafeRawBufferPointer) -> String = { String(decoding: $0, as: UTF8.self) }
+    ) throws -> (string: String, end: Int)? {
         guard at(i) == UInt8(ascii: "\"") else { return nil }
-        let end = try stringEnd(i) - 1
-        let inner = UnsafeRawBufferPointer(rebasing: bytes[(i + 1)..<end])
-        if inner.isEmpty || memchr(inner.baseAddress!, Int32(UInt8(ascii: "\\")), inner.count) == nil { return plain(inner) }
+        let (after, escaped) = try scanString(i)
+        let end = after - 1
+        if !escaped { return (plain(UnsafeRawBufferPointer(rebasing: bytes[(i + 1)..<end])), after) }
         // Rare: the engine's JSON reader unescapes it.
         guard let s = try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[i..<(end + 1)])).string else { throw fail(i, "a string") }
-        return s
+        return (s, end + 1)
     }
 
     /// The integer at `i`; nil if the value is not an integer.

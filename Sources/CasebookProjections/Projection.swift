@@ -123,7 +123,8 @@ final class ProjectionRunner<P: Projection> {
             entries.append(entry)
             slots[c] = index + 1
         }
-        if entry.row == nil && event.kind != .opened { return false }  // not a case of this projection
+        // Not a case of this projection. (A pattern, not `== nil`, which would compare a copy of the row.)
+        if event.kind != .opened, case .none = entry.row { return false }
         // Fold in place; what the row contributes to the tallies is worked out once per flush, not
         // once per event.
         let added = projection.fold(&entry.row, event)
