@@ -651,7 +651,10 @@ struct RecentStrings {
     /// The bytes as a string: one made before, if it has the same bytes.
     mutating func string(_ bytes: UnsafeRawBufferPointer) -> String {
         guard bytes.count > 15 else { return String(decoding: bytes, as: UTF8.self) }
-        for s in known where s.utf8.count == bytes.count && s.utf8.elementsEqual(bytes) { return s }
+        for s in known where s.utf8.count == bytes.count
+            && s.utf8.withContiguousStorageIfAvailable({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) == true {
+            return s
+        }
         let s = String(decoding: bytes, as: UTF8.self)
         if known.count < 8 {
             known.append(s)
