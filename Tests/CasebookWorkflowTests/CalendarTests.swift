@@ -482,6 +482,36 @@ private func summary(_ yaml: String) -> [String] {
         #expect(throws: CalendarError.unknownCalendar(name: "xx", known: set.names)) { try set.calendar(named: "xx") }
     }
 
+    /// `isWorkingDay` reads bits worked out once per year: they say what the rules say, every day, and a day
+    /// of a year not covered (before, between and after the covered ones) is still an error.
+    @Test func workingDayBitsAgreeWithTheRulesEveryDay() throws {
+        let cn = try loadCN()
+        let later = try WorkingCalendar.parse(yaml: """
+            calendar: cn
+            utcOffset: "+08:00"
+            years:
+              2028:
+                source: test
+                holidays:
+                  - { name: 元旦, from: 2028-01-01, to: 2028-01-03 }
+                workdays: [2028-01-08]
+            """, file: "cn-2028.yaml")
+        let merged = try CalendarSet([cn, later]).calendar(named: "cn")
+        #expect(merged.years == [2026, 2028])
+        var worked = 0
+        for d in day("2025-12-01")...day("2029-01-31") {
+            var expected: Result<Bool, CalendarError>
+            do { expected = .success(try merged.kind(of: d).isWorking) } catch { expected = .failure(error) }
+            var got: Result<Bool, CalendarError>
+            do { got = .success(try merged.isWorkingDay(d)) } catch { got = .failure(error) }
+            #expect(got == expected, "\(WorkingCalendar.format(day: d))")
+            if case .success(true) = got { worked += 1 }
+        }
+        #expect(try merged.isWorkingDay(day("2028-01-08")) && !merged.isWorkingDay(day("2028-01-03")))
+        #expect(throws: CalendarError.yearNotCovered(calendar: "cn", year: 2027)) { try merged.isWorkingDay(day("2027-06-01")) }
+        #expect(worked > 2 * 240)
+    }
+
     @Test func filesOfOneCalendarMerge() throws {
         let cn = try loadCN()
         // A made-up 2027 (not the official one) to test merging: 1 Jan 2027 is a Friday.

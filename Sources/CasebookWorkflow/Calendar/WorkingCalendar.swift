@@ -48,6 +48,10 @@ public struct WorkingCalendar: Sendable {
     // Where things were written, for diagnostics when calendars from several files are merged.
     let provenance: Provenance
 
+    /// Each covered year's working days as bits (bit `i`: the year's day `first + i` is worked), in order of
+    /// year, worked out once from the rules so that clocks counting hundreds of days ask no more than a bit.
+    private let worked: [(first: Int64, days: Int, bits: [UInt64])]
+
     struct Provenance: Sendable {
         var file: String
         var offset: SourceLocation
@@ -62,6 +66,15 @@ public struct WorkingCalendar: Sendable {
         self.weekend = weekend
         self.rules = rules
         self.provenance = provenance
+        worked = rules.keys.sorted().map { year in
+            let first = CivilDate.toDays(year: Int64(year), month: 1, day: 1)
+            let days = Int(CivilDate.toDays(year: Int64(year) + 1, month: 1, day: 1) - first)
+            var bits = [UInt64](repeating: 0, count: (days + 63) / 64)
+            for i in 0..<days where Self.kind(of: first + Int64(i), in: rules[year]!, weekend: weekend).isWorking {
+                bits[i >> 6] |= 1 << UInt64(i & 63)
+            }
+            return (first, days, bits)
+        }
     }
 
     /// The covered years, ascending (not necessarily contiguous).
@@ -89,7 +102,11 @@ public struct WorkingCalendar: Sendable {
 
     /// What kind of day `day` (days since 1970-01-01) is. Throws if its year is not covered.
     public func kind(of day: Int64) throws(CalendarError) -> DayKind {
-        let rules = try rules(for: day)
+        Self.kind(of: day, in: try rules(for: day), weekend: weekend)
+    }
+
+    /// What kind of day `day` is under its year's rules and the weekend.
+    private static func kind(of day: Int64, in rules: YearRules, weekend: Set<Weekday>) -> DayKind {
         if rules.workdays.contains(day) { return .swappedWorkingDay }
         if let holiday = rules.holidays.first(where: { $0.contains(day) }) { return .holiday(holiday.name) }
         return weekend.contains(Weekday(day: day)) ? .weekend : .workingDay
@@ -97,7 +114,11 @@ public struct WorkingCalendar: Sendable {
 
     /// True if `day` (days since 1970-01-01) is worked. Throws if its year is not covered.
     public func isWorkingDay(_ day: Int64) throws(CalendarError) -> Bool {
-        try kind(of: day).isWorking
+        for year in worked where day >= year.first && day < year.first + Int64(year.days) {
+            let i = Int(day - year.first)
+            return year.bits[i >> 6] & (1 << UInt64(i & 63)) != 0
+        }
+        return try kind(of: day).isWorking  // a year not covered: its error
     }
 
     /// The local day (days since 1970-01-01 in the calendar's offset) an instant falls on.
