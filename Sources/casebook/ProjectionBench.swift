@@ -4,16 +4,16 @@ import CasebookProjections
 import CasebookWorkflow
 import Foundation
 
-/// `casebook bench projections`: folds a store's log into the four projections from position 0, and
+/// `casebook bench projections`: folds a store's log into every projection from position 0, and
 /// reports events/s and peak heap memory. On a demo store (`casebook demo`) it measures the real mix;
-/// without `--dir` it first writes a synthetic log of engine-shaped events for the four workflows.
+/// without `--dir` it first writes a synthetic log of engine-shaped events for the five workflows they follow.
 struct ProjectionBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "projections",
         abstract: "Projection rebuild throughput (events/s) and peak heap memory, on a demo store or a synthetic log.",
         discussion: """
             With --dir, rebuilds the projections of that store (e.g. one made by `casebook demo`) --rounds
-            times. Without it (or when that store is empty), first appends --cases synthetic cases (a quarter of each workflow; 10–14 events
+            times. Without it (or when that store is empty), first appends --cases synthetic cases (a fifth of each workflow; 8–14 events
             each, shaped like the engine's: case.opened / case.command-accepted with set fields and clock
             operations, plus the domain events it emits) to a temporary store first. Prints one JSON line
             per round. Peak memory is the anonymous resident set (heap), which excludes the memory-mapped
@@ -97,7 +97,7 @@ struct ProjectionBench: AsyncParsableCommand {
             if let hours { o["deadline"] = .string(at(hours).iso8601) }
             return .object(o)
         }
-        switch c % 4 {
+        switch c % 5 {
         case 0:
             command("receive", "received", set: ["community": .string(community), "patch": .string("p\(c % 7)"), "item": .string("residence-certificate"),
                                                  "owner": .string("u\(c % 17)"), "notices": .int(0), "overdue": .bool(false), "limit_days": .int(5),
@@ -127,6 +127,17 @@ struct ProjectionBench: AsyncParsableCommand {
                     clocks: [clock("payment", "start", due: 1200)], hours: 500)
             command("pay", "payable", set: ["paid": .int(50_000), "outstanding": .int(75_000)], hours: 900)
             command("pay-in-full", "paid", set: ["paid": .int(125_000), "outstanding": .int(0)], clocks: [clock("payment", "stop")], hours: 1500)
+        case 3:
+            command("open", "surveying", set: ["community": .string(community), "street": .string("街道\(c % 40)"), "year": .int(2026),
+                                               "period": .string("2026"), "sample": .int(30), "households": .int(0), "batches": .int(0),
+                                               "answers": .int(0), "satisfied": .int(0), "overdue": .bool(false)],
+                    clocks: [clock("survey", "start", due: 640)], workflow: "community-rating", hours: 0)
+            command("record-visits", "surveying", set: ["households": .int(16), "batches": .int(1), "service": .int(14), "management": .int(13),
+                                                        "answers": .int(112), "satisfied": .int(90)], hours: 30)
+            command("record-visits", "surveying", set: ["households": .int(30), "batches": .int(2), "service": .int(27), "management": .int(25),
+                                                        "answers": .int(210), "satisfied": .int(Int64(150 + c % 20))], hours: 200)
+            command("conclude", "concluded", set: ["fund_eligible": .bool(c % 20 < 18), "special_fund": .int(c % 20 < 18 ? 500_000 : 0)],
+                    clocks: [clock("survey", "stop")], hours: 300)
         default:
             command("open", "rectifying", set: ["department": .string(department), "community": .string(community), "reason": .string("评议不满意"),
                                                 "reports": .int(0), "overdue": .bool(false)],
