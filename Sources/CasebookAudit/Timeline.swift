@@ -336,94 +336,12 @@ public struct CaseTimeline: Sendable {
         caseId: String, capacity: Int, definition lookUp: (String) throws -> CompiledWorkflow, explain: Bool, reveal: PersonalDataReader?,
         _ feed: (AddStep) throws -> Void
     ) throws -> CaseTimeline {
-        // `add` uses the lookup only while `feed` runs, and `feed` cannot keep `add`.
+        // The folder uses the lookup only while `feed` runs, and neither it nor `feed` outlives this call.
         try withoutActuallyEscaping(lookUp) { definition in
-            var state = CaseState(caseId: caseId)
-            var steps: [TimelineStep] = []
-            steps.reserveCapacity(capacity)
-            var personal: Set<String> = []
-            var contexts: [String: DefinitionContext] = [:]
-            // The definition of the step before (a case runs under one definition for long stretches): the
-            // fold and the step look it up once per definition, not once per event.
-            var current: DefinitionContext?
-            var clockSnapshots = ClockSnapshots()
-            func resolve(_ hash: String) throws -> CompiledWorkflow {
-                if let current, current.hash == hash { return current.compiled }
-                return try context(hash).compiled
-            }
-            func context(_ hash: String) throws -> DefinitionContext {
-                if let known = contexts[hash] { return known }
-                let c = DefinitionContext(hash: hash, compiled: try definition(hash))
-                contexts[hash] = c
-                personal.formUnion(c.compiled.definition.fields.filter(\.pii).map(\.name))
-                return c
-            }
-            func add(
-                _ position: UInt64, _ streamVersion: UInt64, _ type: String, _ at: Timestamp, _ actor: String, _ isJSON: Bool,
-                _ payload: UnsafeRawBufferPointer
-            ) throws {
-                let before = state
-                // Each payload is read once, for the fold and for the step: only the members they use, unless
-                // the whole payload is wanted (to explain a command, or to list the cases an effect chose).
-                let isCommand = Self.commandTypes.contains(type)
-                let isTargets = type == CaseEventType.effectTargeted
-                var whole: [String: JSONValue]?
-                var parsed: CasePayload?
-                if isCommand || isTargets || CaseState.folds(type), isJSON {
-                    if (explain && isCommand) || isTargets {
-                        whole = try JSONValue.parse(payload).object
-                        parsed = whole.map(CasePayload.init)
-                    } else {
-                        parsed = try CasePayload.parse(payload)
-                    }
-                }
-                try state.apply(type: type, payload: parsed, streamVersion: streamVersion, position: position, definition: resolve, reveal: reveal)
-                if state.definitionHash.isEmpty {
-                    current = nil
-                } else if current?.hash != state.definitionHash {
-                    current = try context(state.definitionHash)
-                }
-                let rejected = type == CaseEventType.commandRejected
-                // (Domain events recorded with a command repeat its name but are not one.)
-                let command = isCommand ? parsed?.command : nil
-                let plan = command.flatMap { current?.plan($0) }
-                // The command's data as text (personal data as the placeholder), made at its size.
-                var dataText: [String: String] = [:]
-                var personalFields: [String] = []
-                if command != nil, let data = parsed?.data {
-                    dataText.reserveCapacity(data.count)
-                    let pii = plan?.personalData ?? []
-                    for (key, value) in data {
-                        if PersonalData.sealed(value) != nil || pii.contains(key) {
-                            if dataText.updateValue(PersonalData.placeholder, forKey: key) == nil { personalFields.append(key) }
-                        } else {
-                            dataText[key] = Self.text(value)
-                        }
-                    }
-                    personalFields.sort()
-                } else if isTargets, let targets = whole {
-                    dataText = Self.targetsText(targets)
-                }
-                var explanation: [ExplanationLine] = []
-                if explain, let current, let plan {
-                    explanation = Self.explain(
-                        plan, payload: whole ?? [:], before: before, compiled: current.compiled, at: at, rejected: rejected)
-                }
-                var clocks: [ClockSnapshot] = []
-                if !state.clocks.isEmpty {
-                    clocks = clockSnapshots.take(state, definition: state.definitionHash, calendar: current?.compiled.calendar, at: at)
-                }
-                // The step is made whole and moved into the timeline (not copied).
-                steps.append(TimelineStep(
-                    position: position, streamVersion: streamVersion, type: type, at: at,
-                    actor: actor, role: isCommand ? parsed?.role : nil, command: command,
-                    outcome: Self.outcome(type), data: dataText, personalFields: personalFields, definitionHash: state.definitionHash,
-                    definitionVersion: state.definitionVersion, from: before.isOpen ? before.state : "", to: rejected ? before.state : state.state,
-                    refusal: rejected ? "\(parsed?.check ?? "?"): \(parsed?.reason ?? "")" : nil,
-                    explanation: explanation, clocks: clocks, state: state))
-            }
-            try feed(add)
-            return CaseTimeline(caseId: caseId, steps: steps, final: state, personalCaseFields: personal)
+            var folder = TimelineFolder(caseId: caseId, capacity: capacity, definitions: TimelineDefinitions(definition), explain: explain,
+                                        reveal: reveal)
+            try feed { try folder.add($0, $1, $2, $3, $4, $5, $6) }
+            return CaseTimeline(caseId: caseId, steps: folder.steps, final: folder.state, personalCaseFields: folder.definitions.personal)
         }
     }
 
@@ -663,5 +581,120 @@ struct RecentStrings {
             next = (next + 1) % known.count
         }
         return s
+    }
+}
+
+/// The definitions a timeline's case ran under, each looked up once (by hash), and the one of the latest step.
+private final class TimelineDefinitions {
+    private let lookUp: (String) throws -> CompiledWorkflow
+    private var contexts: [String: DefinitionContext] = [:]
+    /// The definition of the step before (a case runs under one definition for long stretches): the fold and the
+    /// step look it up once per definition, not once per event.
+    var current: DefinitionContext?
+    /// The case fields that are personal data under any of them.
+    private(set) var personal: Set<String> = []
+
+    init(_ lookUp: @escaping (String) throws -> CompiledWorkflow) { self.lookUp = lookUp }
+
+    /// The compiled definition of `hash`.
+    func resolve(_ hash: String) throws -> CompiledWorkflow {
+        if let current, current.hash == hash { return current.compiled }
+        return try context(hash).compiled
+    }
+
+    /// The context of `hash`, made the first time.
+    func context(_ hash: String) throws -> DefinitionContext {
+        if let known = contexts[hash] { return known }
+        let c = DefinitionContext(hash: hash, compiled: try lookUp(hash))
+        contexts[hash] = c
+        personal.formUnion(c.compiled.definition.fields.filter(\.pii).map(\.name))
+        return c
+    }
+}
+
+/// What folding a case's events into steps carries from one event to the next.
+private struct TimelineFolder {
+    let explain: Bool
+    let reveal: PersonalDataReader?
+    let definitions: TimelineDefinitions
+    var state: CaseState
+    var steps: [TimelineStep] = []
+    var clockSnapshots = ClockSnapshots()
+
+    init(caseId: String, capacity: Int, definitions: TimelineDefinitions, explain: Bool, reveal: PersonalDataReader?) {
+        self.explain = explain
+        self.reveal = reveal
+        self.definitions = definitions
+        state = CaseState(caseId: caseId)
+        steps.reserveCapacity(capacity)
+    }
+
+    /// Folds one event and adds its step.
+    mutating func add(
+        _ position: UInt64, _ streamVersion: UInt64, _ type: String, _ at: Timestamp, _ actor: String, _ isJSON: Bool,
+        _ payload: UnsafeRawBufferPointer
+    ) throws {
+        let before = state
+        // Each payload is read once, for the fold and for the step: only the members they use, unless
+        // the whole payload is wanted (to explain a command, or to list the cases an effect chose).
+        let isCommand = CaseTimeline.commandTypes.contains(type)
+        let isTargets = type == CaseEventType.effectTargeted
+        var whole: [String: JSONValue]?
+        var parsed: CasePayload?
+        if isCommand || isTargets || CaseState.folds(type), isJSON {
+            if (explain && isCommand) || isTargets {
+                whole = try JSONValue.parse(payload).object
+                parsed = whole.map(CasePayload.init)
+            } else {
+                parsed = try CasePayload.parse(payload)
+            }
+        }
+        let definitions = self.definitions
+        try state.apply(type: type, payload: parsed, streamVersion: streamVersion, position: position, definition: definitions.resolve,
+                        reveal: reveal)
+        if state.definitionHash.isEmpty {
+            definitions.current = nil
+        } else if definitions.current?.hash != state.definitionHash {
+            definitions.current = try definitions.context(state.definitionHash)
+        }
+        let current = definitions.current
+        let rejected = type == CaseEventType.commandRejected
+        // (Domain events recorded with a command repeat its name but are not one.)
+        let command = isCommand ? parsed?.command : nil
+        let plan = command.flatMap { current?.plan($0) }
+        // The command's data as text (personal data as the placeholder), made at its size.
+        var dataText: [String: String] = [:]
+        var personalFields: [String] = []
+        if command != nil, let data = parsed?.data {
+            dataText.reserveCapacity(data.count)
+            let pii = plan?.personalData ?? []
+            for (key, value) in data {
+                if PersonalData.sealed(value) != nil || pii.contains(key) {
+                    if dataText.updateValue(PersonalData.placeholder, forKey: key) == nil { personalFields.append(key) }
+                } else {
+                    dataText[key] = CaseTimeline.text(value)
+                }
+            }
+            personalFields.sort()
+        } else if isTargets, let targets = whole {
+            dataText = CaseTimeline.targetsText(targets)
+        }
+        var explanation: [ExplanationLine] = []
+        if explain, let current, let plan {
+            explanation = CaseTimeline.explain(
+                plan, payload: whole ?? [:], before: before, compiled: current.compiled, at: at, rejected: rejected)
+        }
+        var clocks: [ClockSnapshot] = []
+        if !state.clocks.isEmpty {
+            clocks = clockSnapshots.take(state, definition: state.definitionHash, calendar: current?.compiled.calendar, at: at)
+        }
+        // The step is made whole and moved into the timeline (not copied).
+        steps.append(TimelineStep(
+            position: position, streamVersion: streamVersion, type: type, at: at,
+            actor: actor, role: isCommand ? parsed?.role : nil, command: command,
+            outcome: CaseTimeline.outcome(type), data: dataText, personalFields: personalFields, definitionHash: state.definitionHash,
+            definitionVersion: state.definitionVersion, from: before.isOpen ? before.state : "", to: rejected ? before.state : state.state,
+            refusal: rejected ? "\(parsed?.check ?? "?"): \(parsed?.reason ?? "")" : nil,
+            explanation: explanation, clocks: clocks, state: state))
     }
 }

@@ -348,29 +348,31 @@ struct JSONParser {
     mutating func memberName() throws(JSONSyntaxError) -> MemberName {
         skipSpace()
         guard peek == UInt8(ascii: "\"") else { throw error("a member name") }
-        let quote = i
-        var j = i + 1
-        var name: MemberName?
+        let start = i + 1
+        var j = start
         while j < b.count {
             let c = b[j]
-            if c == UInt8(ascii: "\"") {
-                i = j + 1
-                name = MemberName(raw: UnsafeRawBufferPointer(rebasing: b[(quote + 1)..<j]), decoded: nil, count: j - quote - 1)
-                break
-            }
-            if c == UInt8(ascii: "\\") || c < 0x20 { break }
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { break }
             j += 1
         }
-        if name == nil {
+        let name: MemberName
+        if j < b.count, b[j] == UInt8(ascii: "\"") {
+            name = MemberName(raw: UnsafeRawBufferPointer(rebasing: b[start..<j]), decoded: nil, count: j - start)
+            i = j + 1
+        } else {
             // Escapes (or an error): the string reader decodes the name, or says what is wrong.
             let decoded = try string()
             name = MemberName(raw: UnsafeRawBufferPointer(start: nil, count: 0), decoded: decoded, count: decoded.utf8.count)
         }
+        if peek == UInt8(ascii: ":") {
+            i += 1  // the compact form the engine writes
+        } else {
+            skipSpace()
+            guard peek == UInt8(ascii: ":") else { throw error("':'") }
+            i += 1
+        }
         skipSpace()
-        guard peek == UInt8(ascii: ":") else { throw error("':'") }
-        i += 1
-        skipSpace()
-        return name!
+        return name
     }
 
     /// After a member's value: true if another member follows (its `,` read), false at the object's end
