@@ -58,8 +58,6 @@ public struct CasePayload: Sendable {
         reason = object["reason"]?.string
     }
 
-    private init() {}
-
     /// Reads a payload's bytes: nil if they are JSON but not an object. Throws if they are not JSON (the whole
     /// text is checked, members passed over included). A repeated top-level member keeps its last value.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> CasePayload? {
@@ -71,7 +69,14 @@ public struct CasePayload: Sendable {
             guard p.i == bytes.count else { throw p.error("the end of the text") }
             return nil
         }
-        var payload = CasePayload()
+        let payload = try CasePayload(members: &p)
+        p.skipSpace()
+        guard p.i == bytes.count else { throw p.error("the end of the text") }
+        return payload
+    }
+
+    /// Reads the members of the object the parser stands at (made in place, field by field).
+    private init(members p: inout JSONParser) throws(JSONSyntaxError) {
         // A member that must be a string to count (otherwise checked, passed over, and absent).
         func string(_ p: inout JSONParser) throws(JSONSyntaxError) -> String? {
             if p.peek == UInt8(ascii: "\"") { return try p.string() }
@@ -99,33 +104,30 @@ public struct CasePayload: Sendable {
                 let name = try p.memberName()
                 // By length first: each name is compared with at most four others, byte by byte.
                 switch name.count {
-                case 2 where name.is("at"): payload.at = try string(&p)
-                case 2 where name.is("to"): payload.to = try string(&p)
-                case 3 where name.is("set"): payload.set = try members(&p) ?? []
-                case 4 where name.is("data"): payload.data = try members(&p)
-                case 4 where name.is("role"): payload.role = try string(&p)
-                case 4 where name.is("flag"): payload.flag = try string(&p)
-                case 5 where name.is("state"): payload.state = try string(&p)
-                case 5 where name.is("clock"): payload.clock = try string(&p)
-                case 5 where name.is("check"): payload.check = try string(&p)
-                case 5 where name.is("field"): payload.field = try string(&p)
+                case 2 where name.is("at"): self.at = try string(&p)
+                case 2 where name.is("to"): self.to = try string(&p)
+                case 3 where name.is("set"): self.set = try members(&p) ?? []
+                case 4 where name.is("data"): self.data = try members(&p)
+                case 4 where name.is("role"): self.role = try string(&p)
+                case 4 where name.is("flag"): self.flag = try string(&p)
+                case 5 where name.is("state"): self.state = try string(&p)
+                case 5 where name.is("clock"): self.clock = try string(&p)
+                case 5 where name.is("check"): self.check = try string(&p)
+                case 5 where name.is("field"): self.field = try string(&p)
                 case 6 where name.is("clocks"):
-                    if p.peek == UInt8(ascii: "[") { payload.clocks = try p.value(depth: 1).array ?? [] } else {
+                    if p.peek == UInt8(ascii: "[") { self.clocks = try p.value(depth: 1).array ?? [] } else {
                         try p.skip(depth: 1)
-                        payload.clocks = []
+                        self.clocks = []
                     }
-                case 6 where name.is("moveTo"): payload.moveTo = try string(&p)
-                case 6 where name.is("linked"): payload.linked = try string(&p)
-                case 6 where name.is("reason"): payload.reason = try string(&p)
-                case 7 where name.is("command"): payload.command = try string(&p)
-                case 8 where name.is("deadline"): payload.deadline = try string(&p)
-                case 10 where name.is("definition"): payload.definition = try string(&p)
+                case 6 where name.is("moveTo"): self.moveTo = try string(&p)
+                case 6 where name.is("linked"): self.linked = try string(&p)
+                case 6 where name.is("reason"): self.reason = try string(&p)
+                case 7 where name.is("command"): self.command = try string(&p)
+                case 8 where name.is("deadline"): self.deadline = try string(&p)
+                case 10 where name.is("definition"): self.definition = try string(&p)
                 default: try p.skip(depth: 1)
                 }
             } while try p.nextMember()
         }
-        p.skipSpace()
-        guard p.i == bytes.count else { throw p.error("the end of the text") }
-        return payload
     }
 }
