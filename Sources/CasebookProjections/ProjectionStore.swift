@@ -427,6 +427,21 @@ public final class ProjectionStore: Sendable {
         }
         return out
     }
+
+    /// The tallies of projection `name` under `prefix` with `count` key parts, summed into groups: `group` says
+    /// which group a tally's key parts belong to (nil: none) and makes that group the first time; `add` adds the
+    /// tally to its group. The groups come in the order of their keys.
+    func grouped<Group>(
+        _ name: String, prefix: String, parts count: Int, _ group: ([String]) -> (key: String, make: () -> Group)?,
+        add: (inout Group, Tally) -> Void
+    ) throws -> [Group] {
+        var groups: [String: Group] = [:]
+        for (parts, tally) in try tallies(name, prefix: prefix) where parts.count == count {
+            guard let (key, make) = group(parts) else { continue }
+            add(&groups[key, default: make()], tally)
+        }
+        return groups.keys.sorted().map { groups[$0]! }
+    }
 }
 
 /// Numbers the cases met in a run (0, 1, 2, … in the order they are first met), so that the folding

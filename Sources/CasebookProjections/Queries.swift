@@ -102,16 +102,15 @@ extension ProjectionStore {
     /// period: `period` is a prefix of the month received (`2026` sums a year, `2026-03` one month,
     /// "" everything); `community` filters.
     public func requestStats(community: String? = nil, period: String = "", byCommunity: Bool = true) throws -> [RequestStats] {
-        var groups: [String: RequestStats] = [:]
         let prefix = community.map { RowKey.make("m", $0, "") } ?? RowKey.make("m", "")
-        for (parts, t) in try tallies(RequestsProjection.name, prefix: prefix) where parts.count == 3 && parts[2].hasPrefix(period) {
-            let key = byCommunity ? parts[1] : ""
-            var g = groups[key] ?? RequestStats(community: key, period: period, counters: [], handlingMinutes: [])
+        return try grouped(RequestsProjection.name, prefix: prefix, parts: 3) { parts in
+            guard parts[2].hasPrefix(period) else { return nil }
+            let c = byCommunity ? parts[1] : ""
+            return (c, { RequestStats(community: c, period: period, counters: [], handlingMinutes: []) })
+        } add: { g, t in
             g.counters = sum(g.counters, t.counters)
             g.handlingMinutes = mergeSorted(g.handlingMinutes, t.samples)
-            groups[key] = g
         }
-        return groups.keys.sorted().map { groups[$0]! }
     }
 
     // MARK: admissions
@@ -121,16 +120,13 @@ extension ProjectionStore {
 
     /// Applications and outcomes by kind, per community (or summed over all when `byCommunity` is false).
     public func admissionCounts(community: String? = nil, byCommunity: Bool = true) throws -> [AdmissionCounts] {
-        var groups: [String: AdmissionCounts] = [:]
         let prefix = community.map { RowKey.make("k", $0, "") } ?? RowKey.make("k", "")
-        for (parts, t) in try tallies(AdmissionsProjection.name, prefix: prefix) where parts.count == 3 {
+        return try grouped(AdmissionsProjection.name, prefix: prefix, parts: 3) { parts in
             let c = byCommunity ? parts[1] : ""
-            let key = RowKey.make(c, parts[2])
-            var g = groups[key] ?? AdmissionCounts(community: c, kind: parts[2], counters: [])
+            return (RowKey.make(c, parts[2]), { AdmissionCounts(community: c, kind: parts[2], counters: []) })
+        } add: { g, t in
             g.counters = sum(g.counters, t.counters)
-            groups[key] = g
         }
-        return groups.keys.sorted().map { groups[$0]! }
     }
 
     /// Admitted items by category (per community, or summed).
@@ -153,32 +149,26 @@ extension ProjectionStore {
         department: String? = nil, community: String? = nil, period: String = "", byDepartment: Bool = false, byCommunity: Bool = false,
         byMonth: Bool = false
     ) throws -> [AccountBalance] {
-        var groups: [String: AccountBalance] = [:]
-        for (parts, t) in try tallies(LedgerProjection.name, prefix: RowKey.make("b", "")) where parts.count == 5 {
+        try grouped(LedgerProjection.name, prefix: RowKey.make("b", ""), parts: 5) { parts in
             let (account, d, c, m) = (parts[1], parts[2], parts[3], parts[4])
-            guard department.map({ $0 == d }) ?? true, community.map({ $0 == c }) ?? true, m.hasPrefix(period) else { continue }
+            guard department.map({ $0 == d }) ?? true, community.map({ $0 == c }) ?? true, m.hasPrefix(period) else { return nil }
             let b = AccountBalance(account: account, department: byDepartment ? d : "", community: byCommunity ? c : "",
                                    month: byMonth ? m : period, debit: 0, credit: 0)
-            let key = RowKey.make(b.account, b.department, b.community, b.month)
-            var g = groups[key] ?? b
+            return (RowKey.make(b.account, b.department, b.community, b.month), { b })
+        } add: { g, t in
             g.debit += t.counters.count > 0 ? t.counters[0] : 0
             g.credit += t.counters.count > 1 ? t.counters[1] : 0
-            groups[key] = g
         }
-        return groups.keys.sorted().map { groups[$0]! }
     }
 
     /// Entrusted-work totals per department and community (or summed when both flags are false).
     public func ledgerTotals(byDepartment: Bool = true, byCommunity: Bool = true) throws -> [LedgerTotals] {
-        var groups: [String: LedgerTotals] = [:]
-        for (parts, t) in try tallies(LedgerProjection.name, prefix: RowKey.make("d", "")) where parts.count == 3 {
+        try grouped(LedgerProjection.name, prefix: RowKey.make("d", ""), parts: 3) { parts in
             let d = byDepartment ? parts[1] : "", c = byCommunity ? parts[2] : ""
-            let key = RowKey.make(d, c)
-            var g = groups[key] ?? LedgerTotals(department: d, community: c, counters: [])
+            return (RowKey.make(d, c), { LedgerTotals(department: d, community: c, counters: []) })
+        } add: { g, t in
             g.counters = sum(g.counters, t.counters)
-            groups[key] = g
         }
-        return groups.keys.sorted().map { groups[$0]! }
     }
 
     /// Outstanding payables aged as of `asOf` (ms since the epoch), by days past their due date.

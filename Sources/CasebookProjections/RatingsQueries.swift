@@ -22,16 +22,13 @@ extension ProjectionStore {
     /// Survey tallies per community and year; `community` and `year` filter, and what is not grouped by
     /// (`byCommunity`, `byYear` false) is summed over. In community then year order.
     public func ratingStats(community: String? = nil, year: Int64? = nil, byCommunity: Bool = true, byYear: Bool = true) throws -> [RatingStats] {
-        var groups: [String: RatingStats] = [:]
         let prefix = community.map { RowKey.make("y", $0, "") } ?? RowKey.make("y", "")
-        for (parts, t) in try tallies(RatingsProjection.name, prefix: prefix) where parts.count == 3 {
-            if let year, parts[2] != String(year) { continue }
+        return try grouped(RatingsProjection.name, prefix: prefix, parts: 3) { parts in
+            if let year, parts[2] != String(year) { return nil }
             let c = byCommunity ? parts[1] : "", y = byYear ? parts[2] : ""
-            let key = RowKey.make(c, y)
-            var g = groups[key] ?? RatingStats(community: c, year: y, counters: [])
+            return (RowKey.make(c, y), { RatingStats(community: c, year: y, counters: []) })
+        } add: { g, t in
             g.counters = sum(g.counters, t.counters)
-            groups[key] = g
         }
-        return groups.keys.sorted().map { groups[$0]! }
     }
 }
