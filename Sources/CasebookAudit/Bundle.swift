@@ -262,7 +262,7 @@ public enum EvidenceBundle {
             if e.payloadEncoding == .json, parsed == nil { fail(location, "payload", "not valid JSON") }
             guard folds else { continue }
             do {
-                try state.apply(e, payload: parsed?.object.map(CasePayload.init), definition: { hash in
+                try state.apply(type: e.type, payload: parsed?.object.map(CasePayload.init), streamVersion: e.streamVersion, position: e.position, definition: { hash in
                     used.insert(hash)
                     guard let c = compiled[hash] else { throw EngineError.unknownDefinition(hash) }
                     return c

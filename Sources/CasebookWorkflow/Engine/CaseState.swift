@@ -127,13 +127,13 @@ public struct CaseState: Sendable, Equatable {
     public mutating func apply(
         _ event: RecordedEvent, definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader? = nil
     ) throws {
-        guard Self.foldedTypes.contains(event.type) else {
+        guard Self.folds(event.type) else {
             streamVersion = event.streamVersion
             return  // domain events emitted alongside are for projections
         }
         let payload = (try? event.payload.withUnsafeBytes { bytes throws(JSONSyntaxError) in try CasePayload.parse(bytes) }) ?? nil
-        try apply(type: event.type, payload: payload, streamVersion: event.streamVersion, position: event.position,
-                  definition: definition, reveal: reveal)
+        try applyFolded(type: event.type, payload: payload, streamVersion: event.streamVersion, position: event.position,
+                        definition: definition, reveal: reveal)
     }
 
     /// Folds one event read in place, as ``apply(_:definition:reveal:)`` folds a copied one.
@@ -145,30 +145,28 @@ public struct CaseState: Sendable, Equatable {
             return  // domain events emitted alongside are for projections
         }
         let payload = (try? CasePayload.parse(event.payload)) ?? nil
-        try apply(type: type, payload: payload, streamVersion: event.streamVersion, position: event.position,
-                  definition: definition, reveal: reveal)
+        try applyFolded(type: type, payload: payload, streamVersion: event.streamVersion, position: event.position,
+                        definition: definition, reveal: reveal)
     }
 
-    /// Folds one event whose payload the caller has already read (nil: not a JSON object), so that a
-    /// tool reading the payload too reads it once.
-    public mutating func apply(
-        _ event: RecordedEvent, payload: CasePayload?, definition: (String) throws -> CompiledWorkflow,
-        reveal: PersonalDataReader? = nil
-    ) throws {
-        try apply(type: event.type, payload: payload, streamVersion: event.streamVersion, position: event.position,
-                  definition: definition, reveal: reveal)
-    }
-
-    /// Folds one event given by its type, place and payload as read (nil: not a JSON object): what
-    /// ``apply(_:payload:definition:reveal:)`` does, for a caller that reads events in place.
+    /// Folds one event given by its type, place and payload as the caller read it (nil: not a JSON object), so
+    /// that a tool reading the payload too reads it once.
     public mutating func apply(
         type: String, payload: CasePayload?, streamVersion version: UInt64, position: UInt64,
         definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader? = nil
     ) throws {
-        guard Self.foldedTypes.contains(type) else {
+        guard Self.folds(type) else {
             streamVersion = version
             return  // domain events emitted alongside are for projections
         }
+        try applyFolded(type: type, payload: payload, streamVersion: version, position: position, definition: definition, reveal: reveal)
+    }
+
+    /// Folds an event of a type that ``folds(_:)``.
+    private mutating func applyFolded(
+        type: String, payload: CasePayload?, streamVersion version: UInt64, position: UInt64,
+        definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader?
+    ) throws {
         guard let payload else {
             throw EngineError.corrupt("case '\(caseId)' event at position \(position) is not a JSON object")
         }
