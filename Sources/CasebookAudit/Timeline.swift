@@ -301,11 +301,11 @@ public struct CaseTimeline: Sendable {
         guard let last = try store.streamVersion(stream) else { throw EngineError.unknownCase(caseId) }
         // The events are read in place (not copied out of the store); the types and actors they repeat are made
         // into strings once.
-        var types = RecentStrings(), actors = RecentStrings()
+        var strings = ReusedStrings()
         return try fold(caseId: caseId, capacity: Int(last) + 1, definition: registry.definition(hash:), explain: explain, reveal: reveal) { add in
             try store.readStreamViews(stream) { view in
                 if let until, !until.includes(position: view.position, at: view.recordedAt) { return }
-                try add(view.position, view.streamVersion, types.string(view.type), view.recordedAt, actors.string(view.actor),
+                try add(view.position, view.streamVersion, strings.string(view.type), view.recordedAt, strings.string(view.actor),
                         view.payloadEncoding == .json, view.payload)
             }
         }
@@ -345,8 +345,10 @@ public struct CaseTimeline: Sendable {
         }
     }
 
-    /// The event types that record a command (domain events emitted with a command repeat its name but are not one).
-    static let commandTypes: Set<String> = [CaseEventType.opened, CaseEventType.commandAccepted, CaseEventType.commandRejected]
+    /// Whether events of `type` record a command (domain events emitted with a command repeat its name but are not one).
+    static func recordsCommand(_ type: String) -> Bool {
+        type == CaseEventType.commandAccepted || type == CaseEventType.opened || type == CaseEventType.commandRejected
+    }
 
     static func outcome(_ type: String) -> String {
         switch type {
@@ -560,29 +562,6 @@ extension CaseState {
     }
 }
 
-/// Strings made from bytes, the last few longer ones kept, so that the event types and actors a case repeats are
-/// made once (strings of up to 15 UTF-8 bytes are stored inline and cost nothing to make).
-struct RecentStrings {
-    private var known: [String] = []
-    private var next = 0
-
-    /// The bytes as a string: one made before, if it has the same bytes.
-    mutating func string(_ bytes: UnsafeRawBufferPointer) -> String {
-        guard bytes.count > 15 else { return String(decoding: bytes, as: UTF8.self) }
-        for s in known where s.utf8.count == bytes.count
-            && s.utf8.withContiguousStorageIfAvailable({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) == true {
-            return s
-        }
-        let s = String(decoding: bytes, as: UTF8.self)
-        if known.count < 8 {
-            known.append(s)
-        } else {
-            known[next] = s
-            next = (next + 1) % known.count
-        }
-        return s
-    }
-}
 
 /// The definitions a timeline's case ran under, each looked up once (by hash), and the one of the latest step.
 private final class TimelineDefinitions {
@@ -637,7 +616,7 @@ private struct TimelineFolder {
         let before = state
         // Each payload is read once, for the fold and for the step: only the members they use, unless
         // the whole payload is wanted (to explain a command, or to list the cases an effect chose).
-        let isCommand = CaseTimeline.commandTypes.contains(type)
+        let isCommand = CaseTimeline.recordsCommand(type)
         let isTargets = type == CaseEventType.effectTargeted
         var whole: [String: JSONValue]?
         var parsed: CasePayload?

@@ -84,7 +84,7 @@ public struct CaseEvent: Sendable {
     /// otherwise allocate anew for every event, and its scratch lists. What it reads is the same as
     /// ``CaseEvent/read(_:)`` reads.
     public struct Reader {
-        private var words = Words()
+        private var words = ReusedStrings()
         private var fields: [(field: String, value: RecordedScalar)] = []
         private var clocks: [RecordedClockOperation] = []
 
@@ -182,28 +182,5 @@ public struct CaseEvent: Sendable {
             }
             return e
         }
-    }
-}
-
-/// Strings made from payload bytes, kept so that the same bytes give the same String again without
-/// allocating. Strings of up to 15 UTF-8 bytes are stored inline and never allocate; only longer
-/// ones are kept, at most ``limit`` of them.
-struct Words {
-    static let limit = 65_536
-    private var table: [UInt64: String] = [:]
-
-    mutating func string(_ bytes: UnsafeRawBufferPointer) -> String {
-        guard bytes.count > 15 else { return String(decoding: bytes, as: UTF8.self) }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        if let known = table[h] {
-            let same = known.utf8.count == bytes.count
-                && known.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 } == true
-            if same { return known }
-            return String(decoding: bytes, as: UTF8.self)  // another string with the same hash
-        }
-        let s = String(decoding: bytes, as: UTF8.self)
-        if table.count < Self.limit { table[h] = s }
-        return s
     }
 }

@@ -13,19 +13,6 @@ import Testing
         }
     }
 
-    @Test func recentStringsGiveTheStringOfTheBytesWhetherKeptOrNot() {
-        var recent = RecentStrings()
-        // Short and long, ASCII and not, the same length with other bytes, more than it keeps, and repeats.
-        let words = ["case.opened", "case.command-accepted", "case.command-rejected", "counter:张子@c532", "request.received"]
-            + (0..<12).map { "request.type-\($0)-of-a-long-name" } + ["case.command-accepted", "case.command-rejected", "request.type-3-of-a-long-name"]
-        for _ in 0..<3 {
-            for w in words {
-                let made = Array(w.utf8).withUnsafeBytes { recent.string($0) }
-                #expect(made == w)
-            }
-        }
-    }
-
     /// A clock's snapshot taken again only when it changed is the snapshot taken afresh at every step: through
     /// starts, pauses (open and closed), resumes, a breach, a stop and a change of calendar.
     @Test func clockSnapshotsTakenOnlyOnChangeAreTheFreshOnes() throws {
