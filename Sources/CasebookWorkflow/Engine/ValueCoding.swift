@@ -251,9 +251,7 @@ struct JSONParser {
         guard depth < Self.maxDepth else { throw error("less nesting") }
         switch peek {
         case UInt8(ascii: "{"):
-            i += 1
-            skipSpace()
-            if peek == UInt8(ascii: "}") { i += 1; return .object([:]) }
+            guard try beginObject(depth: depth) else { return .object([:]) }
             // Members are gathered first so the dictionary is made once at its size (no rehashing as it
             // grows). They go on one stack shared by every object of the text (a nested object's members
             // are pushed above its parent's and taken off before the parent goes on), so parsing a
@@ -263,29 +261,19 @@ struct JSONParser {
                 values.reserveCapacity(16)
             }
             let base = names.count
-            while true {
-                skipSpace()
-                guard peek == UInt8(ascii: "\"") else { throw error("a member name") }
-                let name = try string()
-                skipSpace()
-                guard peek == UInt8(ascii: ":") else { throw error("':'") }
-                i += 1
-                skipSpace()
+            repeat {
+                let name = try memberName().string
                 // The value first: a nested object uses (and empties again) the stacks above this object's members.
                 let member = try value(depth: depth + 1)
                 names.append(name)
                 values.append(member)
-                skipSpace()
-                if peek == UInt8(ascii: ",") { i += 1; continue }
-                guard peek == UInt8(ascii: "}") else { throw error("',' or '}'") }
-                i += 1
-                // A repeated name keeps its last value.
-                var object = [String: JSONValue](minimumCapacity: names.count - base)
-                for k in base..<names.count { object[names[k]] = values[k] }
-                names.removeSubrange(base...)
-                values.removeSubrange(base...)
-                return .object(object)
-            }
+            } while try nextMember()
+            // A repeated name keeps its last value.
+            var object = [String: JSONValue](minimumCapacity: names.count - base)
+            for k in base..<names.count { object[names[k]] = values[k] }
+            names.removeSubrange(base...)
+            values.removeSubrange(base...)
+            return .object(object)
         case UInt8(ascii: "["):
             i += 1
             var items: [JSONValue] = []
