@@ -45,16 +45,13 @@ public struct AdmissionsProjection: Projection {
 
     public init() {}
 
-    public func fold(_ row: inout AdmissionRow?, _ e: CaseEvent) -> [Contribution] {
-        if e.kind == .opened {
-            var r = AdmissionRow()
-            r.appliedAt = e.at
-            row = r
-        }
-        // Moved out (not copied) so that its strings and lists change in place; put back on every
-        // way out.
-        guard var r = row.take() else { return [] }
-        defer { row = r }
+    public func open(_ e: CaseEvent) -> AdmissionRow {
+        var r = AdmissionRow()
+        r.appliedAt = e.at
+        return r
+    }
+
+    public func fold(_ r: inout AdmissionRow, _ e: CaseEvent) -> [Contribution] {
         switch e.kind {
         case .opened, .accepted:
             for (field, value) in e.set {

@@ -68,16 +68,13 @@ public struct LedgerProjection: Projection {
 
     public init() {}
 
-    public func fold(_ row: inout LedgerRow?, _ e: CaseEvent) -> [Contribution] {
-        if e.kind == .opened {
-            var r = LedgerRow()
-            r.entrustedAt = e.at
-            row = r
-        }
-        // Moved out (not copied) so that its strings and lists change in place; put back on every
-        // way out.
-        guard var r = row.take() else { return [] }
-        defer { row = r }
+    public func open(_ e: CaseEvent) -> LedgerRow {
+        var r = LedgerRow()
+        r.entrustedAt = e.at
+        return r
+    }
+
+    public func fold(_ r: inout LedgerRow, _ e: CaseEvent) -> [Contribution] {
         let before = r
         switch e.kind {
         case .opened, .accepted:

@@ -16,10 +16,13 @@ public protocol Projection: Sendable {
     static var format: UInt64 { get }
     /// A fresh projection (projections hold no state of their own: it is all in their rows).
     init()
-    /// Folds an event into the case's row (nil before the case's first event). Returns contributions
-    /// that belong to the event rather than to the row's state (e.g. ledger postings in the month they
-    /// happen); they are added once and never taken back.
-    func fold(_ row: inout Row?, _ event: CaseEvent) -> [Contribution]
+    /// A case's row as it starts, from the case's opening event (which is then folded into it like
+    /// any other).
+    func open(_ event: CaseEvent) -> Row
+    /// Folds an event into the case's row. Returns contributions that belong to the event rather than
+    /// to the row's state (e.g. ledger postings in the month they happen); they are added once and
+    /// never taken back.
+    func fold(_ row: inout Row, _ event: CaseEvent) -> [Contribution]
     /// What the row, as it stands, contributes to the tallies.
     func contributions(of row: Row) -> [Contribution]
 }
@@ -123,11 +126,13 @@ final class ProjectionRunner<P: Projection> {
             entries.append(entry)
             slots[c] = index + 1
         }
-        // Not a case of this projection. (A pattern, not `== nil`, which would compare a copy of the row.)
-        if event.kind != .opened, case .none = entry.row { return false }
-        // Fold in place; what the row contributes to the tallies is worked out once per flush, not
-        // once per event.
-        let added = projection.fold(&entry.row, event)
+        if event.kind == .opened { entry.row = projection.open(event) }
+        // Moved out, not copied, so that the row's strings and lists change in place. Nil: not a case
+        // of this projection.
+        guard var row = entry.row.take() else { return false }
+        // What the row contributes to the tallies is worked out once per flush, not once per event.
+        let added = projection.fold(&row, event)
+        entry.row = consume row
         if !entry.dirty {
             entry.dirty = true
             dirtyRows.append(index)

@@ -78,15 +78,13 @@ public struct RatingsProjection: Projection {
 
     public init() {}
 
-    public func fold(_ row: inout RatingRow?, _ e: CaseEvent) -> [Contribution] {
-        if e.kind == .opened {
-            var r = RatingRow()
-            r.openedAt = e.at
-            row = r
-        }
-        // Moved out (not copied) so that its strings change in place; put back on every way out.
-        guard var r = row.take() else { return [] }
-        defer { row = r }
+    public func open(_ e: CaseEvent) -> RatingRow {
+        var r = RatingRow()
+        r.openedAt = e.at
+        return r
+    }
+
+    public func fold(_ r: inout RatingRow, _ e: CaseEvent) -> [Contribution] {
         switch e.kind {
         case .opened, .accepted:
             for (field, value) in e.set {

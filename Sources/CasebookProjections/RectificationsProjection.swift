@@ -54,17 +54,14 @@ public struct RectificationsProjection: Projection {
 
     public init() {}
 
-    public func fold(_ row: inout RectificationRow?, _ e: CaseEvent) -> [Contribution] {
-        if e.kind == .opened {
-            var r = RectificationRow()
-            r.kind = e.workflow == "rectification" ? "rectification" : "evaluation"
-            r.openedAt = e.at
-            row = r
-        }
-        // Moved out (not copied) so that its strings and lists change in place; put back on every
-        // way out.
-        guard var r = row.take() else { return [] }
-        defer { row = r }
+    public func open(_ e: CaseEvent) -> RectificationRow {
+        var r = RectificationRow()
+        r.kind = e.workflow == "rectification" ? "rectification" : "evaluation"
+        r.openedAt = e.at
+        return r
+    }
+
+    public func fold(_ r: inout RectificationRow, _ e: CaseEvent) -> [Contribution] {
         switch e.kind {
         case .opened, .accepted:
             for (field, value) in e.set {

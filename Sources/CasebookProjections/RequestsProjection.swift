@@ -60,16 +60,13 @@ public struct RequestsProjection: Projection {
 
     public init() {}
 
-    public func fold(_ row: inout RequestRow?, _ e: CaseEvent) -> [Contribution] {
-        if e.kind == .opened {
-            var r = RequestRow()
-            r.receivedAt = e.at
-            row = r
-        }
-        // Moved out (not copied) so that its strings and lists change in place; put back on every
-        // way out.
-        guard var r = row.take() else { return [] }
-        defer { row = r }
+    public func open(_ e: CaseEvent) -> RequestRow {
+        var r = RequestRow()
+        r.receivedAt = e.at
+        return r
+    }
+
+    public func fold(_ r: inout RequestRow, _ e: CaseEvent) -> [Contribution] {
         switch e.kind {
         case .opened, .accepted:
             for (field, value) in e.set {
