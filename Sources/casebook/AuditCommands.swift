@@ -22,8 +22,8 @@ struct ReplayCommand: AsyncParsableCommand {
         commandName: "replay",
         abstract: "A case's timeline: each event with who, what, the definition, the transition, clocks and state.",
         discussion: """
-            Folds the case's own stream one event at a time under the definitions it ran under. Personal data is
-            shown as [personal data]. With --explain, each command's guards are evaluated again with the values they
+            Folds the case's own stream one event at a time under the definitions it ran under. Personal data is \
+            shown as [personal data]. With --explain, each command's guards are evaluated again with the values they \
             saw and its decision-table rules are listed. Text output folds idle periods of two days or more.
             """)
     @OptionGroup var storeOptions: StoreOptions
@@ -75,9 +75,9 @@ struct WhatIfCommand: AsyncParsableCommand {
         commandName: "what-if",
         abstract: "Run a case's recorded commands against another definition and show where outcomes diverge.",
         discussion: """
-            The definition is published in a throwaway store with the calendars and catalogues given; the case's
-            accepted and refused commands are issued again with the same actors, data and times (personal data,
-            unreadable, becomes a placeholder string), and timers run where the case recorded a breach. The store
+            The definition is published in a throwaway store with the calendars and catalogues given; the case's \
+            accepted and refused commands are issued again with the same actors, data and times (personal data, \
+            unreadable, becomes a placeholder string), and timers run where the case recorded a breach. The store \
             given is only read. Exit status 0 whether or not outcomes diverge.
             """)
     @OptionGroup var storeOptions: StoreOptions
@@ -108,8 +108,8 @@ struct BundleCommand: AsyncParsableCommand {
         commandName: "bundle",
         abstract: "Write a self-contained evidence bundle for a case: events, definitions, proofs, signed checkpoint.",
         discussion: """
-            The bundle holds each event of the case and each definition it ran under as the exact envelope bytes the
-            log stores, an inclusion proof for each against one tree size, and a checkpoint of that size signed with
+            The bundle holds each event of the case and each definition it ran under as the exact envelope bytes the \
+            log stores, an inclusion proof for each against one tree size, and a checkpoint of that size signed with \
             the key (as `casebook checkpoint`). `casebook verify-bundle` checks it without the store.
             """)
     @OptionGroup var storeOptions: StoreOptions

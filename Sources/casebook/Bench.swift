@@ -45,9 +45,9 @@ struct AppendBench: AsyncParsableCommand {
         commandName: "append",
         abstract: "Durable appends, one event each with an exact expected version, from concurrent writers.",
         discussion: """
-            Event i goes to stream i % streams with exact expected version i / streams - 1 (no stream for the
-            first round), the probe's order. The writers × in-flight appenders take the next event from one
-            shared counter, so what is in flight at any moment is a window of consecutive events. Latency is
+            Event i goes to stream i % streams with exact expected version i / streams - 1 (no stream for the \
+            first round), the probe's order. The writers × in-flight appenders take the next event from one \
+            shared counter, so what is in flight at any moment is a window of consecutive events. Latency is \
             from the call to the durable acknowledgement.
             """)
     @Option(help: "Events to append.") var events: Int = 100_000

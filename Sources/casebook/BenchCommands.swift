@@ -10,8 +10,8 @@ struct CommandBench: AsyncParsableCommand {
         commandName: "commands",
         abstract: "Durable commands per second through the case engine, beside raw log appends from the same run.",
         discussion: """
-            Each case goes through six steps (open, then five commands, two with guards, one with a clock).
-            Callers each own a share of the cases and drive them one command at a time. The log figures
+            Each case goes through six steps (open, then five commands, two with guards, one with a clock). \
+            Callers each own a share of the cases and drive them one command at a time. The log figures \
             append one event per call with an exact expected version, with the same number of callers.
             """)
     @Option(help: "Cases.") var cases: Int = 10_000

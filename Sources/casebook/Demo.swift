@@ -12,12 +12,12 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a synthetic city's year through the engine, fire the clocks, verify the log, summarise.",
         discussion: """
-            Publishes the six workflows in --workflows and simulates a year (2026) of a city of --communities
-            communities (default 564, Ningbo's count): resident requests at the community halls (one-time
-            notices, appointments outside office hours, late work, referrals, ratings), admissions of departmental
-            work, entrusted work paid after assessment (some late, some advanced by staff), the communities'
-            evaluation of departments and rectifications, and the residents' yearly rating of their community. Every command goes through the engine at its
-            simulated time; the clocks are fired at each month's end. Progress goes to standard error.
+            Publishes the six workflows in --workflows and simulates a year (2026) of a city of --communities \
+            communities (default 564, Ningbo's count): resident requests at the community halls (one-time \
+            notices, appointments outside office hours, late work, referrals, ratings), admissions of departmental \
+            work, entrusted work paid after assessment (some late, some advanced by staff), the communities' \
+            evaluation of departments and rectifications, and the residents' yearly rating of their community. Every command goes through the engine at its \
+            simulated time; the clocks are fired at each month's end. Progress goes to standard error. \
             Deterministic for a given --seed and sizes; running it again writes nothing new.
             """)
     @OptionGroup var storeOptions: StoreOptions

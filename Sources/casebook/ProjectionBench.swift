@@ -12,12 +12,14 @@ struct ProjectionBench: AsyncParsableCommand {
         commandName: "projections",
         abstract: "Projection rebuild throughput (events/s) and peak heap memory, on a demo store or a synthetic log.",
         discussion: """
-            With --dir, rebuilds the projections of that store (e.g. one made by `casebook demo`) --rounds
-            times. Without it (or when that store is empty), first appends --cases synthetic cases (a fifth of each workflow; 8–14 events
-            each, shaped like the engine's: case.opened / case.command-accepted with set fields and clock
-            operations, plus the domain events it emits) to a temporary store first. Prints one JSON line
-            per round. Peak memory is the anonymous resident set (heap), which excludes the memory-mapped
-            store.
+            With --dir, rebuilds the projections of that store (e.g. one made by `casebook demo`) --rounds \
+            times. Without it (or when that store is empty), it first appends --cases synthetic cases to a \
+            temporary store: a fifth for each of the five workflows the projections follow, 8–14 events each, \
+            shaped like the engine's (case.opened and case.command-accepted with set fields and clock \
+            operations, plus the domain events the engine emits). It first times reading the log in place and \
+            parsing what the projections read (the floor under any rebuild), --rounds times, then the rebuilds. \
+            Prints one JSON line per round of each. Peak memory is the anonymous resident set (heap), which \
+            excludes the memory-mapped store.
             """)
     @Option(help: "A store to rebuild the projections of (default: a new synthetic one).") var dir: String?
     @Option(help: "Synthetic cases to write when no --dir is given.") var cases: Int = 100_000
