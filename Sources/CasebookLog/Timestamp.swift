@@ -49,6 +49,12 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         millisecondsSince1970 = ms
     }
 
+    /// ``init(iso8601:)`` of text given as UTF-8 bytes (e.g. read in place from a payload).
+    public init?(iso8601UTF8 bytes: UnsafeRawBufferPointer) {
+        guard let ms = Self.parse(bytes.assumingMemoryBound(to: UInt8.self)) else { return nil }
+        millisecondsSince1970 = ms
+    }
+
     /// The form every recorded time has (``iso8601``: `YYYY-MM-DDTHH:MM:SS.mmmZ`), read without the general
     /// parser's branches; nil if `c` is not a valid time of that form (the general parser then decides).
     private static func recordedForm(_ c: UnsafeBufferPointer<UInt8>) -> Int64? {

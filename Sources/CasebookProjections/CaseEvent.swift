@@ -79,107 +79,25 @@ public struct CaseEvent: Sendable {
         return try reader.read(event)
     }
 
-    /// Reads case events one after another, reusing what it made for earlier ones: the longer strings
-    /// it has met (field names, commands, workflows, actors, recurring values), which it would
-    /// otherwise allocate anew for every event, and its scratch lists. What it reads is the same as
-    /// ``CaseEvent/read(_:)`` reads.
+    /// Reads case events one after another, reusing what it made for earlier ones: the strings it has
+    /// met (field names, commands, workflows, actors, recurring values), which it would otherwise make
+    /// anew for every event, and its scratch lists. What it reads is the same as ``CaseEvent/read(_:)``
+    /// reads.
     public struct Reader {
-        private var words = ReusedStrings()
-        private var fields: [(field: String, value: RecordedScalar)] = []
-        private var clocks: [RecordedClockOperation] = []
+        private var packer = PackedEventReader()
+        private var unpacker = PackedEventUnpacker()
+        private var scratch = PackedEvents()
 
         /// A reader that has met nothing yet.
         public init() {}
 
         /// Reads an event; nil if it is not one of the engine's case events.
         public mutating func read(_ event: borrowing EventView) throws -> CaseEvent? {
-            let kind: Kind
-            if event.typeIs("case.command-accepted") { kind = .accepted }
-            else if event.typeIs("case.opened") { kind = .opened }
-            else if event.typeIs("case.command-rejected") { kind = .rejected }
-            else if event.typeIs("clock.breached") { kind = .breached }
-            else if event.typeIs("case.migrated") { kind = .migrated }
-            else if event.typeIs("subject.erased") { kind = .erased }
-            else { return nil }
-            var e = CaseEvent(kind: kind, position: event.position, at: event.recordedAt.millisecondsSince1970)
-            let payload = event.payload
-            let j = JSONScanner(payload)
-            // The helpers return where the value they read ends, when reading it went through it, so
-            // that the scanner carries on from there instead of looking through it again.
-            func read(_ v: Int, into target: inout String?) throws -> Int? {
-                guard let (s, end) = try j.stringAndEnd(v, plain: { words.string($0) }) else { target = nil; return nil }
-                target = s
-                return end
-            }
-            func read(_ v: Int, into target: inout String) throws -> Int? {
-                guard let (s, end) = try j.stringAndEnd(v, plain: { words.string($0) }) else { target = ""; return nil }
-                target = s
-                return end
-            }
-            func read(_ v: Int, time target: inout Int64?) throws -> Int? {
-                guard let (s, end) = try j.stringAndEnd(v) else { target = nil; return nil }
-                target = Timestamp(iso8601: s)?.millisecondsSince1970
-                return end
-            }
-            func scalar(_ v: Int) throws -> (RecordedScalar, end: Int?) {
-                switch v < payload.count ? payload[v] : 0 {
-                case UInt8(ascii: "\""):
-                    var s = ""
-                    let end = try read(v, into: &s)
-                    return (.string(s), end)
-                case UInt8(ascii: "t"), UInt8(ascii: "f"): return (.bool(j.bool(v)!), nil)
-                case UInt8(ascii: "n"): return (.null, nil)
-                case UInt8(ascii: "["):
-                    var n = 0
-                    let end = try j.elements(v) { _ in n += 1; return nil }
-                    return (.list(count: n), end)
-                case UInt8(ascii: "{"): return (.other, nil)
-                default: return (j.int(v).map(RecordedScalar.int) ?? .other, nil)
-                }
-            }
-            try j.members(0) { ks, ke, v in
-                switch ke - ks {
-                case 3 where j.equals(ks, ke, "set"):
-                    fields.removeAll(keepingCapacity: true)
-                    let end = try j.members(v) { fs, fe, fv in
-                        let (value, end) = try scalar(fv)
-                        fields.append((words.string(UnsafeRawBufferPointer(rebasing: payload[fs..<fe])), value))
-                        return end
-                    }
-                    // A copy of the exact size, so that the scratch list stays unshared. (`Array(fields[...])`
-                    // shares the scratch list's storage, at its full capacity, and the next removeAll then
-                    // allocates another of that capacity.)
-                    if !fields.isEmpty { e.set = fields.withUnsafeBufferPointer(Array.init) }
-                    return end
-                case 4 where j.equals(ks, ke, "case"): return try read(v, into: &e.caseId)
-                case 4 where j.equals(ks, ke, "role"): return try read(v, into: &e.role)
-                case 4 where j.equals(ks, ke, "flag"): return try read(v, into: &e.flag)
-                case 5 where j.equals(ks, ke, "state"): return try read(v, into: &e.state)
-                case 5 where j.equals(ks, ke, "actor"): return try read(v, into: &e.actor)
-                case 5 where j.equals(ks, ke, "check"): return try read(v, into: &e.check)
-                case 5 where j.equals(ks, ke, "clock"): return try read(v, into: &e.breachedClock)
-                case 6 where j.equals(ks, ke, "moveTo"): return try read(v, into: &e.moveTo)
-                case 6 where j.equals(ks, ke, "clocks"):
-                    clocks.removeAll(keepingCapacity: true)
-                    let end = try j.elements(v) { o in
-                        var op = RecordedClockOperation(clock: "", op: "", deadline: nil)
-                        let end = try j.members(o) { cs, ce, cv in
-                            if j.equals(cs, ce, "clock") { return try read(cv, into: &op.clock) }
-                            if j.equals(cs, ce, "op") { return try read(cv, into: &op.op) }
-                            if j.equals(cs, ce, "deadline") { return try read(cv, time: &op.deadline) }
-                            return nil
-                        }
-                        clocks.append(op)
-                        return end
-                    }
-                    if !clocks.isEmpty { e.clocks = clocks.withUnsafeBufferPointer(Array.init) }
-                    return end
-                case 7 where j.equals(ks, ke, "command"): return try read(v, into: &e.command)
-                case 8 where j.equals(ks, ke, "workflow"): return try read(v, into: &e.workflow)
-                case 8 where j.equals(ks, ke, "deadline"): return try read(v, time: &e.breachDeadline)
-                default: return nil
-                }
-            }
+            scratch.removeAll()
+            guard try packer.read(event, into: &scratch) else { return nil }
+            unpacker.take(scratch)
+            var e = CaseEvent(kind: .opened, position: 0, at: 0)
+            unpacker.unpack(scratch, 0, into: &e)
             return e
         }
     }

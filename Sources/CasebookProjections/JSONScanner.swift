@@ -187,6 +187,14 @@ struct JSONScanner {
         return (s, end + 1)
     }
 
+    /// Where the contents of the string at `i` start and end (between its quotes), and whether it holds
+    /// an escape; nil if the value is not a string.
+    func stringBounds(_ i: Int) throws(MalformedPayload) -> (start: Int, end: Int, escaped: Bool)? {
+        guard at(i) == UInt8(ascii: "\"") else { return nil }
+        let (after, escaped) = try scanString(i)
+        return (i + 1, after - 1, escaped)
+    }
+
     /// The integer at `i`; nil if the value is not an integer.
     func int(_ i: Int) -> Int64? {
         var j = i

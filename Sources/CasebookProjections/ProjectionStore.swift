@@ -52,7 +52,22 @@ public final class ProjectionStore: Sendable {
     private let meta: Database
 
     /// Opens (creating if needed) the projections of `store`, by default in `<store>/projections`.
-    public init(store: EventStore, path: String? = nil, readOnly: Bool = false) throws {
+    public convenience init(store: EventStore, path: String? = nil, readOnly: Bool = false) throws {
+        try self.init(store: store, path: path, readOnly: readOnly, readAhead: ReadAheadSettings())
+    }
+
+    /// When a second thread reads and parses the log while the calling one folds.
+    struct ReadAheadSettings: Sendable {
+        /// Runs of at least this many events are read ahead; shorter ones are read by the folding thread.
+        var minimumEvents: UInt64 = 8192
+        /// Events (that projections read) per batch handed over.
+        var batchSize = 2048
+    }
+    let readAhead: ReadAheadSettings
+
+    /// A store whose runs are read ahead as `readAhead` says (tests use small figures, to read small logs ahead).
+    init(store: EventStore, path: String?, readOnly: Bool, readAhead: ReadAheadSettings) throws {
+        self.readAhead = readAhead
         self.store = store
         let path = path ?? store.path + "/projections"
         self.path = path
@@ -188,8 +203,7 @@ public final class ProjectionStore: Sendable {
             router = Router(complete: false)
             for r in runners { r.evict() }
         }
-        func route(_ event: borrowing CaseEvent) throws {
-            let c = Int(router.numbers.number(event.caseId))
+        func route(_ event: borrowing CaseEvent, case c: Int) throws {
             if c >= router.owner.count { router.owner.grow(to: c + 1, with: Router.unknown) }
             if event.kind == .opened, let workflow = event.workflow {
                 let i = runners.firstIndex { $0.follows(workflow) } ?? -1
@@ -218,28 +232,34 @@ public final class ProjectionStore: Sendable {
             }
             if asked == runners.count { router.owner[c] = -1 }
         }
-        if end - from >= 8192 {
+        if end - from >= readAhead.minimumEvents {
             // Long runs: read and parse on a second thread while this one folds (and holds the write
             // transaction, which must stay on the thread that began it).
-            try readAhead(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore) { batch in
-                // Each event is moved out of the batch, folded, and moved back, so that it is folded
-                // without being copied (reading it from the array, or through a pointer into it, copies
-                // it, retaining every string and list in it, and later destroys the copy) and is freed
-                // by the reading thread that allocated it, when it refills the batch.
-                try batch.withUnsafeMutableBufferPointer { events in
-                    let base = events.baseAddress!
-                    for k in events.indices {
-                        let event = (base + k).move()
-                        defer { (base + k).initialize(to: consume event) }
-                        try route(event)
-                    }
+            var unpacker = PackedEventUnpacker()
+            var event = CaseEvent(kind: .opened, position: 0, at: 0)
+            // Case numbers by the case id's word id (-1: not yet looked up), for as long as the words last.
+            var byWord: [Int32] = []
+            var generation = 0
+            try readOnSecondThread(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore) { batch in
+                unpacker.take(batch)
+                if unpacker.generation != generation {
+                    byWord.removeAll(keepingCapacity: true)
+                    generation = unpacker.generation
+                }
+                for k in batch.events.indices {
+                    // One event value, refilled in place for each event, so that its lists keep their storage.
+                    unpacker.unpack(batch, k, into: &event)
+                    let w = Int(batch.events[k].caseId)
+                    if w >= byWord.count { byWord.grow(to: unpacker.words.count, with: -1) }
+                    if w >= 0 && byWord[w] < 0 { byWord[w] = router.numbers.number(event.caseId) }
+                    try route(event, case: Int(w >= 0 ? byWord[w] : router.numbers.number(event.caseId)))
                 }
             }
         } else {
             var reader = CaseEvent.Reader()
             try store.scanViews(from: from, to: end) { view in
                 if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
-                if let event = try reader.read(view) { try route(event) }
+                if let event = try reader.read(view) { try route(event, case: Int(router.numbers.number(event.caseId))) }
             }
         }
         for i in runners.indices {
@@ -253,40 +273,35 @@ public final class ProjectionStore: Sendable {
         }
     }
 
-    /// Reads and parses events [from, to) on a second thread, handing them over in batches; events recorded
-    /// after `recordedAtOrBefore` (if given) are passed over unparsed.
-    private func readAhead(
-        from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, _ body: (inout [CaseEvent]) throws -> Void
+    /// Reads and parses events [from, to) on a second thread, handing them over in packed batches; events
+    /// recorded after `recordedAtOrBefore` (if given) are passed over unparsed.
+    private func readOnSecondThread(
+        from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, _ body: (borrowing PackedEvents) throws -> Void
     ) throws {
         let pipe = EventPipe(capacity: 8)
         let store = self.store
+        let batchSize = max(1, readAhead.batchSize)
         Thread {
             do {
-                var reader = CaseEvent.Reader()
-                var batch: [CaseEvent] = []
-                batch.reserveCapacity(EventPipe.batchSize)
+                var reader = PackedEventReader()
+                var batch = PackedEvents()
                 // Batches the folding thread has finished with, to fill again.
-                var pool: [[CaseEvent]] = []
+                var pool: [PackedEvents] = []
                 try store.scanViews(from: from, to: end) { view in
                     if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
-                    guard let event = try reader.read(view) else { return }
-                    batch.append(event)
-                    if batch.count == EventPipe.batchSize {
-                        // Handed over without a reference left here: were this thread still holding
-                        // the batch when the folding thread takes it, folding it in place would copy it.
-                        var full = pool.popLast() ?? []
-                        swap(&full, &batch)
-                        guard let spent = pipe.put(consume full) else { throw CancellationError() }
-                        pool += spent
-                        if pool.count > 2 { pool.removeFirst(pool.count - 2) }
-                        batch.removeAll(keepingCapacity: true)
-                        batch.reserveCapacity(EventPipe.batchSize)
-                    }
+                    guard try reader.read(view, into: &batch), batch.events.count == batchSize else { return }
+                    batch.end = view.position + 1
+                    var full = pool.popLast() ?? PackedEvents()
+                    swap(&full, &batch)
+                    // (`batch` is now a spent one, or new.)
+                    guard let spent = pipe.put(consume full) else { throw CancellationError() }
+                    pool += spent
+                    if pool.count > 2 { pool.removeFirst(pool.count - 2) }
+                    batch.removeAll()
                 }
-                if !batch.isEmpty {
-                    var last: [CaseEvent] = []
-                    swap(&last, &batch)
-                    _ = pipe.put(consume last)
+                if !batch.events.isEmpty {
+                    batch.end = end
+                    _ = pipe.put(consume batch)
                 }
                 pipe.finish(nil)
             } catch {
@@ -294,8 +309,8 @@ public final class ProjectionStore: Sendable {
             }
         }.start()
         defer { pipe.cancelAndWait() }
-        while var batch = try pipe.take() {
-            try body(&batch)
+        while let batch = try pipe.take() {
+            try body(batch)
             pipe.giveBack(consume batch)
         }
     }
@@ -491,39 +506,20 @@ struct CaseNumbers {
         }
     }
 
-    /// A hash of the id's UTF-8 bytes, eight at a time, mixed so that its low bits (the slot) depend on all of them.
+    /// A hash of the id's UTF-8 bytes.
     static func hash(_ id: String) -> UInt64 {
-        func bytes(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
-            let raw = UnsafeRawBufferPointer(b)
-            var h = UInt64(raw.count) &* 0x9E37_79B9_7F4A_7C15
-            var k = 0
-            while k + 8 <= raw.count {
-                h = (h ^ raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
-                h ^= h >> 31
-                k += 8
-            }
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while k < raw.count {
-                tail |= UInt64(raw[k]) << shift
-                shift += 8
-                k += 1
-            }
-            h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
-            return h ^ (h >> 29)
-        }
+        func bytes(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 { ByteHash.hash(UnsafeRawBufferPointer(b)) }
         return id.utf8.withContiguousStorageIfAvailable(bytes) ?? Array(id.utf8).withUnsafeBufferPointer(bytes)
     }
 }
 
 /// A bounded hand-over of parsed events from a reading thread to the folding one.
 final class EventPipe: Sendable {
-    static let batchSize = 2048
     private struct State: Sendable {
-        var queue: [[CaseEvent]] = []
+        var queue: [PackedEvents] = []
         /// Batches folded, for the reader to refill or free: memory goes back to the thread that
         /// allocated it, which is cheaper for the allocator than freeing it on the folding thread.
-        var spent: [[CaseEvent]] = []
+        var spent: [PackedEvents] = []
         var done = false
         var cancelled = false
         var error: (any Error)?
@@ -537,9 +533,9 @@ final class EventPipe: Sendable {
 
     /// Hands over a batch, waiting for room. Returns the batches folded since the last call (for the
     /// reader to reuse or free), or nil if the reader was cancelled.
-    func put(_ batch: consuming [CaseEvent]) -> [[CaseEvent]]? {
+    func put(_ batch: consuming PackedEvents) -> [PackedEvents]? {
         slots.wait()
-        var spent: [[CaseEvent]] = []
+        var spent: [PackedEvents] = []
         var batch = Optional(batch)
         let ok = state.withLock { s in
             swap(&spent, &s.spent)
@@ -552,7 +548,7 @@ final class EventPipe: Sendable {
     }
 
     /// Hands a folded batch back to the reader, which reuses or frees it.
-    func giveBack(_ batch: consuming [CaseEvent]) {
+    func giveBack(_ batch: consuming PackedEvents) {
         var batch = Optional(batch)
         state.withLock { s in
             if !s.done, let b = batch.take() { s.spent.append(b) }
@@ -570,9 +566,9 @@ final class EventPipe: Sendable {
     }
 
     /// The next batch; nil at the end; throws the reader's error.
-    func take() throws -> [CaseEvent]? {
+    func take() throws -> PackedEvents? {
         items.wait()
-        let next: Result<[CaseEvent]?, any Error> = state.withLock { s in
+        let next: Result<PackedEvents?, any Error> = state.withLock { s in
             if !s.queue.isEmpty { return .success(s.queue.removeFirst()) }
             if let e = s.error { return .failure(e) }
             return .success(nil)

@@ -1,6 +1,6 @@
 import CasebookLMDB
 import CasebookLog
-import CasebookProjections
+@testable import CasebookProjections
 import CasebookWorkflow
 import Foundation
 import Testing
@@ -45,6 +45,16 @@ import Testing
             try p.rebuild(batchSize: 7, cacheLimit: 10)
             expectSameDumps(incremental, try p.dumpAll(), "incremental vs rebuilt in batches of 7")
             #expect(try p.status().allSatisfy { $0.generation == 2 })
+
+            // Read ahead on a second thread in batches of 5 events (a large log's path, on this small one),
+            // catching up in runs of 300 and rebuilding in one.
+            let ahead = try ProjectionStore(store: w.store, path: w.dir + "/ahead", readOnly: false,
+                                            readAhead: .init(minimumEvents: 16, batchSize: 5))
+            let caughtUp = try ahead.catchUp(batchSize: 300)
+            #expect(caughtUp.transactions == (Int(w.store.count) + 299) / 300)
+            expectSameDumps(incremental, try ahead.dumpAll(), "incremental vs read ahead in runs of 300")
+            try ahead.rebuild()
+            expectSameDumps(incremental, try ahead.dumpAll(), "incremental vs rebuilt, read ahead")
         }
     }
 
@@ -215,6 +225,93 @@ import Testing
             // The log holds them only sealed.
             let payloads = try w.events("req-2").compactMap(\.payloadText)
             #expect(!payloads.contains { $0.contains("李四") })
+        }
+    }
+}
+
+/// What projections read of engine events, checked against the payload decoded whole, and the packed
+/// form the reading thread hands over, checked against reading events one at a time.
+@Suite struct CaseEventReadingTests {
+    /// The event as the full JSON decoder sees it (fields sorted by name: a decoded object has no order).
+    static func reference(_ view: borrowing EventView) throws -> String {
+        let p = try #require(try JSONValue.parse(view.payload).object)
+        func scalar(_ v: JSONValue) -> RecordedScalar {
+            switch v {
+            case .null: return .null
+            case .string(let s): return .string(s)
+            case .int(let i): return .int(i)
+            case .bool(let b): return .bool(b)
+            case .array(let a): return .list(count: a.count)
+            default: return .other
+            }
+        }
+        func time(_ v: JSONValue?) -> Int64? { v?.string.flatMap { Timestamp(iso8601: $0) }?.millisecondsSince1970 }
+        let set = (p["set"]?.object ?? [:]).map { ($0.key, scalar($0.value)) }.sorted { $0.0 < $1.0 }
+        let clocks = (p["clocks"]?.array ?? []).map { c in
+            RecordedClockOperation(clock: c.object?["clock"]?.string ?? "", op: c.object?["op"]?.string ?? "", deadline: time(c.object?["deadline"]))
+        }
+        return "\(p["case"]?.string ?? "")|\(String(describing: p["workflow"]?.string))|\(p["command"]?.string ?? "")|\(p["actor"]?.string ?? "")|"
+            + "\(p["role"]?.string ?? "")|\(String(describing: p["state"]?.string))|\(String(describing: p["check"]?.string))|"
+            + "\(String(describing: p["clock"]?.string))|\(String(describing: time(p["deadline"])))|\(String(describing: p["flag"]?.string))|"
+            + "\(String(describing: p["moveTo"]?.string))|\(set)|\(clocks)"
+    }
+
+    static func summary(_ e: CaseEvent) -> String {
+        "\(e.caseId)|\(String(describing: e.workflow))|\(e.command)|\(e.actor)|\(e.role)|\(String(describing: e.state))|"
+            + "\(String(describing: e.check))|\(String(describing: e.breachedClock))|\(String(describing: e.breachDeadline))|"
+            + "\(String(describing: e.flag))|\(String(describing: e.moveTo))|\(e.set.sorted { $0.field < $1.field }.map { ($0.field, $0.value) })|\(e.clocks)"
+    }
+
+    @Test func eachCaseEventReadsAsTheDecodedPayloadSays() async throws {
+        try await World.run { w in
+            try await w.allScenarios()
+            var reader = CaseEvent.Reader()
+            var kinds: Set<String> = []
+            var withSet = 0, withClocks = 0
+            try w.store.scanViews(from: 0) { view in
+                guard let e = try reader.read(view) else { return }
+                kinds.insert("\(e.kind)")
+                if !e.set.isEmpty { withSet += 1 }
+                if !e.clocks.isEmpty { withClocks += 1 }
+                #expect(e.position == view.position && e.at == view.recordedAt.millisecondsSince1970)
+                #expect(Self.summary(e) == (try Self.reference(view)), "event \(view.position)")
+            }
+            #expect(kinds.isSuperset(of: ["opened", "accepted", "rejected", "breached"]))
+            #expect(withSet > 50 && withClocks > 10)
+        }
+    }
+
+    @Test func packedBatchesUnpackToWhatReadingAloneGives() async throws {
+        try await World.run { w in
+            try await w.allScenarios()
+            var alone: [String] = []
+            try w.store.scanViews(from: 0) { view in
+                if let e = try CaseEvent.read(view) { alone.append("\(e.kind) \(e.position) \(e.at) " + Self.summary(e)) }
+            }
+            // Batches of a few events each, with a reader that starts its words again whenever it has more
+            // than 5, as the folding thread receives them; one event value is refilled for every event.
+            for (batchSize, limit) in [(3, 5), (1000, 1 << 20)] {
+                var reader = PackedEventReader(wordLimit: limit)
+                var unpacker = PackedEventUnpacker()
+                var batch = PackedEvents()
+                var event = CaseEvent(kind: .opened, position: 0, at: 0)
+                var unpacked: [String] = []
+                func drain() {
+                    unpacker.take(batch)
+                    for k in batch.events.indices {
+                        unpacker.unpack(batch, k, into: &event)
+                        unpacked.append("\(event.kind) \(event.position) \(event.at) " + Self.summary(event))
+                    }
+                    batch.removeAll()
+                }
+                try w.store.scanViews(from: 0) { view in
+                    if try reader.read(view, into: &batch), batch.events.count == batchSize { drain() }
+                }
+                drain()
+                #expect(unpacked.count == alone.count)
+                #expect(unpacked == alone, "batches of \(batchSize)")
+                if limit == 5 { #expect(unpacker.generation > 10, "the words were started again") }
+            }
         }
     }
 }

@@ -1,0 +1,317 @@
+import CasebookLog
+import CasebookWorkflow
+import Foundation
+
+// Case events as plain numbers, for handing from the thread that reads and parses the log to the one
+// that folds: strings are numbered (word ids) by the reading side, which sends each new string once,
+// and field lists and clock operations sit in arrays shared by the whole batch. A batch holds no
+// references per event, so that neither thread allocates, frees or counts references per event.
+
+/// A value recorded in a payload's `set`, packed: its kind and one number (an integer, a boolean, a
+/// list's length, or a string's word id).
+struct PackedScalar: Sendable {
+    enum Tag: UInt8, Sendable { case null, string, int, bool, list, other }
+    var tag: Tag
+    var value: Int64
+}
+
+/// A field set by a command: its name's word id and its value.
+struct PackedField: Sendable {
+    var name: Int32
+    var value: PackedScalar
+}
+
+/// A clock operation: the clock's and operation's word ids (-1: none) and the deadline it left.
+struct PackedClock: Sendable {
+    var clock: Int32 = -1
+    var op: Int32 = -1
+    var deadline: Int64?
+}
+
+/// A ``CaseEvent`` packed: its strings as word ids (-1: absent), its fields and clock operations as
+/// ranges of the batch's lists.
+struct PackedEvent: Sendable {
+    var kind: CaseEvent.Kind
+    var position: UInt64
+    var at: Int64
+    var caseId: Int32 = -1, workflow: Int32 = -1, command: Int32 = -1, actor: Int32 = -1, role: Int32 = -1, state: Int32 = -1
+    var check: Int32 = -1, breachedClock: Int32 = -1, flag: Int32 = -1, moveTo: Int32 = -1
+    var breachDeadline: Int64?
+    var fields: Range<Int32> = 0..<0
+    var clocks: Range<Int32> = 0..<0
+}
+
+/// A batch of packed events, with the strings first met in it.
+struct PackedEvents: Sendable {
+    var events: [PackedEvent] = []
+    var fields: [PackedField] = []
+    var clocks: [PackedClock] = []
+    /// The strings numbered while reading this batch, in the order of their word ids.
+    var newWords: [String] = []
+    /// Whether the reader forgot every word before this batch (its numbering starts again at 0).
+    var wordsReset = false
+    /// The position up to which (exclusive) the reader had read when it handed the batch over.
+    var end: UInt64 = 0
+
+    /// Empties it, keeping its capacity.
+    mutating func removeAll() {
+        events.removeAll(keepingCapacity: true)
+        fields.removeAll(keepingCapacity: true)
+        clocks.removeAll(keepingCapacity: true)
+        newWords.removeAll(keepingCapacity: true)
+        wordsReset = false
+        end = 0
+    }
+}
+
+/// A hash of bytes taken eight at a time, mixed so that its low bits depend on all of them.
+enum ByteHash {
+    @inline(__always) static func hash(_ raw: UnsafeRawBufferPointer) -> UInt64 {
+        var h = UInt64(raw.count) &* 0x9E37_79B9_7F4A_7C15
+        var k = 0
+        while k + 8 <= raw.count {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            k += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while k < raw.count {
+            tail |= UInt64(raw[k]) << shift
+            shift += 8
+            k += 1
+        }
+        h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
+        return h ^ (h >> 29)
+    }
+}
+
+/// Numbers distinct byte strings 0, 1, 2, … in the order they are first met (open addressing, linear
+/// probing, at most half full; the bytes are kept in one array).
+struct WordIds {
+    /// By slot: the high half of the word's hash and its id plus one (low half); 0 for an empty slot.
+    private var slots: [UInt64] = Array(repeating: 0, count: 1024)
+    /// By id: where its bytes start in `arena` (and, one further, where they end).
+    private var starts: [Int] = [0]
+    private var arena: [UInt8] = []
+    /// Words numbered so far.
+    var count: Int { starts.count - 1 }
+
+    /// The word's id; `new` is called with its bytes when it is met for the first time.
+    @inline(__always) mutating func id(_ bytes: UnsafeRawBufferPointer, new: (UnsafeRawBufferPointer) -> Void) -> Int32 {
+        let h = ByteHash.hash(bytes)
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while slots[i] != 0 {
+            if slots[i] >> 32 == h >> 32 {
+                let n = Int(slots[i] & 0xFFFF_FFFF) - 1
+                let (s, e) = (starts[n], starts[n + 1])
+                if e - s == bytes.count
+                    && (bytes.isEmpty || arena.withUnsafeBytes { memcmp($0.baseAddress! + s, bytes.baseAddress!, bytes.count) == 0 }) {
+                    return Int32(n)
+                }
+            }
+            i = (i + 1) & mask
+        }
+        let n = count
+        arena.append(contentsOf: bytes)
+        starts.append(arena.count)
+        slots[i] = h & 0xFFFF_FFFF_0000_0000 | UInt64(n + 1)
+        if 2 * count > slots.count { grow() }
+        new(bytes)
+        return Int32(n)
+    }
+
+    /// Forgets every word.
+    mutating func reset() {
+        slots = Array(repeating: 0, count: 1024)
+        starts = [0]
+        arena = []
+    }
+
+    private mutating func grow() {
+        slots = Array(repeating: 0, count: 2 * slots.count)
+        let mask = slots.count - 1
+        arena.withUnsafeBytes { a in
+            for n in 0..<count {
+                let h = ByteHash.hash(UnsafeRawBufferPointer(rebasing: a[starts[n]..<starts[n + 1]]))
+                var i = Int(truncatingIfNeeded: h) & mask
+                while slots[i] != 0 { i = (i + 1) & mask }
+                slots[i] = h & 0xFFFF_FFFF_0000_0000 | UInt64(n + 1)
+            }
+        }
+    }
+}
+
+/// Reads engine case events from the log into packed batches (the reading side).
+struct PackedEventReader {
+    /// Words kept before the numbering starts again (bounds the memory both sides keep for them).
+    let wordLimit: Int
+    private var words = WordIds()
+
+    /// A reader that starts numbering words again, at the start of a batch, once it has more than
+    /// `wordLimit`.
+    init(wordLimit: Int = 1 << 20) { self.wordLimit = wordLimit }
+
+    /// Reads `event` into `batch`; false if it is not one of the engine's case events. Strings met for
+    /// the first time are added to the batch's new words.
+    mutating func read(_ event: borrowing EventView, into batch: inout PackedEvents) throws -> Bool {
+        let kind: CaseEvent.Kind
+        if event.typeIs("case.command-accepted") { kind = .accepted }
+        else if event.typeIs("case.opened") { kind = .opened }
+        else if event.typeIs("case.command-rejected") { kind = .rejected }
+        else if event.typeIs("clock.breached") { kind = .breached }
+        else if event.typeIs("case.migrated") { kind = .migrated }
+        else if event.typeIs("subject.erased") { kind = .erased }
+        else { return false }
+        if batch.events.isEmpty && words.count > wordLimit {
+            words.reset()
+            batch.wordsReset = true
+        }
+        var e = PackedEvent(kind: kind, position: event.position, at: event.recordedAt.millisecondsSince1970)
+        let payload = event.payload
+        let j = JSONScanner(payload)
+        // The helpers return where the value they read ends, when reading it went through it, so that
+        // the scanner carries on from there instead of looking through it again.
+        func word(_ bytes: UnsafeRawBufferPointer) -> Int32 {
+            words.id(bytes) { batch.newWords.append(String(decoding: $0, as: UTF8.self)) }
+        }
+        /// The string at `v` as a word id (-1 if it is not a string), and where it ends.
+        func string(_ v: Int) throws -> (Int32, end: Int?) {
+            guard let (start, end, escaped) = try j.stringBounds(v) else { return (-1, nil) }
+            if !escaped { return (word(UnsafeRawBufferPointer(rebasing: payload[start..<end])), end + 1) }
+            // Rare: made unescaped, then numbered by its UTF-8 bytes.
+            var s = try j.string(v)!
+            return (s.withUTF8 { word(UnsafeRawBufferPointer($0)) }, end + 1)
+        }
+        func read(_ v: Int, into target: inout Int32) throws -> Int? {
+            let (id, end) = try string(v)
+            target = id
+            return end
+        }
+        func read(_ v: Int, time target: inout Int64?) throws -> Int? {
+            guard let (start, end, escaped) = try j.stringBounds(v) else { target = nil; return nil }
+            if escaped {
+                target = try j.string(v).flatMap { Timestamp(iso8601: $0) }?.millisecondsSince1970
+            } else {
+                target = Timestamp(iso8601UTF8: UnsafeRawBufferPointer(rebasing: payload[start..<end]))?.millisecondsSince1970
+            }
+            return end + 1
+        }
+        func scalar(_ v: Int) throws -> (PackedScalar, end: Int?) {
+            switch v < payload.count ? payload[v] : 0 {
+            case UInt8(ascii: "\""):
+                let (id, end) = try string(v)
+                return (PackedScalar(tag: .string, value: Int64(id)), end)
+            case UInt8(ascii: "t"), UInt8(ascii: "f"): return (PackedScalar(tag: .bool, value: j.bool(v)! ? 1 : 0), nil)
+            case UInt8(ascii: "n"): return (PackedScalar(tag: .null, value: 0), nil)
+            case UInt8(ascii: "["):
+                var n: Int64 = 0
+                let end = try j.elements(v) { _ in n += 1; return nil }
+                return (PackedScalar(tag: .list, value: n), end)
+            case UInt8(ascii: "{"): return (PackedScalar(tag: .other, value: 0), nil)
+            default: return (j.int(v).map { PackedScalar(tag: .int, value: $0) } ?? PackedScalar(tag: .other, value: 0), nil)
+            }
+        }
+        try j.members(0) { ks, ke, v in
+            switch ke - ks {
+            case 3 where j.equals(ks, ke, "set"):
+                // A repeated member replaces the first, as it does in a decoded payload.
+                let first = Int32(batch.fields.count)
+                let end = try j.members(v) { fs, fe, fv in
+                    let (value, end) = try scalar(fv)
+                    batch.fields.append(PackedField(name: word(UnsafeRawBufferPointer(rebasing: payload[fs..<fe])), value: value))
+                    return end
+                }
+                e.fields = first..<Int32(batch.fields.count)
+                return end
+            case 4 where j.equals(ks, ke, "case"): return try read(v, into: &e.caseId)
+            case 4 where j.equals(ks, ke, "role"): return try read(v, into: &e.role)
+            case 4 where j.equals(ks, ke, "flag"): return try read(v, into: &e.flag)
+            case 5 where j.equals(ks, ke, "state"): return try read(v, into: &e.state)
+            case 5 where j.equals(ks, ke, "actor"): return try read(v, into: &e.actor)
+            case 5 where j.equals(ks, ke, "check"): return try read(v, into: &e.check)
+            case 5 where j.equals(ks, ke, "clock"): return try read(v, into: &e.breachedClock)
+            case 6 where j.equals(ks, ke, "moveTo"): return try read(v, into: &e.moveTo)
+            case 6 where j.equals(ks, ke, "clocks"):
+                let first = Int32(batch.clocks.count)
+                let end = try j.elements(v) { o in
+                    var op = PackedClock()
+                    let end = try j.members(o) { cs, ce, cv in
+                        if j.equals(cs, ce, "clock") { return try read(cv, into: &op.clock) }
+                        if j.equals(cs, ce, "op") { return try read(cv, into: &op.op) }
+                        if j.equals(cs, ce, "deadline") { return try read(cv, time: &op.deadline) }
+                        return nil
+                    }
+                    batch.clocks.append(op)
+                    return end
+                }
+                e.clocks = first..<Int32(batch.clocks.count)
+                return end
+            case 7 where j.equals(ks, ke, "command"): return try read(v, into: &e.command)
+            case 8 where j.equals(ks, ke, "workflow"): return try read(v, into: &e.workflow)
+            case 8 where j.equals(ks, ke, "deadline"): return try read(v, time: &e.breachDeadline)
+            default: return nil
+            }
+        }
+        batch.events.append(e)
+        return true
+    }
+}
+
+/// Turns packed events back into ``CaseEvent``s (the folding side), with strings from its own copy of
+/// the reader's words.
+struct PackedEventUnpacker {
+    /// By word id.
+    private(set) var words: [String] = []
+    /// Counts the times the words were forgotten, so that what is kept by word id can be dropped too.
+    private(set) var generation = 0
+
+    /// Learns the words a batch brings (first forgetting all if the reader did).
+    mutating func take(_ batch: borrowing PackedEvents) {
+        if batch.wordsReset {
+            words.removeAll(keepingCapacity: true)
+            generation += 1
+        }
+        words.append(contentsOf: batch.newWords)
+    }
+
+    @inline(__always) private func string(_ id: Int32) -> String { id >= 0 ? words[Int(id)] : "" }
+    @inline(__always) private func optional(_ id: Int32) -> String? { id >= 0 ? words[Int(id)] : nil }
+
+    /// Fills `e` with event `k` of the batch, reusing its lists' storage.
+    func unpack(_ batch: borrowing PackedEvents, _ k: Int, into e: inout CaseEvent) {
+        let p = batch.events[k]
+        e.kind = p.kind
+        e.position = p.position
+        e.at = p.at
+        e.caseId = string(p.caseId)
+        e.workflow = optional(p.workflow)
+        e.command = string(p.command)
+        e.actor = string(p.actor)
+        e.role = string(p.role)
+        e.state = optional(p.state)
+        e.check = optional(p.check)
+        e.breachedClock = optional(p.breachedClock)
+        e.breachDeadline = p.breachDeadline
+        e.flag = optional(p.flag)
+        e.moveTo = optional(p.moveTo)
+        e.set.removeAll(keepingCapacity: true)
+        for f in batch.fields[Int(p.fields.lowerBound)..<Int(p.fields.upperBound)] {
+            let value: RecordedScalar
+            switch f.value.tag {
+            case .null: value = .null
+            case .string: value = .string(words[Int(f.value.value)])
+            case .int: value = .int(f.value.value)
+            case .bool: value = .bool(f.value.value != 0)
+            case .list: value = .list(count: Int(f.value.value))
+            case .other: value = .other
+            }
+            e.set.append((words[Int(f.name)], value))
+        }
+        e.clocks.removeAll(keepingCapacity: true)
+        for c in batch.clocks[Int(p.clocks.lowerBound)..<Int(p.clocks.upperBound)] {
+            e.clocks.append(RecordedClockOperation(clock: string(c.clock), op: string(c.op), deadline: c.deadline))
+        }
+    }
+}
