@@ -66,9 +66,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CasebookLMDBTests", dependencies: ["CasebookLMDB"]),
-        .testTarget(name: "CasebookWorkflowTests", dependencies: ["CasebookWorkflow"]),
-        // Shared by the projections and export tests: a temporary store and engine with the repository's
-        // definitions, and scenarios of every workflow driven through it.
+        .testTarget(name: "CasebookWorkflowTests", dependencies: ["CasebookTestSupport", "CasebookWorkflow"]),
+        // Shared by the workflow, audit, projections and export tests: the temporary store with an engine over it
+        // (StoreHarness), the repository's paths, and scenarios of every workflow driven through it.
         .target(name: "CasebookTestSupport", dependencies: ["CasebookProjections", "CasebookWorkflow", "CasebookLog"], path: "Tests/CasebookTestSupport"),
         .testTarget(
             name: "CasebookProjectionsTests",
