@@ -75,7 +75,7 @@ let package = Package(
             dependencies: ["CasebookTestSupport", "CasebookProjections", "CasebookSimulation", "CasebookWorkflow", "CasebookLog", "CasebookExport",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "CasebookAuditTests", dependencies: ["CasebookAudit", "CasebookWorkflow", "CasebookLog"]),
+        .testTarget(name: "CasebookAuditTests", dependencies: ["CasebookTestSupport", "CasebookAudit", "CasebookWorkflow", "CasebookLog"]),
         .testTarget(
             name: "CasebookExportTests",
             dependencies: ["CasebookTestSupport", "CasebookExport", "CasebookProjections", "CasebookWorkflow", "CasebookLog", .product(name: "GRDB", package: "GRDB.swift")]
