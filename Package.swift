@@ -66,16 +66,16 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CasebookLMDBTests", dependencies: ["CasebookLMDB"]),
-        .testTarget(name: "CasebookWorkflowTests", dependencies: ["CasebookWorkflow"]),
-        // Shared by the projections and export tests: a temporary store and engine with the repository's
-        // definitions, and scenarios of every workflow driven through it.
+        .testTarget(name: "CasebookWorkflowTests", dependencies: ["CasebookTestSupport", "CasebookWorkflow"]),
+        // Shared by the workflow, audit, projections and export tests: the temporary store with an engine over it
+        // (StoreHarness), the repository's paths, and scenarios of every workflow driven through it.
         .target(name: "CasebookTestSupport", dependencies: ["CasebookProjections", "CasebookWorkflow", "CasebookLog"], path: "Tests/CasebookTestSupport"),
         .testTarget(
             name: "CasebookProjectionsTests",
             dependencies: ["CasebookTestSupport", "CasebookProjections", "CasebookSimulation", "CasebookWorkflow", "CasebookLog", "CasebookExport",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "CasebookAuditTests", dependencies: ["CasebookAudit", "CasebookWorkflow", "CasebookLog"]),
+        .testTarget(name: "CasebookAuditTests", dependencies: ["CasebookTestSupport", "CasebookAudit", "CasebookWorkflow", "CasebookLog"]),
         .testTarget(
             name: "CasebookExportTests",
             dependencies: ["CasebookTestSupport", "CasebookExport", "CasebookProjections", "CasebookWorkflow", "CasebookLog", .product(name: "GRDB", package: "GRDB.swift")]

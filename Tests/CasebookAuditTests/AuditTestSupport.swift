@@ -1,51 +1,20 @@
 import CasebookLog
+import CasebookTestSupport
 import CasebookWorkflow
 import Foundation
 import Testing
 
 @testable import CasebookAudit
 
-/// The repository root, found from this file's path (…/Tests/CasebookAuditTests/<file>).
-let auditRepoRoot: String = {
-    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-    parts.removeLast(3)
-    return parts.joined(separator: "/")
-}()
+// Helpers for the audit tests over the shared ``StoreHarness``, which they run with `unsafeNoSync`
+// (none of them is about durability).
 
-/// A temporary store with an engine over it; removed at the end.
-struct AuditHarness: Sendable {
-    let dir: String
-    let store: EventStore
-    let engine: CaseEngine
-
-    static let calendarDirectory = auditRepoRoot + "/Workflows/calendars"
-
-    static func run<T>(_ body: (AuditHarness) async throws -> T) async throws -> T {
-        let dir = NSTemporaryDirectory() + "casebook-audit-test-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var options = EventStoreOptions()
-        options.unsafeNoSync = true
-        options.clock = { Timestamp(millisecondsSince1970: 1_767_225_600_000) }  // 2026-01-01T00:00:00Z
-        let store = try EventStore(path: dir + "/store", options: options)
-        defer { store.close() }
-        return try await body(AuditHarness(dir: dir, store: store, engine: try CaseEngine(store: store)))
-    }
-
+extension StoreHarness {
     /// Publishes every definition in the repository's Workflows/ with the real calendars and catalogues.
     func publishRepositoryWorkflows() async throws {
-        let folder = auditRepoRoot + "/Workflows"
-        for file in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() where file.hasSuffix(".yaml") {
-            try await engine.registry.publish(file: folder + "/" + file, calendarDirectory: Self.calendarDirectory)
+        for file in try FileManager.default.contentsOfDirectory(atPath: workflowsDirectory).sorted() where file.hasSuffix(".yaml") {
+            try await engine.registry.publish(file: workflowsDirectory + "/" + file, calendarDirectory: calendarDirectory)
         }
-    }
-
-    /// Writes `yaml` to `<dir>/<file>` and publishes it.
-    @discardableResult
-    func publish(_ yaml: String, file: String) async throws -> CompiledWorkflow {
-        let path = dir + "/" + file
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        return try await engine.registry.publish(file: path, calendarDirectory: Self.calendarDirectory)
     }
 
     /// Reads the vault (for comparing with the engine's own folds, which open personal data).

@@ -1,11 +1,12 @@
 import CasebookLog
+import CasebookTestSupport
 import CasebookWorkflow
 import Foundation
 import Testing
 
 @testable import CasebookAudit
 
-extension AuditHarness {
+extension StoreHarness {
     /// A signing key in the test's directory.
     func signer(_ name: String = "key") throws -> CheckpointSigner {
         try CheckpointSigner(keyFile: dir + "/" + name, create: true)
@@ -28,7 +29,7 @@ func edited(_ bytes: [UInt8], _ edit: (inout [String: JSONValue]) -> Void) throw
 
 @Suite struct BundleTests {
     @Test func aResidentRequestBundleVerifiesWithoutTheStore() async throws {
-        try await AuditHarness.run { h in
+        try await StoreHarness.run(unsafeNoSync: true) { h in
             try await h.publishRepositoryWorkflows()
             _ = try await h.residentRequest("r1")
             _ = try await h.taskAdmission("t1")  // other streams interleave; their events are not in the bundle
@@ -53,7 +54,7 @@ func edited(_ bytes: [UInt8], _ edit: (inout [String: JSONValue]) -> Void) throw
     }
 
     @Test func everySingleBitFlipFailsVerification() async throws {
-        try await AuditHarness.run { h in
+        try await StoreHarness.run(unsafeNoSync: true) { h in
             try await h.tinyCase("c1")
             let bytes = try EvidenceBundle.make(store: h.store, caseId: "c1", signer: try h.signer(), time: Timestamp(iso8601: "2026-04-01T00:00:00Z")!)
             #expect(EvidenceBundle.verify(bytes).isValid)
@@ -75,7 +76,7 @@ func edited(_ bytes: [UInt8], _ edit: (inout [String: JSONValue]) -> Void) throw
     }
 
     @Test func verificationNamesWhatFailed() async throws {
-        try await AuditHarness.run { h in
+        try await StoreHarness.run(unsafeNoSync: true) { h in
             try await h.tinyCase("c1")
             try await h.tinyCase("c2")
             let time = Timestamp(iso8601: "2026-04-01T00:00:00Z")!
@@ -141,7 +142,7 @@ func edited(_ bytes: [UInt8], _ edit: (inout [String: JSONValue]) -> Void) throw
     }
 
     @Test func anOutsideCheckpointIsComparedWithTheBundles() async throws {
-        try await AuditHarness.run { h in
+        try await StoreHarness.run(unsafeNoSync: true) { h in
             try await h.tinyCase("c1")
             let signer = try h.signer()
             let time = Timestamp(iso8601: "2026-04-01T00:00:00Z")!

@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import CasebookWorkflow
 import Foundation
 import Testing
@@ -9,7 +10,7 @@ import Testing
 /// cover: the values each guard saw, the decision rule that fixed a result, and the deadlines.
 @Suite struct ReplayEachWorkflowTests {
     @Test func entrustedServiceShowsTheAssessmentGuardsAndThePaymentDeadline() async throws {
-        try await AuditHarness.run { h in
+        try await StoreHarness.run(unsafeNoSync: true) { h in
             try await h.publishRepositoryWorkflows()
             try await h.issue("e1", "entrust-per-unit", "department:civil-affairs",
                               #"{"department":"民政局","community":"和平社区","item":"高龄老人走访","unit_price":2500}"#,
@@ -37,7 +38,7 @@ import Testing
     }
 
     @Test func anEvaluationShowsTheDecisionRuleAndTheRectificationItsDeadline() async throws {
-        try await AuditHarness.run { h in
+        try await StoreHarness.run(unsafeNoSync: true) { h in
             try await h.publishRepositoryWorkflows()
             try await h.issue("v1", "open", "district-office:zhou", #"{"department":"城管局","community":"和平社区","year":2026}"#,
                               at: "2026-03-02T09:00:00+08:00", workflow: "department-evaluation")
@@ -80,7 +81,7 @@ import Testing
     }
 
     @Test func aRatingShowsTheSampleGuardTheFundDecisionAndTheSurveyDeadline() async throws {
-        try await AuditHarness.run { h in
+        try await StoreHarness.run(unsafeNoSync: true) { h in
             try await h.publishRepositoryWorkflows()
             func visits(_ n: Int, satisfied: Int) -> String {
                 "{\"households\":\(n)," + ["service", "management", "democracy", "environment", "safety", "culture", "openness"]
@@ -119,7 +120,7 @@ import Testing
     }
 
     @Test func aWithdrawalShowsTheAdmittedItemsItChose() async throws {
-        try await AuditHarness.run { h in
+        try await StoreHarness.run(unsafeNoSync: true) { h in
             try await h.publishRepositoryWorkflows()
             // Two admitted items: one of 城管局 in 和平社区 (withdrawn), one of 城管局 in another community (not).
             for (id, community) in [("adm-hp", "和平社区"), ("adm-xh", "新河社区")] {

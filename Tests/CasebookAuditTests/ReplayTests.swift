@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import CasebookWorkflow
 import Foundation
 import Testing
@@ -12,7 +13,7 @@ struct Snapshot {
     var state: CaseState
 }
 
-extension AuditHarness {
+extension StoreHarness {
     /// Issues a command and records the engine's view of the case and the log's last position afterwards.
     func step(_ snapshots: inout [Snapshot], _ caseId: String, _ command: String, _ actor: String, _ data: String = "{}",
               at: String, workflow: String? = nil, expectAccepted: Bool = true,
@@ -54,7 +55,7 @@ extension AuditHarness {
 
 @Suite struct ReplayTests {
     @Test func explainShowsGuardValuesDecisionsAndDeadlines() async throws {
-        try await AuditHarness.run { h in
+        try await StoreHarness.run(unsafeNoSync: true) { h in
             try await h.publishRepositoryWorkflows()
             _ = try await h.residentRequest("r1")
             let t = try CaseTimeline.build(store: h.store, registry: h.engine.registry, caseId: "r1", explain: true)
@@ -121,7 +122,7 @@ extension AuditHarness {
     }
 
     @Test func replayUntilEqualsTheStoreAsItWasThen() async throws {
-        try await AuditHarness.run { h in
+        try await StoreHarness.run(unsafeNoSync: true) { h in
             try await h.publishRepositoryWorkflows()
             let request = try await h.residentRequest("r1")
             let admission = try await h.taskAdmission("t1")
@@ -153,7 +154,7 @@ extension AuditHarness {
     }
 
     @Test func diffBetweenTwoPoints() async throws {
-        try await AuditHarness.run { h in
+        try await StoreHarness.run(unsafeNoSync: true) { h in
             try await h.publishRepositoryWorkflows()
             let s = try await h.residentRequest("r1")
             let diff = try CaseDiff.between(store: h.store, registry: h.engine.registry, caseId: "r1",

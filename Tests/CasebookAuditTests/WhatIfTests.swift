@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import CasebookWorkflow
 import Foundation
 import Testing
@@ -10,9 +11,9 @@ import Testing
     func alternative(in dir: String, definition editDefinition: (String) -> String = { $0 }, catalogue edit: (String) -> String = { $0 }) throws -> String {
         let alt = dir + "/alt"
         try FileManager.default.createDirectory(atPath: alt + "/catalogues", withIntermediateDirectories: true)
-        let definition = try String(contentsOfFile: auditRepoRoot + "/Workflows/resident-request.yaml", encoding: .utf8)
+        let definition = try String(contentsOfFile: workflowsDirectory + "/resident-request.yaml", encoding: .utf8)
         try editDefinition(definition).write(toFile: alt + "/resident-request.yaml", atomically: true, encoding: .utf8)
-        let catalogue = try String(contentsOfFile: auditRepoRoot + "/Workflows/catalogues/service-items.yaml", encoding: .utf8)
+        let catalogue = try String(contentsOfFile: workflowsDirectory + "/catalogues/service-items.yaml", encoding: .utf8)
         let edited = edit(catalogue)
         #expect(edited != catalogue || editDefinition(definition) != definition, "the edit should change something")
         try edited.write(toFile: alt + "/catalogues/service-items.yaml", atomically: true, encoding: .utf8)
@@ -20,7 +21,7 @@ import Testing
     }
 
     @Test func aLongerPublishedLimitMovesTheDeadline() async throws {
-        try await AuditHarness.run { h in
+        try await StoreHarness.run(unsafeNoSync: true) { h in
             try await h.publishRepositoryWorkflows()
             _ = try await h.residentRequest("r1")
             let file = try alternative(in: h.dir, catalogue: {
@@ -30,7 +31,7 @@ import Testing
             })
             let before = h.store.count
             let report = try await WhatIfReport.run(store: h.store, registry: h.engine.registry, caseId: "r1", workflowFile: file,
-                                                    calendarDirectory: AuditHarness.calendarDirectory)
+                                                    calendarDirectory: calendarDirectory)
             #expect(h.store.count == before, "what-if runs in a scratch store, never the real one")
             #expect(report.steps.map(\.command) == ["receive", "notify-missing", "supply-materials", "notify-missing", "complete", "rate"])
             // Every command has the same outcome and state …
@@ -58,14 +59,14 @@ import Testing
     }
 
     @Test func aSecondNoticeAllowedChangesOutcomesAndStates() async throws {
-        try await AuditHarness.run { h in
+        try await StoreHarness.run(unsafeNoSync: true) { h in
             try await h.publishRepositoryWorkflows()
             _ = try await h.residentRequest("r1")
             let file = try alternative(in: h.dir, definition: {
                 $0.replacingOccurrences(of: "{ if: \"case.notices == 0\",", with: "{ if: \"case.notices < 2\",")
             })
             let report = try await WhatIfReport.run(store: h.store, registry: h.engine.registry, caseId: "r1", workflowFile: file,
-                                                    calendarDirectory: AuditHarness.calendarDirectory)
+                                                    calendarDirectory: calendarDirectory)
             #expect(report.steps.count == 6)
             #expect(report.steps[0].differences.isEmpty)  // same catalogue, same deadline
             let second = report.steps[3]

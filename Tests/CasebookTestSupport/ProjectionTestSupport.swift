@@ -4,19 +4,8 @@ import CasebookWorkflow
 import Foundation
 import Testing
 
-// A temporary store with a case engine over it, the repository's real definitions published, and
-// helpers to drive cases at explicit times (2026, calendar cn-2026) and read the projections.
-
-/// The repository root, found from this file's path (…/Tests/CasebookTestSupport/<file>).
-let repositoryRoot: String = {
-    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-    parts.removeLast(3)
-    return parts.joined(separator: "/")
-}()
-
-/// The repository's `Workflows` folder.
-public let workflowsDirectory = repositoryRoot + "/Workflows"
-let calendarDirectory = workflowsDirectory + "/calendars"
+// A temporary store (``StoreHarness``) with the repository's real definitions published, and helpers
+// to drive cases at explicit times (2026, calendar cn-2026) and read the projections.
 
 /// An instant written in a test (ISO 8601 with its offset).
 func at(_ text: String) -> Timestamp {
@@ -35,35 +24,29 @@ func json(_ text: String) -> JSONValue {
     do { return try JSONValue.parse(text) } catch { fatalError("bad test JSON \(text): \(error)") }
 }
 
-/// A temporary store and engine. `afterCommand` (if set) runs after every command and timer run the
-/// helpers issue: the projection-mechanics tests catch up there.
+/// A ``StoreHarness`` with the repository's six definitions published. `afterCommand` (if set) runs after
+/// every command and timer run the helpers issue: the projection-mechanics tests catch up there.
 final class World: @unchecked Sendable {
-    let dir: String
-    let store: EventStore
-    let engine: CaseEngine
+    let harness: StoreHarness
     var afterCommand: (() throws -> Void)?
 
-    private init(dir: String, store: EventStore, engine: CaseEngine) {
-        self.dir = dir
-        self.store = store
-        self.engine = engine
+    var dir: String { harness.dir }
+    var store: EventStore { harness.store }
+    var engine: CaseEngine { harness.engine }
+
+    private init(_ harness: StoreHarness) {
+        self.harness = harness
     }
 
     /// Makes a temporary directory and store, publishes the repository's six definitions, runs `body`,
     /// then closes the store and deletes the directory.
     static func run<T>(_ body: (World) async throws -> T) async throws -> T {
-        let dir = NSTemporaryDirectory() + "casebook-projections-test-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var options = EventStoreOptions()
-        options.clock = { Timestamp(millisecondsSince1970: 1_767_225_600_000) }  // 2026-01-01T00:00:00Z
-        let store = try EventStore(path: dir + "/store", options: options)
-        defer { store.close() }
-        let world = World(dir: dir, store: store, engine: try CaseEngine(store: store))
-        for name in ["task-admission", "entrusted-service", "department-evaluation", "rectification", "resident-request", "community-rating"] {
-            try await world.engine.registry.publish(file: workflowsDirectory + "/\(name).yaml", calendarDirectory: calendarDirectory)
+        try await StoreHarness.run { harness in
+            for name in ["task-admission", "entrusted-service", "department-evaluation", "rectification", "resident-request", "community-rating"] {
+                try await harness.publishRepositoryWorkflow(name)
+            }
+            return try await body(World(harness))
         }
-        return try await body(world)
     }
 
     /// Opens a case with an opening command that must be accepted.
@@ -132,13 +115,11 @@ final class World: @unchecked Sendable {
 
     /// The case as its events leave it.
     func state(_ caseId: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> CaseState {
-        try #require(try engine.load(caseId), "case \(caseId) should exist", sourceLocation: sourceLocation)
+        try harness.state(caseId, sourceLocation: sourceLocation)
     }
 
     /// The events of a case's stream.
-    func events(_ caseId: String) throws -> [RecordedEvent] {
-        try store.readStream(CaseState.stream(caseId), limit: Int.max)
-    }
+    func events(_ caseId: String) throws -> [RecordedEvent] { try harness.events(caseId) }
 
     /// The projections (in `<store>/projections`, or at `path`), caught up.
     func projections(path: String? = nil) throws -> ProjectionStore {

@@ -1,18 +1,12 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
 @testable import CasebookWorkflow
 
-/// The package root, from this file's path (…/Tests/CasebookWorkflowTests/CalendarTests.swift).
-private let packageRoot: String = {
-    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-    parts.removeLast(3)
-    return parts.joined(separator: "/")
-}()
-
 private func loadCN() throws -> WorkingCalendar {
-    try WorkingCalendar.load(path: packageRoot + "/Workflows/calendars/cn-2026.yaml")
+    try WorkingCalendar.load(path: calendarDirectory + "/cn-2026.yaml")
 }
 
 /// Day number of a `YYYY-MM-DD` literal.
@@ -475,7 +469,7 @@ private func summary(_ yaml: String) -> [String] {
     // MARK: Calendar sets
 
     @Test func directoryLoadsByName() throws {
-        let set = try CalendarSet.load(directory: packageRoot + "/Workflows/calendars")
+        let set = try CalendarSet.load(directory: calendarDirectory)
         #expect(set.names.contains("cn"))
         let cn = try set.calendar(named: "cn")
         #expect(cn.covers(year: 2026))
@@ -547,7 +541,7 @@ private func summary(_ yaml: String) -> [String] {
             _ = try CalendarSet([cn, other])
             Issue.record("expected conflicts")
         } catch {
-            let shipped = packageRoot + "/Workflows/calendars/cn-2026.yaml"
+            let shipped = calendarDirectory + "/cn-2026.yaml"
             #expect(error.diagnostics.map { "\($0.location) \($0.message)" } == [
                 "other.yaml:2:12 calendar 'cn' has utcOffset +09:00 here but +08:00 at \(shipped):9:12",
                 "other.yaml:3:10 calendar 'cn' has weekend [sunday] here but [saturday, sunday] at \(shipped):10:10",

@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
@@ -35,7 +36,7 @@ private let callbackYAML = """
     let agent = Actor(role: "agent", id: "wang")
 
     @Test func runTimersSeesCasesOpenedAfterItsLastRunWithoutRereadingTheLog() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish(callbackYAML, file: "callback.yaml")
             try await h.publish(testAdmissionYAML, file: "task-admission.yaml")
             _ = try await h.engine.open(workflow: "callback", caseId: "cb-2", actor: agent, at: engineTime("2026-03-02T09:00:00+08:00"))
@@ -65,7 +66,7 @@ private let callbackYAML = """
     }
 
     @Test func aCaseRefusedAtOpeningIsNotIndexedUntilItOpens() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish(testAdmissionYAML, file: "task-admission.yaml")
             // The district office may not apply: the refusal is on the stream, but no case is open.
             _ = try await h.engine.open(workflow: "task-admission", caseId: "adm-9", actor: Actor(role: "district-office", id: "zhou"),

@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
@@ -34,7 +35,7 @@ import Testing
     // MARK: The shipped catalogue
 
     @Test func serviceItemCatalogueReads() throws {
-        let path = engineTestRepoRoot + "/Workflows/catalogues/service-items.yaml"
+        let path = workflowsDirectory + "/catalogues/service-items.yaml"
         let c = try Catalogue.load(path: path)
         #expect(c.name == "service-items")
         #expect((20...25).contains(c.items.count))
@@ -140,7 +141,7 @@ import Testing
         if !diagnostics.isEmpty { return diagnostics.map(\.description) }
         let definition = try #require(parsed)
         let set = try catalogues ?? Catalogue.collect([(file, good)])
-        let calendars = try CalendarSet.load(directory: EngineHarness.calendarDirectory).calendars
+        let calendars = try CalendarSet.load(directory: calendarDirectory).calendars
         return Linter.lint(definition, context: LintContext(calendars: calendars, years: [2026], catalogues: set)).map(\.description)
     }
 
@@ -184,7 +185,7 @@ import Testing
     // MARK: Publishing: catalogues go with the definition, under its hash
 
     @Test func catalogueIsPublishedWithTheDefinitionAndPinnedByItsHash() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try FileManager.default.createDirectory(atPath: h.dir + "/catalogues", withIntermediateDirectories: true)
             try Self.good.write(toFile: h.dir + "/catalogues/items.yaml", atomically: true, encoding: .utf8)
             let first = try await h.publish(Self.workflow, file: "w.yaml")
@@ -215,13 +216,13 @@ import Testing
     }
 
     @Test func publishingWithoutTheCatalogueFileFails() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             await #expect(throws: DiagnosticList.self) { try await h.publish(Self.workflow, file: "w.yaml") }
         }
     }
 
     @Test func fixedBudgetWhenTheFieldIsUnset() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             let yaml = Self.workflow.replacingOccurrences(of: "    decide: [lookup]\n", with: "")
                 .replacingOccurrences(of: "catalogues: [items]\n", with: "")
                 .replacingOccurrences(of: "decisions:\n  lookup:\n    catalogue: items\n    key: data.item\n    outputs: { title: title, days: days, kind: kind }\n", with: "")
@@ -261,7 +262,7 @@ import Testing
     }
 
     @Test func officeHoursOnTheCalendarsWorkingDays() throws {
-        let calendar = try #require(try CalendarSet.load(directory: EngineHarness.calendarDirectory).calendars["cn"])
+        let calendar = try #require(try CalendarSet.load(directory: calendarDirectory).calendars["cn"])
         let hours = OfficeHours(calendar: calendar, periods: [try #require(OfficeHours.Period("08:30-12:00")), try #require(OfficeHours.Period("14:00-17:30"))])
         #expect(try Self.value("in_office_hours(data.t)", officeHours: hours) == .boolean(false))  // 12:30, lunch
         for (time, open) in [("2026-03-03T08:29+08:00", false), ("2026-03-03T08:30+08:00", true), ("2026-03-03T11:59+08:00", true),
@@ -285,7 +286,7 @@ import Testing
     }
 
     @Test func assignmentsSeeTheOfficeHoursToo() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish("""
                 workflow: visit
                 version: 1

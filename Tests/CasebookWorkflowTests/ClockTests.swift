@@ -1,13 +1,12 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
 @testable import CasebookWorkflow
 
 private func loadCalendar() throws -> WorkingCalendar {
-    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-    parts.removeLast(3)
-    return try WorkingCalendar.load(path: parts.joined(separator: "/") + "/Workflows/calendars/cn-2026.yaml")
+    try WorkingCalendar.load(path: calendarDirectory + "/cn-2026.yaml")
 }
 
 private func at(_ text: String) -> Timestamp {

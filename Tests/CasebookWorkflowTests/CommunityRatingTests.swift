@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
@@ -7,7 +8,6 @@ import Testing
 // Scenario tests for Workflows/community-rating.yaml: residents rate their community (居民评议社区, 双评议),
 // a household survey on seven aspects, with Nantong's 70% special-fund line (seed 000).
 
-private let workflowsDirectory = engineTestRepoRoot + "/Workflows"
 private let street = Actor(role: "street-office", id: "新河街道")
 private let surveyor = Actor(role: "surveyor", id: "王芳")
 private let office = Actor(role: "district-office", id: "周主任")
@@ -23,25 +23,25 @@ private func visits(_ households: Int, satisfied: Int, _ overrides: [String: Int
 }
 
 @Suite struct CommunityRatingTests {
-    func publish(_ h: EngineHarness) async throws {
-        try await h.engine.registry.publish(file: workflowsDirectory + "/community-rating.yaml", calendarDirectory: EngineHarness.calendarDirectory)
+    func publish(_ h: StoreHarness) async throws {
+        try await h.publishRepositoryWorkflow("community-rating")
     }
 
-    func open(_ h: EngineHarness, _ id: String, sample: Int) async throws {
+    func open(_ h: StoreHarness, _ id: String, sample: Int) async throws {
         let outcome = try await h.engine.open(
             workflow: "community-rating", caseId: id, actor: street,
             data: engineJSON(#"{"community":"新河社区","street":"新河街道","year":2026,"period":"2026","sample":\#(sample)}"#), at: oct12)
         #expect(outcome.acceptedState?.state == "surveying")
     }
 
-    func accept(_ h: EngineHarness, _ id: String, _ command: String, as actor: Actor, _ data: JSONValue = .object([:]),
+    func accept(_ h: StoreHarness, _ id: String, _ command: String, as actor: Actor, _ data: JSONValue = .object([:]),
                 at: Timestamp = oct12, sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CaseState {
         let outcome = try await h.engine.handle(caseId: id, command: command, actor: actor, data: data, at: at)
         return try #require(outcome.acceptedState, "\(command) refused: \(String(describing: outcome.rejection))", sourceLocation: sourceLocation)
     }
 
     @Test func theDefinitionLintsCleanWithChineseAndEnglishTitles() throws {
-        let calendars = try CalendarSet.load(directory: EngineHarness.calendarDirectory).calendars
+        let calendars = try CalendarSet.load(directory: calendarDirectory).calendars
         let (parsed, diagnostics) = DefinitionParser.parse(contentsOf: workflowsDirectory + "/community-rating.yaml")
         #expect(diagnostics.map(\.description) == [])
         let d = try #require(parsed)
@@ -54,7 +54,7 @@ private func visits(_ households: Int, satisfied: Int, _ overrides: [String: Int
     }
 
     @Test func aSurveyAboveSeventyPercentEarnsTheSpecialFundAndIsDisclosed() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await publish(h)
             try await open(h, "cr-1", sample: 20)
             // A batch cannot have more satisfied households than it visited, nor visit nobody.
@@ -90,7 +90,7 @@ private func visits(_ households: Int, satisfied: Int, _ overrides: [String: Int
     }
 
     @Test func exactlySeventyPercentIsNotAboveTheLine() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await publish(h)
             try await open(h, "cr-70", sample: 10)
             // 10 households × 7 aspects = 70 answers, 49 satisfied: exactly 70%, which does not exceed it.
@@ -107,7 +107,7 @@ private func visits(_ households: Int, satisfied: Int, _ overrides: [String: Int
     }
 
     @Test func aSurveyStillOpenAfterTwentyWorkingDaysIsFlaggedOverdue() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await publish(h)
             try await open(h, "cr-late", sample: 30)
             _ = try await accept(h, "cr-late", "record-visits", as: surveyor, visits(10, satisfied: 9))

@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
@@ -8,8 +9,6 @@ import Testing
 // Workflows/department-evaluation.yaml (communities rate departments, 双评议) and
 // Workflows/rectification.yaml (整改, withdrawal from the community).
 
-private let workflowsDirectory = engineTestRepoRoot + "/Workflows"
-
 private let department = Actor(role: "department", id: "civil-affairs")
 private let community = Actor(role: "community", id: "xinhe")
 private let assessor = Actor(role: "assessor", id: "street-office")
@@ -18,13 +17,7 @@ private let panel = Actor(role: "community", id: "xinhe-panel")
 
 private let march2 = engineTime("2026-03-02T09:00:00+08:00")  // a Monday
 
-extension EngineHarness {
-    /// Publishes one of the repository's definitions under Workflows/.
-    @discardableResult
-    fileprivate func publishRepo(_ name: String) async throws -> CompiledWorkflow {
-        try await engine.registry.publish(file: workflowsDirectory + "/\(name).yaml", calendarDirectory: Self.calendarDirectory)
-    }
-
+extension StoreHarness {
     /// Issues a command that must be accepted and returns the case afterwards.
     @discardableResult
     fileprivate func accept(
@@ -60,7 +53,7 @@ extension EngineHarness {
     // MARK: Definitions
 
     @Test func theThreeDefinitionsLintClean() throws {
-        let calendars = try CalendarSet.load(directory: EngineHarness.calendarDirectory).calendars
+        let calendars = try CalendarSet.load(directory: calendarDirectory).calendars
         // With every definition at hand, so that the rectification's `send … to-cases-of` is checked against
         // task-admission's command, states and fields.
         let all = ["task-admission", "entrusted-service", "department-evaluation", "rectification", "resident-request"]
@@ -84,8 +77,8 @@ extension EngineHarness {
     // MARK: Entrusted service: assessment, payment, clock, advances
 
     @Test func anAssessmentFixesThePayableAmountAndPaymentsReduceWhatIsOutstanding() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishRepo("entrusted-service")
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("entrusted-service")
             // 12.34 yuan a household visited; 40 + 17 visits recorded, 55 accepted at quality 85.
             try await h.entrustPerUnit("es1", unitPrice: 1234, delivered: [40, 17])
             #expect(try h.state("es1").data["delivered"] == .integer(57))
@@ -139,8 +132,8 @@ extension EngineHarness {
     }
 
     @Test func theQualityRuleAndTheOtherFundingModesAreExactInFen() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishRepo("entrusted-service")
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("entrusted-service")
             // Lump sum of 5,000 yuan: quality 59 pays nothing, quality 60 pays all of it.
             for (id, quality, payable) in [("ls59", 59, 0), ("ls60", 60, 500_000), ("ls100", 100, 500_000), ("ls0", 0, 0)] {
                 try await h.openCase("entrusted-service", id, command: "entrust-lump-sum", as: department,
@@ -175,8 +168,8 @@ extension EngineHarness {
     }
 
     @Test func aPaymentClockBreachFlagsTheCaseOverdue() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishRepo("entrusted-service")
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("entrusted-service")
             try await h.entrustPerUnit("late", unitPrice: 5000, delivered: [10])
             try await h.accept("late", "assess", as: assessor, #"{"quality":90,"assessed_quantity":10}"#)
             try await h.entrustPerUnit("onTime", unitPrice: 5000, delivered: [10])
@@ -206,8 +199,8 @@ extension EngineHarness {
     }
 
     @Test func staffAdvancesAreRecordedSealedAndReimbursed() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishRepo("entrusted-service")
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("entrusted-service")
             try await h.entrustPerUnit("adv", unitPrice: 1000, delivered: [3])
             try await h.accept("adv", "record-advance", as: community, #"{"advance":12050,"staff":"李梅","purpose":"印制入户表"}"#)
             try await h.accept("adv", "record-advance", as: community, #"{"advance":3000,"staff":"王强"}"#)
@@ -245,9 +238,9 @@ extension EngineHarness {
     }
 
     @Test func theResultTableRatesDepartments() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishRepo("rectification")
-            try await h.publishRepo("department-evaluation")
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("rectification")
+            try await h.publishRepositoryWorkflow("department-evaluation")
             let cases: [(String, [Int], Int, String)] = [
                 ("e-sat", [4, 4, 4, 4, 4, 4, 4, 4, 4, 4], 40, "satisfied"),
                 ("e-basic", [3, 3, 3, 3, 3, 3, 3, 3, 3, 4], 31, "basically-satisfied"),
@@ -275,9 +268,9 @@ extension EngineHarness {
     }
 
     @Test func anUnsatisfactoryEvaluationOpensARectificationCaseLinkedById() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishRepo("rectification")
-            try await h.publishRepo("department-evaluation")
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("rectification")
+            try await h.publishRepositoryWorkflow("department-evaluation")
             try await h.openCase("department-evaluation", "ev1", as: office, #"{"department":"城管局","community":"新河社区","year":2026}"#)
             try await h.accept("ev1", "rate", as: panel, ratings([2, 2, 2, 3, 3, 3, 2, 2, 2, 2]))
             #expect(try await h.accept("ev1", "conclude", as: office).data["result"] == .string("unsatisfactory"))
@@ -311,8 +304,8 @@ extension EngineHarness {
     // MARK: Rectification
 
     @Test func aRectificationPastItsDeadlineEscalates() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishRepo("rectification")
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("rectification")
             try await h.openCase("rectification", "rc-late", as: office, #"{"department":"城管局","reason":"多头布置台账"}"#)
             try await h.openCase("rectification", "rc-ok", as: office, #"{"department":"卫健委"}"#)
             try await h.accept("rc-ok", "report", as: department, #"{"report":"统一台账，取消重复报表"}"#, at: engineTime("2026-03-20T16:00:00+08:00"))
@@ -343,7 +336,7 @@ extension EngineHarness {
 
     /// An item of departmental work (real task-admission.yaml) applied for with a legal basis and, if
     /// `admit`, reviewed, approved and admitted.
-    private func admission(_ h: EngineHarness, _ id: String, department: String, community: String, admit: Bool = true,
+    private func admission(_ h: StoreHarness, _ id: String, department: String, community: String, admit: Bool = true,
                            at: Timestamp = march2) async throws {
         let applicant = Actor(role: "department", id: department)
         let data = #"{"kind":"work-task","title":"巡查台账","community":"\#(community)","department":"\#(department)","has_legal_basis":true,"legal_basis":"条例"}"#
@@ -355,10 +348,10 @@ extension EngineHarness {
     }
 
     @Test func aFailedRectificationWithdrawsEveryAdmittedItemOfTheDepartmentInTheCommunity() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishRepo("task-admission")
-            try await h.publishRepo("rectification")
-            try await h.publishRepo("department-evaluation")
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("task-admission")
+            try await h.publishRepositoryWorkflow("rectification")
+            try await h.publishRepositoryWorkflow("department-evaluation")
             // 城管局's admitted work in 新河社区 (opened out of id order), its application not yet admitted
             // there, its work in another community, and another department's work in 新河社区.
             try await admission(h, "a-2", department: "城管局", community: "新河社区")
@@ -427,8 +420,8 @@ extension EngineHarness {
     }
 
     @Test func withdrawalNeedsTheCommunity() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishRepo("rectification")
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("rectification")
             try await h.openCase("rectification", "rc-none", as: office, #"{"department":"城管局"}"#)
             _ = try await h.engine.runTimers(until: engineTime("2026-04-01T00:00:00+08:00"))
             let refused = try await h.engine.handle(caseId: "rc-none", command: "withdraw-work", actor: office, at: engineTime("2026-04-02T10:00:00+08:00"))

@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
@@ -40,7 +41,7 @@ private let catalogueYAML = """
 
 @Suite struct DecisionInputTests {
     @Test func aTableConsultedByACommandReadsItsData() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish(catalogueYAML, file: "certificate.yaml")
             let counter = Actor(role: "counter", id: "wang")
             let t = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!

@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
 
 @Suite struct EffectTests {
     @Test func aFailedRectificationWithdrawsTheLinkedAdmissionOnce() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish(testAdmissionYAML, file: "task-admission.yaml")
             try await h.publish(testRectificationYAML, file: "rectification.yaml")
             let dept = Actor(role: "department", id: "civil-affairs"), office = Actor(role: "district-office", id: "zhou")
@@ -27,7 +28,7 @@ import Testing
     }
 
     @Test func openingALinkedCaseRecordsItsIdAndPassesMatchingData() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish(testAdmissionYAML, file: "task-admission.yaml")
             try await h.publish(testRectificationYAML, file: "rectification.yaml")
             let office = Actor(role: "district-office", id: "zhou")
@@ -51,7 +52,7 @@ import Testing
     /// Runs `steps` (case, command) in order on a fresh store, each case's steps in its own task when
     /// `concurrently`; returns each rectification's `followup` (the id of the case its `reapply` opened).
     static func openedIds(_ steps: [(String, String)], concurrently: Bool = false) async throws -> [String: String] {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish(testAdmissionYAML, file: "task-admission.yaml")
             try await h.publish(testRectificationYAML, file: "rectification.yaml")
             let office = Actor(role: "district-office", id: "zhou")
@@ -101,7 +102,7 @@ import Testing
 
 @Suite struct EffectRedriveTests {
     @Test func aFailedEffectIsRecordedAndFinishedLaterExactlyOnce() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             // The rectification workflow is published before the admission workflow it opens cases of.
             try await h.publish(testRectificationYAML, file: "rectification.yaml")
             let office = Actor(role: "district-office", id: "zhou")
@@ -151,7 +152,7 @@ private let noticeBoardYAML = """
 
 @Suite struct SendToMatchingCasesTests {
     @Test func matchingCasesInNonFinalStatesAreSentTheCommandAndAnUnsetValueMatchesNothing() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish(noticeBoardYAML, file: "notice-board.yaml")
             let office = Actor(role: "office", id: "zhou")
             let t = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!

@@ -1,70 +1,18 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
 @testable import CasebookWorkflow
 
-// Helpers for EngineTests: a temporary store with an engine over it, test definitions written to
-// temporary files, and small readers for the events the engine records.
+// Helpers for EngineTests over the shared ``StoreHarness`` (a temporary store with an engine over it,
+// test definitions written to temporary files): small readers for the events the engine records.
 
-/// The repository root, found from this file's path (…/Tests/CasebookWorkflowTests/<file>).
-let engineTestRepoRoot: String = {
-    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-    parts.removeLast(3)
-    return parts.joined(separator: "/")
-}()
-
-/// A temporary directory holding a store (`<dir>/store`) and the test's definition files, with an
-/// engine over the store.
-struct EngineHarness: Sendable {
-    /// The temporary directory (removed at the end of the test).
-    let dir: String
-    /// The store.
-    let store: EventStore
-    /// The engine.
-    let engine: CaseEngine
-
-    /// The store's path.
-    var storePath: String { dir + "/store" }
-    /// The real calendar directory of the repository.
-    static let calendarDirectory = engineTestRepoRoot + "/Workflows/calendars"
-    /// The real resident-request definition.
-    static let residentRequestFile = engineTestRepoRoot + "/Workflows/resident-request.yaml"
-
-    static func options() -> EventStoreOptions {
-        var options = EventStoreOptions()
-        options.clock = { Timestamp(millisecondsSince1970: 1_767_225_600_000) }  // 2026-01-01T00:00:00Z
-        return options
-    }
-
-    /// Makes a temporary directory and store, runs `body`, closes the store and deletes the directory.
-    @discardableResult
-    static func run<T>(_ body: (EngineHarness) async throws -> T) async throws -> T {
-        let dir = NSTemporaryDirectory() + "casebook-engine-test-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try EventStore(path: dir + "/store", options: options())
-        defer { store.close() }
-        return try await body(EngineHarness(dir: dir, store: store, engine: try CaseEngine(store: store)))
-    }
-
+extension StoreHarness {
     /// Publishes the repository's resident-request definition with the real calendars.
     @discardableResult
     func publishResidentRequest() async throws -> CompiledWorkflow {
-        try await engine.registry.publish(file: Self.residentRequestFile, calendarDirectory: Self.calendarDirectory)
-    }
-
-    /// Writes `yaml` to `<dir>/<file>` and publishes it with the real calendars.
-    @discardableResult
-    func publish(_ yaml: String, file: String) async throws -> CompiledWorkflow {
-        let path = dir + "/" + file
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        return try await engine.registry.publish(file: path, calendarDirectory: Self.calendarDirectory)
-    }
-
-    /// Every event of case `caseId`'s stream.
-    func events(_ caseId: String) throws -> [RecordedEvent] {
-        try store.readStream(CaseState.stream(caseId), limit: Int.max)
+        try await publishRepositoryWorkflow("resident-request")
     }
 
     /// The event types of case `caseId`'s stream.
@@ -86,11 +34,6 @@ struct EngineHarness: Sendable {
     func version(_ caseId: String, at position: UInt64, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> UInt64 {
         try #require(try events(caseId).first { $0.position == position }, "no event of \(caseId) at \(position)",
                      sourceLocation: sourceLocation).streamVersion
-    }
-
-    /// The case as its events leave it (fails the test if it does not exist).
-    func state(_ caseId: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> CaseState {
-        try #require(try engine.load(caseId), "case \(caseId) should exist", sourceLocation: sourceLocation)
     }
 }
 

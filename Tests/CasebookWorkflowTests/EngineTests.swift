@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
@@ -227,7 +228,7 @@ private enum Attempt: Sendable {
     // MARK: 1. Happy path
 
     @Test func residentRequestAcrossSpringFestival() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             let compiled = try await h.publishResidentRequest()
             let calendar = try #require(compiled.calendar)
 
@@ -352,7 +353,7 @@ private enum Attempt: Sendable {
     // MARK: 2. Rejections
 
     @Test func rejectionsAreRecordedAndChangeNothing() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             let compiled = try await h.publishResidentRequest()
             let notify = try #require(compiled.definition.command("notify-missing"))
             _ = try await openRequest(h, "r1", at: "2026-03-02T09:00+08:00")
@@ -425,7 +426,7 @@ private enum Attempt: Sendable {
     }
 
     @Test func dataOfTheWrongTypeIsRefused() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish(errandYAML, file: "errand.yaml")
             let wang = Actor(role: "clerk", id: "wang")
             _ = try #require(try await h.engine.open(workflow: "errand", caseId: "e1", actor: wang, data: engineJSON(#"{"budget":50000}"#),
@@ -468,7 +469,7 @@ private enum Attempt: Sendable {
     }
 
     @Test func commandsToMissingOrUnopenedCasesThrow() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             let at = engineTime("2026-03-02T09:00+08:00")
 
@@ -507,7 +508,7 @@ private enum Attempt: Sendable {
     // MARK: 3. Concurrency
 
     @Test func concurrentCommandIsAcceptedExactlyOnce() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await openRequest(h, "c1", at: "2026-03-02T09:00+08:00")
             let engine = h.engine
@@ -548,7 +549,7 @@ private enum Attempt: Sendable {
     }
 
     @Test func concurrentOpeningsOpenTheCaseOnce() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             let engine = h.engine
             let data = engineJSON(requestData)
@@ -583,7 +584,7 @@ private enum Attempt: Sendable {
     /// A client that retries a command with the same command id (say after a timeout) must get the
     /// original outcome back, and nothing new may be recorded.
     @Test func retryWithTheSameCommandIdReturnsTheOriginalOutcome() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await openRequest(h, "i1", at: "2026-03-02T09:00+08:00")
             let at = engineTime("2026-03-02T10:00+08:00")
@@ -602,7 +603,7 @@ private enum Attempt: Sendable {
     /// A refused command retried with its command id after the case changed so that it would now be
     /// accepted: the original refusal stands, and the case is not changed.
     @Test func retryOfARefusedCommandIdDoesNotClaimAcceptance() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await openRequest(h, "i2", at: "2026-03-02T09:00+08:00")
             let refused = try await h.engine.handle(caseId: "i2", command: "complete", actor: backOffice,
@@ -627,7 +628,7 @@ private enum Attempt: Sendable {
     // MARK: 4. Determinism and replay
 
     /// A scripted life of a case: pause, resume, a refusal, a breach, completion and rating.
-    private func script(_ h: EngineHarness) async throws {
+    private func script(_ h: StoreHarness) async throws {
         _ = try await openRequest(h, "d1", at: "2026-02-12T09:00+08:00")
         _ = try await accept(h, "d1", "notify-missing", as: counter, #"{"missing":["照片 photo"]}"#, at: "2026-02-12T10:00+08:00")
         _ = try await accept(h, "d1", "supply-materials", as: resident, at: "2026-02-24T10:00+08:00")
@@ -651,9 +652,9 @@ private enum Attempt: Sendable {
         var original: CaseState?
         var originalEvents: [RecordedEvent] = []
         do {
-            let store = try EventStore(path: storePath, options: EngineHarness.options())
+            let store = try EventStore(path: storePath, options: StoreHarness.options())
             defer { store.close() }
-            let h = EngineHarness(dir: dir, store: store, engine: try CaseEngine(store: store))
+            let h = StoreHarness(dir: dir, store: store, engine: try CaseEngine(store: store))
             try await h.publishResidentRequest()
             try await script(h)
 
@@ -686,7 +687,7 @@ private enum Attempt: Sendable {
         }
 
         // The store closed and reopened, with a new engine.
-        let store = try EventStore(path: storePath, options: EngineHarness.options())
+        let store = try EventStore(path: storePath, options: StoreHarness.options())
         defer { store.close() }
         let reloaded = try #require(try CaseEngine(store: store).load("d1"))
         let before = try #require(original)
@@ -695,7 +696,7 @@ private enum Attempt: Sendable {
         #expect(try clockJSON(reloaded) == clockJSON(before))
 
         // The same script in another store records the very same events and reaches the same state.
-        try await EngineHarness.run { other in
+        try await StoreHarness.run { other in
             try await other.publishResidentRequest()
             try await script(other)
             // Personal data is sealed with fresh keys and nonces in each store; everything else is identical.
@@ -723,7 +724,7 @@ private enum Attempt: Sendable {
     // MARK: 5. Version pinning
 
     @Test func casesStayPinnedToTheirDefinition() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             let v1 = try await h.publish(permitV1YAML, file: "permit-v1.yaml")
             let clerk = Actor(role: "clerk", id: "wang"), head = Actor(role: "head", id: "zhao")
             let at = engineTime("2026-03-02T09:00+08:00")  // Monday
@@ -763,7 +764,7 @@ private enum Attempt: Sendable {
     }
 
     @Test func publishingTheSameTextTwiceIsIdempotent() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             let first = try await h.publish(permitV1YAML, file: "permit.yaml")
             let again = try await h.publish(permitV1YAML, file: "permit.yaml")
             #expect(again.hash == first.hash)
@@ -785,7 +786,7 @@ private enum Attempt: Sendable {
     // MARK: 6. Timers
 
     @Test func overdueClockBreachesExactlyOnce() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await openRequest(h, "t1", at: "2026-02-12T09:00+08:00")
             let deadline = engineTime("2026-02-26T23:59:59.999+08:00")
@@ -831,7 +832,7 @@ private enum Attempt: Sendable {
     }
 
     @Test func concurrentTimerRunsBreachOnce() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             for id in ["p1", "p2", "p3"] { _ = try await openRequest(h, id, at: "2026-02-12T09:00+08:00") }
             let engine = h.engine
@@ -851,7 +852,7 @@ private enum Attempt: Sendable {
     }
 
     @Test func pausedClockDoesNotBreachUntilResumed() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await openRequest(h, "w1", at: "2026-02-12T09:00+08:00")
             _ = try await accept(h, "w1", "notify-missing", as: counter, #"{"missing":["照片 photo"]}"#, at: "2026-02-12T10:00+08:00")
@@ -868,7 +869,7 @@ private enum Attempt: Sendable {
     }
 
     @Test func stoppedClockDoesNotBreach() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await openRequest(h, "s1", at: "2026-02-12T09:00+08:00")
             _ = try await accept(h, "s1", "hand-off", as: counter, at: "2026-02-13T09:00+08:00")
@@ -883,7 +884,7 @@ private enum Attempt: Sendable {
     /// and `ClockState.deadline(calendar:)` keeps returning that deadline while paused. The breach must
     /// be recorded even if no timer run happened between the deadline and the pause.
     @Test func clockPausedAfterItsDeadlineStillBreaches() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             let compiled = try await h.publishResidentRequest()
             let calendar = try #require(compiled.calendar)
             let deadline = engineTime("2026-02-26T23:59:59.999+08:00")
@@ -905,7 +906,7 @@ private enum Attempt: Sendable {
     /// A clock stopped after its deadline finished late ("finished late stays true forever"): the breach
     /// is recorded at the deadline, once, even if no timer run happened before the stop.
     @Test func clockStoppedLateBreachesOnce() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await openRequest(h, "sl", at: "2026-02-12T09:00+08:00")
             _ = try await accept(h, "sl", "hand-off", as: counter, at: "2026-02-13T09:00+08:00")
@@ -923,7 +924,7 @@ private enum Attempt: Sendable {
     /// A final state ends a case: a breach found after the case was closed late may flag it, but must not
     /// move it out of its final state (the escalation's `move-to`).
     @Test func lateBreachDoesNotMoveAClosedCase() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish(ticketYAML, file: "ticket.yaml")
             let agent = Actor(role: "agent", id: "wu")
             _ = try #require(try await h.engine.open(workflow: "ticket", caseId: "k3", actor: agent, at: engineTime("2026-03-02T09:00+08:00")).acceptedState)
@@ -941,7 +942,7 @@ private enum Attempt: Sendable {
     }
 
     @Test func hoursClockBreachesAtExactlyStartPlusHours() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish(ticketYAML, file: "ticket.yaml")
             let agent = Actor(role: "agent", id: "wu")
             // Opened on a Spring Festival holiday: hours do not care about the calendar.
@@ -980,7 +981,7 @@ private enum Attempt: Sendable {
     // MARK: 7. Decision tables
 
     @Test func decisionTableSetsOutputsAndRecordsTheRule() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish(grantYAML, file: "grant.yaml")
             let clerk = Actor(role: "clerk", id: "wang")
             let lines = grantYAML.split(separator: "\n", omittingEmptySubsequences: false)
@@ -1019,7 +1020,7 @@ private enum Attempt: Sendable {
     }
 
     @Test func noMatchingDecisionRuleIsRefused() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish(grantYAML, file: "grant.yaml")
             let clerk = Actor(role: "clerk", id: "wang")
             let at = engineTime("2026-03-02T09:00+08:00")
@@ -1037,7 +1038,7 @@ private enum Attempt: Sendable {
     // MARK: 8. What assignments and guards see
 
     @Test func assignmentsAndGuardsSeeDataCaseNowActorAndRole() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish(errandYAML, file: "errand.yaml")
             let wang = Actor(role: "clerk", id: "wang"), li = Actor(role: "clerk", id: "li"), zhao = Actor(role: "head", id: "zhao")
             // 20:00 UTC on 1 Mar is 04:00 on 2 Mar in Beijing: `today` is the China date.
@@ -1098,7 +1099,7 @@ private enum Attempt: Sendable {
 
 extension EngineTests {
     /// Opens a resident request as counter:wang.
-    func openRequest(_ h: EngineHarness, _ caseId: String, at time: String,
+    func openRequest(_ h: StoreHarness, _ caseId: String, at time: String,
                      sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CaseState {
         let outcome = try await h.engine.open(workflow: "resident-request", caseId: caseId, actor: counter, data: engineJSON(requestData),
                                               at: engineTime(time))
@@ -1108,7 +1109,7 @@ extension EngineTests {
 
     /// Issues a command that must be accepted; returns the case as it then stands.
     @discardableResult
-    func accept(_ h: EngineHarness, _ caseId: String, _ command: String, as actor: Actor, _ data: String = "{}", at time: String,
+    func accept(_ h: StoreHarness, _ caseId: String, _ command: String, as actor: Actor, _ data: String = "{}", at time: String,
                 sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CaseState {
         let before = try h.events(caseId).count
         let outcome = try await h.engine.handle(caseId: caseId, command: command, actor: actor, data: engineJSON(data), at: engineTime(time))
@@ -1128,7 +1129,7 @@ extension EngineTests {
     /// `case.command-rejected` event was recorded, carrying the check, reason and details, and that the
     /// case is otherwise unchanged. `opening` issues it through `open` for that workflow.
     @discardableResult
-    func expectRejected(_ h: EngineHarness, _ caseId: String, _ command: String, as actor: Actor, _ data: String = "{}", at time: String,
+    func expectRejected(_ h: StoreHarness, _ caseId: String, _ command: String, as actor: Actor, _ data: String = "{}", at time: String,
                         check: Rejection.Check, opening: String? = nil,
                         sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> Rejection {
         let before = try h.state(caseId, sourceLocation: sourceLocation)

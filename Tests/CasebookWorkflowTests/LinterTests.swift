@@ -1,14 +1,8 @@
+import CasebookTestSupport
 import Foundation
 import Testing
 
 @testable import CasebookWorkflow
-
-/// The package root, from this file's path (…/Tests/CasebookWorkflowTests/LinterTests.swift).
-private let repositoryRoot: String = {
-    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-    parts.removeLast(3)
-    return parts.joined(separator: "/")
-}()
 
 /// The linter, one rule per test: a valid definition broken in one way, and the exact list of findings
 /// (severity, position, message, hint) it must produce — nothing more.
@@ -79,7 +73,7 @@ private let repositoryRoot: String = {
     }
 
     static func calendars() throws -> [String: WorkingCalendar] {
-        try CalendarSet.load(directory: repositoryRoot + "/Workflows/calendars").calendars
+        try CalendarSet.load(directory: calendarDirectory).calendars
     }
 
     // MARK: The base definition
@@ -91,14 +85,14 @@ private let repositoryRoot: String = {
     }
 
     @Test func residentRequestLintsClean() throws {
-        let path = repositoryRoot + "/Workflows/resident-request.yaml"
+        let path = workflowsDirectory + "/resident-request.yaml"
         let (definition, diagnostics) = DefinitionParser.parse(contentsOf: path)
         #expect(diagnostics.map(\.description) == [])
         let d = try #require(definition)
         #expect(d.name == "resident-request")
         let calendars = try Self.calendars()
         let catalogues = try Catalogue.collect(
-            try Catalogue.sources(named: d.catalogues.map(\.name), directory: repositoryRoot + "/Workflows/catalogues"))
+            try Catalogue.sources(named: d.catalogues.map(\.name), directory: workflowsDirectory + "/catalogues"))
         #expect(catalogues.keys.sorted() == ["service-items"])
         let context = LintContext(knownWorkflows: ["resident-request"], calendars: calendars, years: [2026], catalogues: catalogues)
         #expect(Linter.lint(d, context: context).map(\.description) == [])

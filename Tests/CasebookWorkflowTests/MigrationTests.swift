@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
@@ -27,7 +28,7 @@ private func permit(version: Int, extra: String = "", states: String = "  done: 
 
 @Suite struct MigrationTests {
     @Test func anExplicitMigrationMovesACaseAndIsRecorded() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             let v1 = try await h.publish(permit(version: 1), file: "permit-1.yaml")
             let clerk = Actor(role: "clerk", id: "x")
             let t = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!
@@ -59,7 +60,7 @@ private func permit(version: Int, extra: String = "", states: String = "  done: 
     }
 
     @Test func aMigrationThatWouldStrandTheCaseIsRefused() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             let v1 = try await h.publish(permit(version: 1), file: "permit-1.yaml")
             let clerk = Actor(role: "clerk", id: "x")
             let t = Timestamp(iso8601: "2026-03-02T09:00:00+08:00")!

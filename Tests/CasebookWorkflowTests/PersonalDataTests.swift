@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
@@ -17,7 +18,7 @@ private func rawFiles(_ dir: String) throws -> [(String, Data)] {
 
 @Suite struct PersonalDataTests {
     @Test func personalDataNeverReachesTheStoreInPlaintextAndErasureShredsIt() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             let name = "张三丰-PLAINTEXT-4242"
             let counter = Actor(role: "counter", id: "wang")
@@ -53,7 +54,7 @@ private func rawFiles(_ dir: String) throws -> [(String, Data)] {
     }
 
     @Test func guardsSeePersonalDataWhileItExists() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publish("""
                 workflow: named
                 roles: [clerk]

@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
@@ -17,7 +18,7 @@ import Testing
     let supervisor = Actor(role: "supervisor", id: "zhao")
 
     /// Receives a request for `item` as counter:wang.
-    func receive(_ h: EngineHarness, _ caseId: String, item: String, at time: String, patch: String? = nil,
+    func receive(_ h: StoreHarness, _ caseId: String, item: String, at time: String, patch: String? = nil,
                  sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CaseState {
         var data: [String: JSONValue] = ["item": .string(item), "community": .string("dongcheng"), "applicant": .string("张三")]
         if let patch { data["patch"] = .string(patch) }
@@ -28,7 +29,7 @@ import Testing
 
     /// Issues a command that must be accepted; checks that the events folded afresh give the same case.
     @discardableResult
-    func accept(_ h: EngineHarness, _ caseId: String, _ command: String, as actor: Actor, _ data: String = "{}", at time: String,
+    func accept(_ h: StoreHarness, _ caseId: String, _ command: String, as actor: Actor, _ data: String = "{}", at time: String,
                 sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CaseState {
         let outcome = try await h.engine.handle(caseId: caseId, command: command, actor: actor, data: engineJSON(data), at: engineTime(time))
         if let r = outcome.rejection { Issue.record("\(command) on \(caseId) refused: \(r)", sourceLocation: sourceLocation) }
@@ -39,7 +40,7 @@ import Testing
 
     /// Issues a command that must be refused with `check`; checks the refusal is the case's last event.
     @discardableResult
-    func refuse(_ h: EngineHarness, _ caseId: String, _ command: String, as actor: Actor, _ data: String = "{}", at time: String,
+    func refuse(_ h: StoreHarness, _ caseId: String, _ command: String, as actor: Actor, _ data: String = "{}", at time: String,
                 check: Rejection.Check, sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> Rejection {
         let before = try h.state(caseId, sourceLocation: sourceLocation)
         let outcome = try await h.engine.handle(caseId: caseId, command: command, actor: actor, data: engineJSON(data), at: engineTime(time))
@@ -53,7 +54,7 @@ import Testing
     }
 
     /// The `clocks` array recorded by the last accepted `command` on the case.
-    func clockOps(_ h: EngineHarness, _ caseId: String, command: String) throws -> [JSONValue] {
+    func clockOps(_ h: StoreHarness, _ caseId: String, command: String) throws -> [JSONValue] {
         let event = try #require(try h.events(caseId).last {
             enginePayload($0)["command"] == .string(command) && [CaseEventType.opened, CaseEventType.commandAccepted].contains($0.type)
         })
@@ -63,7 +64,7 @@ import Testing
     // MARK: Receipt: the item's published limit
 
     @Test func mustItemDeadlineIsItsLimitInWorkingDaysAcrossTheSpringFestival() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             let compiled = try await h.publishResidentRequest()
             #expect(compiled.definition.version == 2)
             #expect(compiled.catalogueSources.map(\.file) == ["catalogues/service-items.yaml"])
@@ -103,7 +104,7 @@ import Testing
     }
 
     @Test func limitCrossesTheMakeUpSaturdayOfLabourDay() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             // A family-planning certificate (5 working days) received Fri 8 May 2026: Sat 9 May is worked for
             // Labour Day (1), Mon 11 (2), Tue 12 (3), Wed 13 (4), Thu 14 (5).
@@ -113,7 +114,7 @@ import Testing
     }
 
     @Test func unknownItemIsRefusedNamingTheIdAndKnownItems() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             let outcome = try await h.engine.open(
                 workflow: "resident-request", caseId: "u1", actor: counter,
@@ -133,7 +134,7 @@ import Testing
     // MARK: Certificates the community may not issue
 
     @Test func mayNotItemIsRefusedWithItsReferral() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             let opened = try await receive(h, "k1", item: "kinship-certificate", at: "2026-03-02T09:00+08:00")
             #expect(opened.data["certificate"] == .string("may-not"))
@@ -155,7 +156,7 @@ import Testing
     }
 
     @Test func aCertificateTheCommunityMustIssueCannotBeRefused() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await receive(h, "m1", item: "residence-certificate", at: "2026-03-02T09:00+08:00")
             let r = try await refuse(h, "m1", "refuse", as: supervisor, at: "2026-03-02T09:10+08:00", check: .guardFailed)
@@ -166,7 +167,7 @@ import Testing
     // MARK: One-time notice, pause and resume
 
     @Test func secondNoticeIsRefusedAndRecordedAndPauseMovesTheDeadline() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             let compiled = try await h.publishResidentRequest()
             let calendar = try #require(compiled.calendar)
             // Residence certificate (3 working days) received Mon 2 Mar 09:00: due Thu 5 Mar (3, 4, 5).
@@ -198,7 +199,7 @@ import Testing
     // MARK: Appointments outside office hours
 
     @Test func appointmentsAreBookedOnlyOutsideOfficeHours() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await receive(h, "a1", item: "senior-card", at: "2026-03-02T09:00+08:00")
             let t = "2026-03-02T09:30+08:00"
@@ -221,7 +222,7 @@ import Testing
     }
 
     @Test func aMakeUpSaturdayHasOfficeHours() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await receive(h, "a2", item: "senior-card", at: "2026-02-10T09:00+08:00")
             try await refuse(h, "a2", "book-appointment", as: resident, #"{"time":"2026-02-14T10:00:00+08:00"}"#,
@@ -233,7 +234,7 @@ import Testing
     // MARK: Departments, grid patches, rating, reopening
 
     @Test func referredToADepartmentWhichCompletesThenRatedAndClosed() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await receive(h, "d1", item: "subsistence-allowance", at: "2026-03-02T09:00+08:00")
             let patched = try await accept(h, "d1", "assign-patch", as: supervisor, #"{"patch":"p-07","leader":"patch:liu"}"#, at: "2026-03-02T09:10+08:00")
@@ -253,7 +254,7 @@ import Testing
     }
 
     @Test func handOffSetsTheHandlerAndReopenRestartsTheLimit() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await receive(h, "o1", item: "employment-registration", at: "2026-03-02T09:00+08:00")
             let handed = try await accept(h, "o1", "hand-off", as: counter, at: "2026-03-02T09:20+08:00")
@@ -270,7 +271,7 @@ import Testing
     // MARK: The recorded budget is what replays use
 
     @Test func replayUsesTheRecordedBudgetNotTheDefinitions() async throws {
-        try await EngineHarness.run { h in
+        try await StoreHarness.run { h in
             let compiled = try await h.publishResidentRequest()
             #expect(compiled.definition.clock("completion")?.budget.description == "5 working days")
             _ = try await receive(h, "b1", item: "disability-card", at: "2026-03-02T09:00+08:00")

@@ -1,14 +1,8 @@
+import CasebookTestSupport
 import Foundation
 import Testing
 
 @testable import CasebookWorkflow
-
-/// The package root, from this file's path (…/Tests/CasebookWorkflowTests/SchemaTests.swift).
-private let repositoryRoot: String = {
-    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-    parts.removeLast(3)
-    return parts.joined(separator: "/")
-}()
 
 /// `Workflows/workflow.schema.json` (what editors check) stays in step with ``DefinitionParser`` (what the
 /// engine accepts): same keys at every level, same enumerations, same budget units and type names.
@@ -16,7 +10,7 @@ private let repositoryRoot: String = {
     typealias Object = [String: Any]
 
     static func schema() throws -> Object {
-        let data = try Data(contentsOf: URL(fileURLWithPath: repositoryRoot + "/Workflows/workflow.schema.json"))
+        let data = try Data(contentsOf: URL(fileURLWithPath: workflowsDirectory + "/workflow.schema.json"))
         return try #require(try JSONSerialization.jsonObject(with: data) as? Object)
     }
 

@@ -1,4 +1,5 @@
 import CasebookLog
+import CasebookTestSupport
 import Foundation
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 // Scenario tests for Workflows/task-admission.yaml (工作准入, DOMAIN.md §2 and §4), run on the real
 // definition file and the real calendars.
 
-private let taskAdmissionFile = engineTestRepoRoot + "/Workflows/task-admission.yaml"
+private let taskAdmissionFile = workflowsDirectory + "/task-admission.yaml"
 
 private let department = Actor(role: "department", id: "civil-affairs")
 private let committee = Actor(role: "residents-committee", id: "chen")
@@ -32,12 +33,7 @@ private func votes(for f: Int64, against a: Int64, abstain b: Int64) -> JSONValu
     .object(["meeting": .string("representatives-meeting"), "votes_for": .int(f), "votes_against": .int(a), "votes_abstain": .int(b)])
 }
 
-extension EngineHarness {
-    @discardableResult
-    fileprivate func publishTaskAdmission() async throws -> CompiledWorkflow {
-        try await engine.registry.publish(file: taskAdmissionFile, calendarDirectory: Self.calendarDirectory)
-    }
-
+extension StoreHarness {
     /// Issues a command that must be accepted; returns the case as it then stands.
     @discardableResult
     fileprivate func accept(
@@ -76,14 +72,14 @@ extension EngineHarness {
         #expect(diagnostics.map(\.description) == [])
         let d = try #require(definition)
         #expect(d.name == "task-admission")
-        let calendars = try CalendarSet.load(directory: engineTestRepoRoot + "/Workflows/calendars").calendars
+        let calendars = try CalendarSet.load(directory: calendarDirectory).calendars
         let context = LintContext(knownWorkflows: ["task-admission"], calendars: calendars, years: [2026])
         #expect(Linter.lint(d, context: context).map(\.description) == [])
     }
 
     @Test func workWithLegalBasisGoesStraightToReviewAndIsAdmittedAsMustUndertake() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishTaskAdmission()
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("task-admission")
             let opened = try await h.apply("t1", kind: "work-task", legalBasis: "《城市居民委员会组织法》第三条")
             #expect(opened.state == "applied")
             #expect(opened.data["has_legal_basis"] == .boolean(true))
@@ -123,8 +119,8 @@ extension EngineHarness {
     }
 
     @Test func claimingALegalBasisWithoutCitingItIsRefused() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishTaskAdmission()
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("task-admission")
             var data = application(kind: "work-task", legalBasis: "x").object!
             data["legal_basis"] = nil
             let outcome = try await h.engine.open(workflow: "task-admission", caseId: "t2", actor: department, data: .object(data), at: day(2))
@@ -137,8 +133,8 @@ extension EngineHarness {
     }
 
     @Test func workWithoutLegalBasisCannotBeReviewedOrFiledBeforeTheResolution() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishTaskAdmission()
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("task-admission")
             try await h.apply("t3", kind: "work-task", legalBasis: nil)
             let review = try await h.refuse("t3", "review", street, at: day(3))
             #expect(review.check == .guardFailed)
@@ -167,8 +163,8 @@ extension EngineHarness {
     }
 
     @Test func workWithLegalBasisNeedsNoResolution() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishTaskAdmission()
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("task-admission")
             try await h.apply("t4", kind: "statistical-survey", legalBasis: "《统计法》")
             let r = try await h.refuse("t4", "record-resolution", committee, votes(for: 30, against: 1, abstain: 0), at: day(3))
             #expect(r.check == .guardFailed)
@@ -178,8 +174,8 @@ extension EngineHarness {
     }
 
     @Test func aResolutionThatFailsTheVoteIsRefused() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishTaskAdmission()
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("task-admission")
             try await h.apply("t5", kind: "work-task", legalBasis: nil)
             // Exactly half of the votes cast is not more than half.
             let half = try await h.refuse("t5", "record-resolution", committee, votes(for: 20, against: 15, abstain: 5), at: day(5))
@@ -202,8 +198,8 @@ extension EngineHarness {
     }
 
     @Test func afterAPassingVoteTheWorkIsAdmittedAsMayBeEntrusted() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishTaskAdmission()
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("task-admission")
             try await h.apply("t6", kind: "statistical-survey", legalBasis: nil)
             let resolved = try await h.accept("t6", "record-resolution", committee, votes(for: 21, against: 15, abstain: 5), at: day(9))
             #expect(resolved.state == "resolved")
@@ -229,8 +225,8 @@ extension EngineHarness {
     }
 
     @Test func workTheCommunityShouldNotUndertakeCannotBeAdmittedAndIsRejected() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishTaskAdmission()
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("task-admission")
             try await h.apply("t7", kind: "rating-campaign", legalBasis: nil)
             try await h.accept("t7", "record-resolution", committee, votes(for: 40, against: 2, abstain: 1), at: day(3))
             try await h.accept("t7", "review", street, at: day(4))
@@ -251,8 +247,8 @@ extension EngineHarness {
     }
 
     @Test func theDecisionTableClassifiesEveryKind() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishTaskAdmission()
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("task-admission")
             let expected: [(String, Bool, String)] = [
                 ("work-task", true, "must-undertake"), ("stamping-item", true, "must-undertake"),
                 ("statistical-survey", true, "should-assist"), ("organisation", true, "should-assist"),
@@ -273,8 +269,8 @@ extension EngineHarness {
     }
 
     @Test func theStreetOfficeCanDecline() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishTaskAdmission()
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("task-admission")
             try await h.apply("t8", kind: "plaque", legalBasis: "某条例")
             let declined = try await h.accept("t8", "decline", street, .object(["reason": .string("重复挂牌")]), at: day(3))
             #expect(declined.state == "rejected")
@@ -289,8 +285,8 @@ extension EngineHarness {
     }
 
     @Test func aReviewNotFinishedWithinTwentyWorkingDaysExpires() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishTaskAdmission()
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("task-admission")
             try await h.apply("t9", kind: "work-task", legalBasis: nil, at: day(2))
             try await h.accept("t9", "record-resolution", committee, votes(for: 12, against: 3, abstain: 0), at: day(10))
             // 20 working days from Monday 2 March run to the end of March: not due on the 27th.
@@ -316,8 +312,8 @@ extension EngineHarness {
     }
 
     @Test func theDistrictOfficeWithdrawsAdmittedWork() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishTaskAdmission()
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("task-admission")
             try await h.apply("t10", kind: "organisation", legalBasis: "某规定")
             try await h.accept("t10", "review", street, at: day(3))
             try await h.accept("t10", "approve", district, at: day(3))
@@ -334,8 +330,8 @@ extension EngineHarness {
     }
 
     @Test func aFailedRectificationWithdrawsTheAdmittedWorkThroughSend() async throws {
-        try await EngineHarness.run { h in
-            try await h.publishTaskAdmission()
+        try await StoreHarness.run { h in
+            try await h.publishRepositoryWorkflow("task-admission")
             try await h.publish(testRectificationYAML, file: "rectification.yaml")
             try await h.apply("t11", kind: "work-task", legalBasis: "某法")
             try await h.accept("t11", "review", street, at: day(3))
