@@ -188,6 +188,9 @@ public final class ProjectionStore: Sendable {
         var complete: Bool
         /// Numbers the cases.
         var numbers = CaseNumbers()
+        /// When the run writes into tables that were empty when it began (a rebuild): by table, the
+        /// greatest key written so far (nil: none yet), so that greater keys are appended.
+        var greatest: [Key?]?
         static let unknown: Int16 = -2
         static let limit = 2_000_000
     }
@@ -265,7 +268,14 @@ public final class ProjectionStore: Sendable {
         for i in runners.indices {
             try runners[i].flush(load: { k in try txn.get(tables[i], key: k.bytes) }) { key, value in
                 if let value {
-                    try txn.put(tables[i], key: key.bytes, value: value)
+                    // A key after every key in the table is appended: LMDB then neither searches the
+                    // tree nor splits pages, and fills them.
+                    if let greatest = router.greatest, greatest[i].map({ $0 < key }) ?? true {
+                        try txn.put(tables[i], key: key.bytes, value: value, flags: .append)
+                        router.greatest![i] = key
+                    } else {
+                        try txn.put(tables[i], key: key.bytes, value: value)
+                    }
                 } else {
                     _ = try txn.delete(tables[i], key: key.bytes)
                 }
@@ -336,7 +346,7 @@ public final class ProjectionStore: Sendable {
     /// bounded: rows are written out every `batchSize` events and the cache is dropped past
     /// `cacheLimit` entries.
     @discardableResult
-    public func rebuild(_ names: [String]? = nil, batchSize: Int = 262_144, cacheLimit: Int = 500_000) throws -> ProjectionRun {
+    public func rebuild(_ names: [String]? = nil, batchSize: Int = 1_048_576, cacheLimit: Int = 500_000) throws -> ProjectionRun {
         let names = try Self.validate(names)
         let runners = Self.makeRunners(names)
         let started = DispatchTime.now().uptimeNanoseconds
@@ -352,7 +362,7 @@ public final class ProjectionStore: Sendable {
         let tables = zip(names, spares).map { table($0, $1) }
         let starts = Array(repeating: UInt64(0), count: names.count)
         var position: UInt64 = 0
-        var router = Router(complete: true)
+        var router = Router(complete: true, greatest: [Key?](repeating: nil, count: names.count))
         while true {
             let (done, end): (Bool, UInt64) = try writeGrowing(onRetry: { for r in runners { r.discard() }; router = Router(complete: false) }) { txn in
                 let head = store.count
