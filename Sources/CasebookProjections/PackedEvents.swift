@@ -53,6 +53,14 @@ struct PackedEvents: Sendable {
     /// The position up to which (exclusive) the reader had read when it handed the batch over.
     var end: UInt64 = 0
 
+    /// Moves the batch out, leaving an empty one without storage (so that the one moved out is not
+    /// shared, and is filled again without being copied).
+    mutating func take() -> PackedEvents {
+        var taken = PackedEvents()
+        swap(&taken, &self)
+        return taken
+    }
+
     /// Empties it, keeping its capacity.
     mutating func removeAll() {
         events.removeAll(keepingCapacity: true)

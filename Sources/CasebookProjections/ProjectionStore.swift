@@ -235,34 +235,35 @@ public final class ProjectionStore: Sendable {
             }
             if asked == runners.count { router.owner[c] = -1 }
         }
+        var unpacker = PackedEventUnpacker()
+        var event = CaseEvent(kind: .opened, position: 0, at: 0)
+        // Case numbers by the case id's word id (-1: not yet looked up), for as long as the words last.
+        var byWord: [Int32] = []
+        var generation = 0
+        func fold(_ batch: borrowing PackedEvents) throws {
+            unpacker.take(batch)
+            if unpacker.generation != generation {
+                byWord.removeAll(keepingCapacity: true)
+                generation = unpacker.generation
+            }
+            for k in batch.events.indices {
+                // One event value, refilled in place for each event, so that its lists keep their storage.
+                unpacker.unpack(batch, k, into: &event)
+                let w = Int(batch.events[k].caseId)
+                if w >= byWord.count { byWord.grow(to: unpacker.words.count, with: -1) }
+                if w >= 0 && byWord[w] < 0 { byWord[w] = router.numbers.number(event.caseId) }
+                try route(event, case: Int(w >= 0 ? byWord[w] : router.numbers.number(event.caseId)))
+            }
+        }
         if end - from >= readAhead.minimumEvents {
             // Long runs: read and parse on a second thread while this one folds (and holds the write
             // transaction, which must stay on the thread that began it).
-            var unpacker = PackedEventUnpacker()
-            var event = CaseEvent(kind: .opened, position: 0, at: 0)
-            // Case numbers by the case id's word id (-1: not yet looked up), for as long as the words last.
-            var byWord: [Int32] = []
-            var generation = 0
-            try readOnSecondThread(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore) { batch in
-                unpacker.take(batch)
-                if unpacker.generation != generation {
-                    byWord.removeAll(keepingCapacity: true)
-                    generation = unpacker.generation
-                }
-                for k in batch.events.indices {
-                    // One event value, refilled in place for each event, so that its lists keep their storage.
-                    unpacker.unpack(batch, k, into: &event)
-                    let w = Int(batch.events[k].caseId)
-                    if w >= byWord.count { byWord.grow(to: unpacker.words.count, with: -1) }
-                    if w >= 0 && byWord[w] < 0 { byWord[w] = router.numbers.number(event.caseId) }
-                    try route(event, case: Int(w >= 0 ? byWord[w] : router.numbers.number(event.caseId)))
-                }
-            }
+            try readOnSecondThread(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, fold)
         } else {
-            var reader = CaseEvent.Reader()
-            try store.scanViews(from: from, to: end) { view in
-                if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
-                if let event = try reader.read(view) { try route(event, case: Int(router.numbers.number(event.caseId))) }
+            var spare = PackedEvents()
+            try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: readAhead.batchSize, reuse: { spare.take() }) { batch in
+                try fold(batch)
+                spare = consume batch
             }
         }
         for i in runners.indices {
@@ -283,6 +284,47 @@ public final class ProjectionStore: Sendable {
         }
     }
 
+    /// Reads and parses events [from, to) on the calling thread into packed batches of `batchSize` case
+    /// events, and hands each full batch (and the last, if not empty) to `body`, which may keep it; the
+    /// next batch is filled from `reuse` (a spent batch, or a new one). Events recorded after
+    /// `recordedAtOrBefore` (if given) are passed over unparsed.
+    static func read(
+        _ store: EventStore, from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, batchSize: Int,
+        reuse: () -> PackedEvents = { PackedEvents() }, _ body: (consuming PackedEvents) throws -> Void
+    ) throws {
+        var reader = PackedEventReader()
+        var batch = reuse()
+        batch.removeAll()
+        let batchSize = max(1, batchSize)
+        try store.scanViews(from: from, to: end) { view in
+            if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
+            guard try reader.read(view, into: &batch), batch.events.count == batchSize else { return }
+            batch.end = view.position + 1
+            // Handed over without a reference left here (`batch` becomes the next one to fill).
+            var full = reuse()
+            full.removeAll()
+            swap(&full, &batch)
+            try body(consume full)
+        }
+        if !batch.events.isEmpty {
+            batch.end = end
+            try body(consume batch)
+        }
+    }
+
+    /// Reads and parses every event of `store` on the calling thread as the reading thread of a rebuild
+    /// does, without folding them: the floor under any rebuild, for benchmarks. Returns the events read
+    /// and how many of them projections follow.
+    public static func readAndParse(_ store: EventStore) throws -> (events: UInt64, caseEvents: Int) {
+        var caseEvents = 0
+        var spare = PackedEvents()
+        try read(store, from: 0, to: store.count, recordedAtOrBefore: nil, batchSize: 2048, reuse: { spare.take() }) { batch in
+            caseEvents += batch.events.count
+            spare = consume batch
+        }
+        return (store.count, caseEvents)
+    }
+
     /// Reads and parses events [from, to) on a second thread, handing them over in packed batches; events
     /// recorded after `recordedAtOrBefore` (if given) are passed over unparsed.
     private func readOnSecondThread(
@@ -293,25 +335,14 @@ public final class ProjectionStore: Sendable {
         let batchSize = max(1, readAhead.batchSize)
         Thread {
             do {
-                var reader = PackedEventReader()
-                var batch = PackedEvents()
                 // Batches the folding thread has finished with, to fill again.
                 var pool: [PackedEvents] = []
-                try store.scanViews(from: from, to: end) { view in
-                    if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
-                    guard try reader.read(view, into: &batch), batch.events.count == batchSize else { return }
-                    batch.end = view.position + 1
-                    var full = pool.popLast() ?? PackedEvents()
-                    swap(&full, &batch)
-                    // (`batch` is now a spent one, or new.)
+                try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: batchSize, reuse: {
+                    pool.popLast() ?? PackedEvents()
+                }) { full in
                     guard let spent = pipe.put(consume full) else { throw CancellationError() }
                     pool += spent
                     if pool.count > 2 { pool.removeFirst(pool.count - 2) }
-                    batch.removeAll()
-                }
-                if !batch.events.isEmpty {
-                    batch.end = end
-                    _ = pipe.put(consume batch)
                 }
                 pipe.finish(nil)
             } catch {
