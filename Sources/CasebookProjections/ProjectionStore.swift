@@ -199,7 +199,7 @@ public final class ProjectionStore: Sendable {
     /// writes what changed into their tables.
     private func fold(
         _ txn: borrowing Transaction, runners: [any AnyProjectionRunner], tables: [Database], starts: [UInt64], from: UInt64, to end: UInt64,
-        router: inout Router, recordedAtOrBefore: Int64? = nil
+        router: inout Router, recordedAtOrBefore: Int64? = nil, cacheLimit: Int = .max
     ) throws {
         if router.numbers.count > Router.limit {
             // Number cases afresh; rows cached under the old numbers go (all are flushed by now).
@@ -235,6 +235,26 @@ public final class ProjectionStore: Sendable {
             }
             if asked == runners.count { router.owner[c] = -1 }
         }
+        /// Writes every changed row and tally into the tables.
+        func flush() throws {
+            for i in runners.indices {
+                try runners[i].flush(load: { k in try txn.get(tables[i], key: k.bytes) }) { key, value in
+                    if let value {
+                        // A key after every key in the table is appended: LMDB then neither searches the
+                        // tree nor splits pages, and fills them.
+                        if let greatest = router.greatest, greatest[i].map({ $0 < key }) ?? true {
+                            try txn.put(tables[i], key: key.bytes, value: value, flags: .append)
+                            router.greatest![i] = key
+                        } else {
+                            try txn.put(tables[i], key: key.bytes, value: value)
+                        }
+                    } else {
+                        _ = try txn.delete(tables[i], key: key.bytes)
+                    }
+                }
+            }
+        }
+
         var unpacker = PackedEventUnpacker()
         var event = CaseEvent(kind: .opened, position: 0, at: 0)
         // Case numbers by the case id's word id (-1: not yet looked up), for as long as the words last.
@@ -254,6 +274,12 @@ public final class ProjectionStore: Sendable {
                 if w >= 0 && byWord[w] < 0 { byWord[w] = router.numbers.number(event.caseId) }
                 try route(event, case: Int(w >= 0 ? byWord[w] : router.numbers.number(event.caseId)))
             }
+            // Memory stays bounded whatever the run's length: past the limit, what is cached is written
+            // into the transaction and dropped (and read back from it when needed again).
+            if cacheLimit < .max && runners.reduce(0, { $0 + $1.cachedCount }) > cacheLimit {
+                try flush()
+                for r in runners { r.evict() }
+            }
         }
         if end - from >= readAhead.minimumEvents {
             // Long runs: read and parse on a second thread while this one folds (and holds the write
@@ -266,22 +292,7 @@ public final class ProjectionStore: Sendable {
                 spare = consume batch
             }
         }
-        for i in runners.indices {
-            try runners[i].flush(load: { k in try txn.get(tables[i], key: k.bytes) }) { key, value in
-                if let value {
-                    // A key after every key in the table is appended: LMDB then neither searches the
-                    // tree nor splits pages, and fills them.
-                    if let greatest = router.greatest, greatest[i].map({ $0 < key }) ?? true {
-                        try txn.put(tables[i], key: key.bytes, value: value, flags: .append)
-                        router.greatest![i] = key
-                    } else {
-                        try txn.put(tables[i], key: key.bytes, value: value)
-                    }
-                } else {
-                    _ = try txn.delete(tables[i], key: key.bytes)
-                }
-            }
-        }
+        try flush()
     }
 
     /// Reads and parses events [from, to) on the calling thread into packed batches of `batchSize` case
@@ -373,11 +384,12 @@ public final class ProjectionStore: Sendable {
     // MARK: Rebuilding
 
     /// Rebuilds projections from position 0 into their spare tables, then swaps each spare in for its
-    /// live table in one transaction (which also folds whatever was appended meanwhile). Memory stays
-    /// bounded: rows are written out every `batchSize` events and the cache is dropped past
-    /// `cacheLimit` entries.
+    /// live table in one transaction (which also folds whatever was appended meanwhile). Rows are
+    /// committed every `batchSize` events. Memory stays bounded however long the log: whenever more
+    /// than `cacheLimit` rows and tallies are cached (about 1 KiB each on the demo city's log), they are
+    /// written into the transaction and dropped, and read back from it when their cases come up again.
     @discardableResult
-    public func rebuild(_ names: [String]? = nil, batchSize: Int = 1_048_576, cacheLimit: Int = 500_000) throws -> ProjectionRun {
+    public func rebuild(_ names: [String]? = nil, batchSize: Int = 1_048_576, cacheLimit: Int = 50_000) throws -> ProjectionRun {
         let names = try Self.validate(names)
         let runners = Self.makeRunners(names)
         let started = DispatchTime.now().uptimeNanoseconds
@@ -399,7 +411,7 @@ public final class ProjectionStore: Sendable {
                 let head = store.count
                 let last = head - position <= UInt64(batchSize)
                 let end = last ? head : position + UInt64(batchSize)
-                try fold(txn, runners: runners, tables: tables, starts: starts, from: position, to: end, router: &router)
+                try fold(txn, runners: runners, tables: tables, starts: starts, from: position, to: end, router: &router, cacheLimit: cacheLimit)
                 guard last else { return (false, end) }
                 // Swap: the spare becomes live at the log's head, the old live table is emptied.
                 for (name, spare) in zip(names, spares) {
@@ -417,9 +429,6 @@ public final class ProjectionStore: Sendable {
             position = end
             run.transactions += 1
             if done { break }
-            if runners.reduce(0, { $0 + $1.cachedCount }) > cacheLimit {
-                for r in runners { r.evict() }
-            }
         }
         run.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return run

@@ -47,13 +47,19 @@ struct ProjectionsCommand: ParsableCommand {
             discussion: "Prints one JSON object: events folded, seconds, events/s, and the peak of anonymous (heap) memory while it ran, which excludes the memory-mapped store.")
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "Projections to rebuild (default: all).") var names: [String] = []
+        @Option(help: "Rows and tallies kept in memory (about 1 KiB each); past it they are written out and dropped.")
+        var cacheLimit = 50_000
+
+        func validate() throws {
+            guard cacheLimit > 0 else { throw ValidationError("--cache-limit must be at least 1") }
+        }
 
         func run() throws {
             let store = try storeOptions.open()
             defer { store.close() }
             let projections = try ProjectionStore(store: store)
             let sampler = MemorySampler()
-            let run = try projections.rebuild(names)
+            let run = try projections.rebuild(names, cacheLimit: cacheLimit)
             let peak = sampler.stop()
             let which = (try ProjectionStore.validate(names)).joined(separator: ",")
             print(#"{"projections":"\#(which)","events":\#(run.events),"seconds":\#(round3(run.seconds)),"eventsPerSecond":\#(Int(run.eventsPerSecond)),"transactions":\#(run.transactions),"peakAnonymousMiB":\#(round3(Double(peak) / 1_048_576)),"peakResidentMiB":\#(round3(Double(MemorySampler.read("VmHWM")) / 1_048_576))}"#)

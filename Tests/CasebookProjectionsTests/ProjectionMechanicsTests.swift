@@ -55,6 +55,10 @@ import Testing
             expectSameDumps(incremental, try ahead.dumpAll(), "incremental vs read ahead in runs of 300")
             try ahead.rebuild()
             expectSameDumps(incremental, try ahead.dumpAll(), "incremental vs rebuilt, read ahead")
+            // With at most 20 rows and tallies cached: written out and dropped within the transaction,
+            // then read back, many times over.
+            try ahead.rebuild(cacheLimit: 20)
+            expectSameDumps(incremental, try ahead.dumpAll(), "incremental vs rebuilt with a cache of 20")
         }
     }
 
