@@ -383,13 +383,16 @@ public final class ProjectionStore: Sendable {
 
     // MARK: Rebuilding
 
+    /// The rows and tallies a rebuild keeps in memory by default (about 1 KiB each on the demo city's log).
+    public static let rebuildCacheLimit = 50_000
+
     /// Rebuilds projections from position 0 into their spare tables, then swaps each spare in for its
     /// live table in one transaction (which also folds whatever was appended meanwhile). Rows are
     /// committed every `batchSize` events. Memory stays bounded however long the log: whenever more
     /// than `cacheLimit` rows and tallies are cached (about 1 KiB each on the demo city's log), they are
     /// written into the transaction and dropped, and read back from it when their cases come up again.
     @discardableResult
-    public func rebuild(_ names: [String]? = nil, batchSize: Int = 1_048_576, cacheLimit: Int = 50_000) throws -> ProjectionRun {
+    public func rebuild(_ names: [String]? = nil, batchSize: Int = 1_048_576, cacheLimit: Int = ProjectionStore.rebuildCacheLimit) throws -> ProjectionRun {
         let names = try Self.validate(names)
         let runners = Self.makeRunners(names)
         let started = DispatchTime.now().uptimeNanoseconds

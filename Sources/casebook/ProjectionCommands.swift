@@ -48,7 +48,7 @@ struct ProjectionsCommand: ParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "Projections to rebuild (default: all).") var names: [String] = []
         @Option(help: "Rows and tallies kept in memory (about 1 KiB each); past it they are written out and dropped.")
-        var cacheLimit = 50_000
+        var cacheLimit = ProjectionStore.rebuildCacheLimit
 
         func validate() throws {
             guard cacheLimit > 0 else { throw ValidationError("--cache-limit must be at least 1") }
