@@ -96,26 +96,53 @@ enum ByteHash {
 
 /// Numbers distinct byte strings 0, 1, 2, … in the order they are first met (open addressing, linear
 /// probing, at most half full; the bytes are kept in one array).
+///
+/// A slot holds a word's first 16 bytes and its length beside its id, so that a word of up to 16 bytes
+/// (case ids, people's names) is found by reading its slot alone: the ids met in a log are many, and
+/// every further array a lookup reads is a likely cache miss.
 struct WordIds {
-    /// By slot: the high half of the word's hash and its id plus one (low half); 0 for an empty slot.
-    private var slots: [UInt64] = Array(repeating: 0, count: 1024)
+    struct Slot {
+        /// The high 24 bits of the word's hash, its length (255: longer than 254) and its id plus one (low
+        /// 32 bits); 0 for an empty slot.
+        var meta: UInt64 = 0
+        /// Its first 16 bytes, zero-padded.
+        var head: UInt64 = 0, tail: UInt64 = 0
+    }
+    private var slots = [Slot](repeating: Slot(), count: 1024)
     /// By id: where its bytes start in `arena` (and, one further, where they end).
     private var starts: [Int] = [0]
     private var arena: [UInt8] = []
     /// Words numbered so far.
     var count: Int { starts.count - 1 }
 
+    /// The slot's meta without the id, and the first 16 bytes, of `bytes` with hash `h`.
+    @inline(__always) private static func signature(_ bytes: UnsafeRawBufferPointer, _ h: UInt64) -> (UInt64, UInt64, UInt64) {
+        var head: UInt64 = 0, tail: UInt64 = 0
+        let n = bytes.count
+        if n >= 16 {
+            head = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+            tail = bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        } else if n > 0 {
+            withUnsafeMutableBytes(of: &head) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<min(8, n)])) }
+            if n > 8 { withUnsafeMutableBytes(of: &tail) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[8..<n])) } }
+        }
+        return (h & 0xFFFF_FF00_0000_0000 | UInt64(min(n, 255)) << 32, head, tail)
+    }
+
     /// The word's id; `new` is called with its bytes when it is met for the first time.
     @inline(__always) mutating func id(_ bytes: UnsafeRawBufferPointer, new: (UnsafeRawBufferPointer) -> Void) -> Int32 {
         let h = ByteHash.hash(bytes)
+        let (meta, head, tail) = Self.signature(bytes, h)
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: h) & mask
-        while slots[i] != 0 {
-            if slots[i] >> 32 == h >> 32 {
-                let n = Int(slots[i] & 0xFFFF_FFFF) - 1
-                let (s, e) = (starts[n], starts[n + 1])
-                if e - s == bytes.count
-                    && (bytes.isEmpty || arena.withUnsafeBytes { memcmp($0.baseAddress! + s, bytes.baseAddress!, bytes.count) == 0 }) {
+        while slots[i].meta != 0 {
+            let slot = slots[i]
+            if slot.meta & 0xFFFF_FFFF_0000_0000 == meta && slot.head == head && slot.tail == tail {
+                let n = Int(slot.meta & 0xFFFF_FFFF) - 1
+                // Up to 16 bytes, the slot says it all; a longer word is compared with its bytes.
+                if bytes.count <= 16 || arena.withUnsafeBytes({ a in
+                    starts[n + 1] - starts[n] == bytes.count && memcmp(a.baseAddress! + starts[n], bytes.baseAddress!, bytes.count) == 0
+                }) {
                     return Int32(n)
                 }
             }
@@ -124,7 +151,7 @@ struct WordIds {
         let n = count
         arena.append(contentsOf: bytes)
         starts.append(arena.count)
-        slots[i] = h & 0xFFFF_FFFF_0000_0000 | UInt64(n + 1)
+        slots[i] = Slot(meta: meta | UInt64(n + 1), head: head, tail: tail)
         if 2 * count > slots.count { grow() }
         new(bytes)
         return Int32(n)
@@ -132,20 +159,22 @@ struct WordIds {
 
     /// Forgets every word.
     mutating func reset() {
-        slots = Array(repeating: 0, count: 1024)
+        slots = [Slot](repeating: Slot(), count: 1024)
         starts = [0]
         arena = []
     }
 
     private mutating func grow() {
-        slots = Array(repeating: 0, count: 2 * slots.count)
+        let old = slots
+        slots = [Slot](repeating: Slot(), count: 2 * old.count)
         let mask = slots.count - 1
         arena.withUnsafeBytes { a in
-            for n in 0..<count {
+            for slot in old where slot.meta != 0 {
+                let n = Int(slot.meta & 0xFFFF_FFFF) - 1
                 let h = ByteHash.hash(UnsafeRawBufferPointer(rebasing: a[starts[n]..<starts[n + 1]]))
                 var i = Int(truncatingIfNeeded: h) & mask
-                while slots[i] != 0 { i = (i + 1) & mask }
-                slots[i] = h & 0xFFFF_FFFF_0000_0000 | UInt64(n + 1)
+                while slots[i].meta != 0 { i = (i + 1) & mask }
+                slots[i] = slot
             }
         }
     }
