@@ -14,9 +14,10 @@ public struct AdmissionRow: ProjectionRow {
     public init() {}
 
     public func encode(into w: inout RowWriter) {
-        for s in [kind, title, community, department, state, category, legalBasis, meeting] { w.string(s) }
+        w.string(kind); w.string(title); w.string(community); w.string(department); w.string(state)
+        w.string(category); w.string(legalBasis); w.string(meeting)
         w.bool(hasLegalBasis); w.bool(resolutionPassed)
-        for i in [votesFor, votesAgainst, votesAbstain, appliedAt, lastAt] { w.int(i) }
+        w.int(votesFor); w.int(votesAgainst); w.int(votesAbstain); w.int(appliedAt); w.int(lastAt)
         w.strings(trailCommands); w.strings(trailRoles); w.strings(trailActors); w.ints(trailTimes)
     }
 

@@ -23,9 +23,11 @@ public struct LedgerRow: ProjectionRow {
     public init() {}
 
     public func encode(into w: inout RowWriter) {
-        for s in [department, community, item, admission, mode, state] { w.string(s) }
-        for i in [unitPrice, fixedAmount, delivered, unbilled, accrued, assessed, paid, outstanding, advances, reimbursed,
-                  entrustedAt, assessedAt, dueAt, settledAt] { w.int(i) }
+        w.string(department); w.string(community); w.string(item); w.string(admission); w.string(mode)
+        w.string(state)
+        w.int(unitPrice); w.int(fixedAmount); w.int(delivered); w.int(unbilled); w.int(accrued); w.int(assessed)
+        w.int(paid); w.int(outstanding); w.int(advances); w.int(reimbursed); w.int(entrustedAt); w.int(assessedAt)
+        w.int(dueAt); w.int(settledAt)
         w.bool(overdueFlag)
     }
 

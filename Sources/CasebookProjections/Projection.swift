@@ -184,10 +184,16 @@ final class ProjectionRunner<P: Projection> {
     @_specialize(where P == RectificationsProjection)
     @_specialize(where P == RatingsProjection)
     func flush(load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws {
-        var order = dirtyRows.map { (key: entries[Int($0)].key, index: $0) }
-        order.sort { $0.key < $1.key }
+        // Sorted by the keys' first 16 bytes, read once into integers, and by the whole keys only where
+        // those are the same: comparing the keys' bytes at each step of the sort reads every key anew.
+        var order = dirtyRows.map { index in
+            let key = entries[Int(index)].key
+            let (p0, p1) = key.prefix16
+            return (p0: p0, p1: p1, key: key, index: index)
+        }
+        order.sort { a, b in a.p0 != b.p0 ? a.p0 < b.p0 : a.p1 != b.p1 ? a.p1 < b.p1 : a.key < b.key }
         var w = RowWriter()
-        for (key, index) in order {
+        for (_, _, key, index) in order {
             let entry = entries[Int(index)]
             entry.dirty = false
             let contributions = entry.row.map(projection.contributions(of:)) ?? []

@@ -37,12 +37,12 @@ public struct RatingRow: ProjectionRow {
     public init() {}
 
     public func encode(into w: inout RowWriter) {
-        for s in [community, street, period, state] { w.string(s) }
-        for i in [year, sample, households, batches, service, management, democracy, environment, safety, culture, openness, answers, satisfied] {
-            w.int(i)
-        }
+        w.string(community); w.string(street); w.string(period); w.string(state)
+        w.int(year); w.int(sample); w.int(households); w.int(batches); w.int(service); w.int(management)
+        w.int(democracy); w.int(environment); w.int(safety); w.int(culture); w.int(openness); w.int(answers)
+        w.int(satisfied)
         w.bool(fundEligible); w.int(specialFund); w.bool(overdueFlag)
-        for i in [openedAt, deadline, concludedAt, publishedAt] { w.int(i) }
+        w.int(openedAt); w.int(deadline); w.int(concludedAt); w.int(publishedAt)
     }
 
     public init(from r: inout RowReader) {

@@ -21,8 +21,9 @@ public struct RectificationRow: ProjectionRow {
     public init() {}
 
     public func encode(into w: inout RowWriter) {
-        for s in [kind, department, community, state, result, outcome, admission] { w.string(s) }
-        for i in [year, total, reports, openedAt, deadline, closedAt] { w.int(i) }
+        w.string(kind); w.string(department); w.string(community); w.string(state); w.string(result)
+        w.string(outcome); w.string(admission)
+        w.int(year); w.int(total); w.int(reports); w.int(openedAt); w.int(deadline); w.int(closedAt)
         w.bool(overdueFlag)
     }
 

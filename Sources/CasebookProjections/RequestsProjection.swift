@@ -27,8 +27,10 @@ public struct RequestRow: ProjectionRow {
     public init() {}
 
     public func encode(into w: inout RowWriter) {
-        for s in [community, patch, item, certificate, owner, handler, department, state, rating] { w.string(s) }
-        for i in [receivedAt, dueAt, completedAt, lastAt, pausedMs, pausedSince, notices, noticeRefusals, reopened, lateCompletions] { w.int(i) }
+        w.string(community); w.string(patch); w.string(item); w.string(certificate); w.string(owner)
+        w.string(handler); w.string(department); w.string(state); w.string(rating)
+        w.int(receivedAt); w.int(dueAt); w.int(completedAt); w.int(lastAt); w.int(pausedMs); w.int(pausedSince)
+        w.int(notices); w.int(noticeRefusals); w.int(reopened); w.int(lateCompletions)
         w.bool(overdueFlag)
         w.bool(appointment)
     }
