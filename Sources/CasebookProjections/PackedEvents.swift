@@ -50,8 +50,6 @@ struct PackedEvents: Sendable {
     var newWords: [String] = []
     /// Whether the reader forgot every word before this batch (its numbering starts again at 0).
     var wordsReset = false
-    /// The position up to which (exclusive) the reader had read when it handed the batch over.
-    var end: UInt64 = 0
 
     /// Moves the batch out, leaving an empty one without storage (so that the one moved out is not
     /// shared, and is filled again without being copied).
@@ -68,7 +66,6 @@ struct PackedEvents: Sendable {
         clocks.removeAll(keepingCapacity: true)
         newWords.removeAll(keepingCapacity: true)
         wordsReset = false
-        end = 0
     }
 }
 
@@ -188,7 +185,7 @@ struct PackedEventReader {
 
     /// A reader that starts numbering words again, at the start of a batch, once it has more than
     /// `wordLimit`.
-    init(wordLimit: Int = 1 << 20) { self.wordLimit = wordLimit }
+    init(wordLimit: Int = 1 << 19) { self.wordLimit = wordLimit }
 
     /// Reads `event` into `batch`; false if it is not one of the engine's case events. Strings met for
     /// the first time are added to the batch's new words.

@@ -310,17 +310,13 @@ public final class ProjectionStore: Sendable {
         try store.scanViews(from: from, to: end) { view in
             if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
             guard try reader.read(view, into: &batch), batch.events.count == batchSize else { return }
-            batch.end = view.position + 1
             // Handed over without a reference left here (`batch` becomes the next one to fill).
             var full = reuse()
             full.removeAll()
             swap(&full, &batch)
             try body(consume full)
         }
-        if !batch.events.isEmpty {
-            batch.end = end
-            try body(consume batch)
-        }
+        if !batch.events.isEmpty { try body(consume batch) }
     }
 
     /// Reads and parses every event of `store` on the calling thread as the reading thread of a rebuild

@@ -294,7 +294,7 @@ import Testing
             }
             // Batches of a few events each, with a reader that starts its words again whenever it has more
             // than 5, as the folding thread receives them; one event value is refilled for every event.
-            for (batchSize, limit) in [(3, 5), (1000, 1 << 20)] {
+            for (batchSize, limit) in [(3, 5), (1000, 1 << 19)] {
                 var reader = PackedEventReader(wordLimit: limit)
                 var unpacker = PackedEventUnpacker()
                 var batch = PackedEvents()
