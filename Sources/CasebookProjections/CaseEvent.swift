@@ -94,8 +94,17 @@ public struct CaseEvent: Sendable {
         /// Reads an event; nil if it is not one of the engine's case events.
         public mutating func read(_ event: borrowing EventView) throws -> CaseEvent? {
             scratch.removeAll()
-            guard try packer.read(event, into: &scratch) else { return nil }
+            let isCaseEvent: Bool
+            do {
+                isCaseEvent = try packer.read(event, into: &scratch)
+            } catch {
+                // The words numbered before the payload turned out malformed are learnt all the same, so
+                // that the next events' word ids still match.
+                unpacker.take(scratch)
+                throw error
+            }
             unpacker.take(scratch)
+            guard isCaseEvent else { return nil }
             var e = CaseEvent(kind: .opened, position: 0, at: 0)
             unpacker.unpack(scratch, 0, into: &e)
             return e

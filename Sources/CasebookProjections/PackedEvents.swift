@@ -111,6 +111,8 @@ struct WordIds {
     private var arena: [UInt8] = []
     /// Words numbered so far.
     var count: Int { starts.count - 1 }
+    /// Their bytes, all told.
+    var byteCount: Int { arena.count }
 
     /// The slot's meta without the id, and the first 16 bytes, of `bytes` with hash `h`.
     @inline(__always) private static func signature(_ bytes: UnsafeRawBufferPointer, _ h: UInt64) -> (UInt64, UInt64, UInt64) {
@@ -179,13 +181,19 @@ struct WordIds {
 
 /// Reads engine case events from the log into packed batches (the reading side).
 struct PackedEventReader {
-    /// Words kept before the numbering starts again (bounds the memory both sides keep for them).
-    let wordLimit: Int
+    /// Words, and their bytes, kept before the numbering starts again: they bound the memory both sides
+    /// keep for words (each word is kept on both). The numbering starts again only at the start of a
+    /// batch, so a batch's new words come on top; 393,216 words keep the reader's table from doubling
+    /// past 2^20 slots (24 MiB) before it starts again.
+    let wordLimit: Int, byteLimit: Int
     private var words = WordIds()
 
     /// A reader that starts numbering words again, at the start of a batch, once it has more than
-    /// `wordLimit`.
-    init(wordLimit: Int = 1 << 19) { self.wordLimit = wordLimit }
+    /// `wordLimit` words or `byteLimit` bytes of them.
+    init(wordLimit: Int = 393_216, byteLimit: Int = 32 << 20) {
+        self.wordLimit = wordLimit
+        self.byteLimit = byteLimit
+    }
 
     /// Reads `event` into `batch`; false if it is not one of the engine's case events. Strings met for
     /// the first time are added to the batch's new words.
@@ -198,7 +206,7 @@ struct PackedEventReader {
         else if event.typeIs("case.migrated") { kind = .migrated }
         else if event.typeIs("subject.erased") { kind = .erased }
         else { return false }
-        if batch.events.isEmpty && words.count > wordLimit {
+        if batch.events.isEmpty && (words.count > wordLimit || words.byteCount > byteLimit) {
             words.reset()
             batch.wordsReset = true
         }

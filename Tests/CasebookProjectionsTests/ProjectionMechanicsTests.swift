@@ -294,8 +294,8 @@ import Testing
             }
             // Batches of a few events each, with a reader that starts its words again whenever it has more
             // than 5, as the folding thread receives them; one event value is refilled for every event.
-            for (batchSize, limit) in [(3, 5), (1000, 1 << 19)] {
-                var reader = PackedEventReader(wordLimit: limit)
+            for (batchSize, limit, bytes) in [(3, 5, Int.max), (4, Int.max, 200), (1000, 393_216, 32 << 20)] {
+                var reader = PackedEventReader(wordLimit: limit, byteLimit: bytes)
                 var unpacker = PackedEventUnpacker()
                 var batch = PackedEvents()
                 var event = CaseEvent(kind: .opened, position: 0, at: 0)
@@ -314,8 +314,36 @@ import Testing
                 drain()
                 #expect(unpacked.count == alone.count)
                 #expect(unpacked == alone, "batches of \(batchSize)")
-                if limit == 5 { #expect(unpacker.generation > 10, "the words were started again") }
+                if limit == 5 || bytes == 200 { #expect(unpacker.generation > 10, "the words were started again") }
             }
+        }
+    }
+}
+
+/// A reader that met a malformed payload reads the events after it as a fresh reader does.
+@Suite struct CaseEventReaderRecoveryTests {
+    @Test func aMalformedPayloadLeavesTheReaderInStep() async throws {
+        try await StoreHarness.run(unsafeNoSync: true) { h in
+            let payloads = [
+                #"{"case":"a-1","command":"open","actor":"甲@c001","set":{"community":"和平社区","item":"complaint-about-the-long-name"}}"#,
+                // New words (a case id, an actor) are numbered before the member that is not an object.
+                #"{"case":"new-2","actor":"乙@c002","command":"a-brand-new-command-name","set":5}"#,
+                #"{"case":"b-3","command":"next","actor":"丙@c003","set":{"community":"新河社区","note":"a third string, long enough"}}"#,
+                #"{"case":"a-1","command":"again","actor":"甲@c001","set":{"community":"和平社区","item":"complaint-about-the-long-name"}}"#,
+            ]
+            for (k, json) in payloads.enumerated() {
+                try await h.store.append(to: "case-t\(k)", expectedVersion: .any, events: [ProposedEvent(type: "case.command-accepted", json: json)])
+            }
+            var reader = CaseEvent.Reader()
+            var failures = 0, compared = 0
+            try h.store.scanViews(from: 0) { view in
+                let inTurn: CaseEvent?
+                do { inTurn = try reader.read(view) } catch { failures += 1; return }
+                let alone = try #require(try CaseEvent.read(view))
+                #expect(inTurn.map { String(describing: $0) } == String(describing: alone), "event \(view.position)")
+                compared += 1
+            }
+            #expect(failures == 1 && compared == 3)
         }
     }
 }
