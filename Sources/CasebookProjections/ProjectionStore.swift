@@ -509,56 +509,17 @@ public final class ProjectionStore: Sendable {
 }
 
 /// Numbers the cases met in a run (0, 1, 2, … in the order they are first met), so that the folding
-/// thread finds a case's owner and cached rows by array index: one hash of the case id per event.
-///
-/// The ids are found through a table of their own (open addressing, linear probing, at most half
-/// full) under a hash of their UTF-8 bytes that takes them eight at a time: a `[String: Int32]` hashed
-/// each id with SipHash, which was some 3% of a rebuild's CPU.
+/// thread finds a case's owner and cached rows by array index. The ids are numbered by the same table
+/// as the reading thread's words (``WordIds``), keyed by their UTF-8 bytes.
 struct CaseNumbers {
-    /// By slot: the high half of the hash of the case there and its number plus one (low half); 0 for an
-    /// empty slot. A lookup reads one slot, and the id only when the hashes agree.
-    private var slots: [UInt64] = []
-    /// By number: the case's id.
-    private var ids: [String] = []
+    private var ids = WordIds()
     /// Cases numbered so far.
     var count: Int { ids.count }
 
     /// The case's number, given the next free one if it has none.
     mutating func number(_ caseId: String) -> Int32 {
-        let h = Self.hash(caseId)
-        if slots.isEmpty { slots = Array(repeating: 0, count: 1024) }
-        let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: h) & mask
-        while slots[i] != 0 {
-            if slots[i] >> 32 == h >> 32 {
-                let n = Int(slots[i] & 0xFFFF_FFFF) - 1
-                if ids[n] == caseId { return Int32(n) }
-            }
-            i = (i + 1) & mask
-        }
-        let n = Int32(ids.count)
-        ids.append(caseId)
-        slots[i] = h & 0xFFFF_FFFF_0000_0000 | UInt64(n + 1)
-        if 2 * ids.count > slots.count { grow() }
-        return n
-    }
-
-    /// Doubles the table and puts every case back in it.
-    private mutating func grow() {
-        slots = Array(repeating: 0, count: 2 * slots.count)
-        let mask = slots.count - 1
-        for (n, id) in ids.enumerated() {
-            let h = Self.hash(id)
-            var i = Int(truncatingIfNeeded: h) & mask
-            while slots[i] != 0 { i = (i + 1) & mask }
-            slots[i] = h & 0xFFFF_FFFF_0000_0000 | UInt64(n + 1)
-        }
-    }
-
-    /// A hash of the id's UTF-8 bytes.
-    static func hash(_ id: String) -> UInt64 {
-        func bytes(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 { ByteHash.hash(UnsafeRawBufferPointer(b)) }
-        return id.utf8.withContiguousStorageIfAvailable(bytes) ?? Array(id.utf8).withUnsafeBufferPointer(bytes)
+        var caseId = caseId
+        return caseId.withUTF8 { ids.id(UnsafeRawBufferPointer($0)) { _ in } }
     }
 }
 
