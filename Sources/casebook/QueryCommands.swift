@@ -151,6 +151,14 @@ func historyPoint(asOf: String?, atPosition: UInt64?) throws -> HistoryPoint? {
 /// This run's command line, as access records keep it.
 var invokedCommandLine: String { (["casebook"] + CommandLine.arguments.dropFirst()).joined(separator: " ") }
 
+/// The parts a summary query's `--by` groups by, each one of `allowed`.
+func groupParts(_ by: [String], of allowed: [String]) throws -> Set<String> {
+    if let wrong = by.first(where: { !allowed.contains($0) }) {
+        throw ValidationError("--by \(wrong): it must be \(allowed.dropLast().joined(separator: ", ")) or \(allowed.last!)")
+    }
+    return Set(by)
+}
+
 /// `casebook query …`: the projections' rows, balances and ageing, and the standing reports.
 struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -267,7 +275,7 @@ struct QueryCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Group by community or year (repeatable).", valueName: "part")) var by: [String] = []
 
         func run() async throws {
-            for b in by where !["community", "year"].contains(b) { throw ValidationError("--by must be community or year") }
+            let by = try groupParts(by, of: ["community", "year"])
             try await runQuery(storeOptions, options, filter: TableFilter(), rowLevel: false) { p, _ in
                 RowTable.ratingStats(try p.ratingStats(community: community, year: year, byCommunity: by.contains("community"), byYear: by.contains("year")))
             }
@@ -286,7 +294,7 @@ struct QueryCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Group by department, community or month (repeatable).", valueName: "part")) var by: [String] = []
 
         func run() async throws {
-            for b in by where !["department", "community", "month"].contains(b) { throw ValidationError("--by must be department, community or month") }
+            let by = try groupParts(by, of: ["department", "community", "month"])
             try await runQuery(storeOptions, options, filter: TableFilter(), rowLevel: false) { p, _ in
                 RowTable.balances(try p.ledgerBalances(department: department, community: community, period: period,
                                                        byDepartment: by.contains("department"), byCommunity: by.contains("community"), byMonth: by.contains("month")))
@@ -306,7 +314,7 @@ struct QueryCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Group by department or community (repeatable).", valueName: "part")) var by: [String] = []
 
         func run() async throws {
-            for b in by where !["department", "community"].contains(b) { throw ValidationError("--by must be department or community") }
+            let by = try groupParts(by, of: ["department", "community"])
             try await runQuery(storeOptions, options, filter: TableFilter(), rowLevel: false) { p, now in
                 try p.ageingTable(asOf: now, department: department, community: community,
                                   byDepartment: by.contains("department"), byCommunity: by.contains("community"))

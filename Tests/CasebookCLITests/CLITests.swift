@@ -2,6 +2,22 @@ import Foundation
 import Testing
 
 @Suite struct CLITests {
+    @Test func summaryQueriesAndRebuildRefuseOptionsOutsideTheirRange() throws {
+        let store = temporaryPath("cli-by")
+        defer { try? FileManager.default.removeItem(atPath: store) }
+        #expect(try casebook(["init", "--store", store]).status == 0)
+        for (query, allowed) in [("balances", "department, community or month"), ("ageing", "department or community"), ("rating-stats", "community or year")] {
+            let wrong = try casebook(["query", query, "--store", store, "--by", "street"])
+            #expect(wrong.status != 0 && wrong.stderr.contains("--by street: it must be \(allowed)"), "\(query): \(wrong.stderr)")
+        }
+        let grouped = try casebook(["query", "rating-stats", "--store", store, "--by", "year", "--by", "community", "--format", "json"])
+        #expect(grouped.status == 0, "\(grouped.stderr)")
+        let zero = try casebook(["projections", "rebuild", "--store", store, "--cache-limit", "0"])
+        #expect(zero.status != 0 && zero.stderr.contains("--cache-limit must be at least 1"))
+        let one = try casebook(["projections", "rebuild", "--store", store, "--cache-limit", "1"])
+        #expect(one.status == 0, "\(one.stderr)")
+    }
+
     @Test func appendPrintsPositionsAndRefusesWrongVersionsWritingNothing() throws {
         let store = temporaryPath("cli")
         defer { try? FileManager.default.removeItem(atPath: store) }
