@@ -20,9 +20,6 @@ public enum ReplayPoint: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// True if the event lies at or before the point.
-    public func includes(_ event: RecordedEvent) -> Bool { includes(position: event.position, at: event.recordedAt) }
-
     /// True if the timeline step lies at or before the point.
     public func includes(_ step: TimelineStep) -> Bool { includes(position: step.position, at: step.at) }
 
@@ -625,7 +622,7 @@ private struct TimelineFolder {
                 whole = try JSONValue.parse(payload).object
                 parsed = whole.map(CasePayload.init)
             } else {
-                parsed = try CasePayload.parse(payload)
+                parsed = try CasePayload.parse(payload, showing: isCommand)
             }
         }
         let definitions = self.definitions

@@ -22,8 +22,8 @@ import Testing
         return out.joined(separator: " ")
     }
 
-    static func fromBytes(_ text: String) throws -> CasePayload? {
-        try Data(text.utf8).withUnsafeBytes { bytes throws(JSONSyntaxError) in try CasePayload.parse(bytes) }
+    static func fromBytes(_ text: String, showing: Bool = true) throws -> CasePayload? {
+        try Data(text.utf8).withUnsafeBytes { bytes throws(JSONSyntaxError) in try CasePayload.parse(bytes, showing: showing) }
     }
 
     static func decoded(_ text: String) throws -> CasePayload? {
@@ -46,6 +46,18 @@ import Testing
         for text in texts {
             #expect(Self.summary(try Self.fromBytes(text)) == Self.summary(try Self.decoded(text)), "\(text)")
         }
+        // Read for folding, not showing: the members that show a command are passed over, the rest is the same.
+        func withoutShowing(_ p: CasePayload?) -> CasePayload? {
+            p.map { var p = $0; p.command = nil; p.role = nil; p.check = nil; p.reason = nil; p.data = nil; return p }
+        }
+        var shownSomewhere = 0
+        for text in texts {
+            let folded = try Self.fromBytes(text, showing: false), shown = try Self.fromBytes(text)
+            #expect(Self.summary(folded) == Self.summary(withoutShowing(folded)), "nothing for showing is read: \(text)")
+            #expect(Self.summary(folded) == Self.summary(withoutShowing(shown)), "the rest is the same: \(text)")
+            if Self.summary(shown) != Self.summary(folded) { shownSomewhere += 1 }
+        }
+        #expect(shownSomewhere == 2, "the opening and the refusal show a command")
         let read = try #require(try Self.fromBytes(texts[0]))
         #expect(read.set.map(\.name) == ["certificate", "limit_days", "notices", "overdue", "owner"])  // payload order
         #expect(read.data?.map(\.name) == ["applicant", "community", "item"])

@@ -60,7 +60,9 @@ public struct CasePayload: Sendable {
 
     /// Reads a payload's bytes: nil if they are JSON but not an object. Throws if they are not JSON (the whole
     /// text is checked, members passed over included). A repeated top-level member keeps its last value.
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> CasePayload? {
+    /// Only with `showing` are the members that show a command read (`command`, `role`, `data`, `check`,
+    /// `reason`): folding a case needs none of them, and `data` is as large as `set`.
+    public static func parse(_ bytes: UnsafeRawBufferPointer, showing: Bool = false) throws(JSONSyntaxError) -> CasePayload? {
         var p = JSONParser(bytes)
         p.skipSpace()
         guard p.peek == UInt8(ascii: "{") else {
@@ -69,14 +71,14 @@ public struct CasePayload: Sendable {
             guard p.i == bytes.count else { throw p.error("the end of the text") }
             return nil
         }
-        let payload = try CasePayload(members: &p)
+        let payload = try CasePayload(members: &p, showing: showing)
         p.skipSpace()
         guard p.i == bytes.count else { throw p.error("the end of the text") }
         return payload
     }
 
     /// Reads the members of the object the parser stands at (made in place, field by field).
-    private init(members p: inout JSONParser) throws(JSONSyntaxError) {
+    private init(members p: inout JSONParser, showing: Bool) throws(JSONSyntaxError) {
         // A member that must be a string to count (otherwise checked, passed over, and absent).
         func string(_ p: inout JSONParser) throws(JSONSyntaxError) -> String? {
             if p.peek == UInt8(ascii: "\"") { return try p.string() }
@@ -107,12 +109,12 @@ public struct CasePayload: Sendable {
                 case 2 where name.is("at"): self.at = try string(&p)
                 case 2 where name.is("to"): self.to = try string(&p)
                 case 3 where name.is("set"): self.set = try members(&p) ?? []
-                case 4 where name.is("data"): self.data = try members(&p)
-                case 4 where name.is("role"): self.role = try string(&p)
+                case 4 where showing && name.is("data"): self.data = try members(&p)
+                case 4 where showing && name.is("role"): self.role = try string(&p)
                 case 4 where name.is("flag"): self.flag = try string(&p)
                 case 5 where name.is("state"): self.state = try string(&p)
                 case 5 where name.is("clock"): self.clock = try string(&p)
-                case 5 where name.is("check"): self.check = try string(&p)
+                case 5 where showing && name.is("check"): self.check = try string(&p)
                 case 5 where name.is("field"): self.field = try string(&p)
                 case 6 where name.is("clocks"):
                     if p.peek == UInt8(ascii: "[") { self.clocks = try p.value(depth: 1).array ?? [] } else {
@@ -121,8 +123,8 @@ public struct CasePayload: Sendable {
                     }
                 case 6 where name.is("moveTo"): self.moveTo = try string(&p)
                 case 6 where name.is("linked"): self.linked = try string(&p)
-                case 6 where name.is("reason"): self.reason = try string(&p)
-                case 7 where name.is("command"): self.command = try string(&p)
+                case 6 where showing && name.is("reason"): self.reason = try string(&p)
+                case 7 where showing && name.is("command"): self.command = try string(&p)
                 case 8 where name.is("deadline"): self.deadline = try string(&p)
                 case 10 where name.is("definition"): self.definition = try string(&p)
                 default: try p.skip(depth: 1)
