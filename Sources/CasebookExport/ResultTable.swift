@@ -15,8 +15,6 @@ public enum Cell: Sendable, Hashable {
     case time(Int64)
     /// Yes or no.
     case flag(Bool)
-    /// A rate between 0 and 1; nil when there is nothing to divide by.
-    case rate(Double?)
     /// A ratio of two integer counts (`part` of `whole`), worked out in integers: shown as a percentage
     /// rounded half up to 0.1% in tables, as a fraction rounded half up to four decimals in JSON and CSV;
     /// unset when `whole` is 0. Exact, so the same counts always show the same figures.
@@ -31,7 +29,6 @@ public enum Cell: Sendable, Hashable {
         case let (.text(x), .text(y)): return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
         case let (.int(x), .int(y)), let (.fen(x), .fen(y)), let (.time(x), .time(y)): return x < y
         case let (.flag(x), .flag(y)): return !x && y
-        case let (.rate(x), .rate(y)): return (x ?? -1) < (y ?? -1)
         case let (.ratio(p, of: w), .ratio(q, of: v)):
             if w == 0 || v == 0 { return w == 0 && v != 0 }
             return p * v < q * w
@@ -50,7 +47,6 @@ public enum Cell: Sendable, Hashable {
         case .int(let i), .fen(let i): return String(i)
         case .time(let t): return t == 0 ? "" : Timestamp(millisecondsSince1970: t).iso8601
         case .flag(let b): return b ? "true" : "false"
-        case .rate(let r): return r.map { String(format: "%.4f", $0) } ?? ""
         case .ratio(let p, of: let w): return Self.fraction(p, w) ?? ""
         case .empty: return ""
         }
@@ -65,7 +61,6 @@ public enum Cell: Sendable, Hashable {
         case .fen(let f): return Value.yuan(f)
         case .time(let t): return t == 0 ? "–" : Self.chinaTime(t)
         case .flag(let b): return b ? "yes" : ""
-        case .rate(let r): return r.map { String(format: "%.1f%%", $0 * 100) } ?? "–"
         case .ratio(let p, of: let w): return Self.percentage(p, w) ?? "–"
         case .empty: return "–"
         }
@@ -78,7 +73,6 @@ public enum Cell: Sendable, Hashable {
         case .int(let i), .fen(let i): return String(i)
         case .time(let t): return t == 0 ? "null" : JSONText.quote(Timestamp(millisecondsSince1970: t).iso8601)
         case .flag(let b): return b ? "true" : "false"
-        case .rate(let r): return r.map { String(format: "%.4f", $0) } ?? "null"
         case .ratio(let p, of: let w): return Self.fraction(p, w) ?? "null"
         case .empty: return "null"
         }
@@ -87,7 +81,7 @@ public enum Cell: Sendable, Hashable {
     /// Whether numbers are right-aligned in a table.
     var isNumeric: Bool {
         switch self {
-        case .int, .fen, .rate, .ratio: return true
+        case .int, .fen, .ratio: return true
         default: return false
         }
     }

@@ -168,23 +168,13 @@ struct JSONScanner {
         String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
     }
 
-    /// The string at `i`, unescaped; nil if the value is not a string. A string without escapes is made
-    /// from its bytes by `plain` (e.g. one that reuses strings met before).
-    func string(_ i: Int, plain: (UnsafeRawBufferPointer) -> String = { String(decoding: $0, as: UTF8.self) }) throws -> String? {
-        try stringAndEnd(i, plain: plain)?.string
-    }
-
-    /// ``string(_:plain:)``, and the offset just past the string.
-    func stringAndEnd(
-        _ i: Int, plain: (UnsafeRawBufferPointer) -> String = { String(decoding: $0, as: UTF8.self) }
-    ) throws -> (string: String, end: Int)? {
-        guard at(i) == UInt8(ascii: "\"") else { return nil }
-        let (after, escaped) = try scanString(i)
-        let end = after - 1
-        if !escaped { return (plain(UnsafeRawBufferPointer(rebasing: bytes[(i + 1)..<end])), after) }
+    /// The string at `i`, unescaped; nil if the value is not a string.
+    func string(_ i: Int) throws -> String? {
+        guard let (start, end, escaped) = try stringBounds(i) else { return nil }
+        if !escaped { return text(start, end) }
         // Rare: the engine's JSON reader unescapes it.
         guard let s = try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[i..<(end + 1)])).string else { throw fail(i, "a string") }
-        return (s, end + 1)
+        return s
     }
 
     /// Where the contents of the string at `i` start and end (between its quotes), and whether it holds

@@ -125,7 +125,7 @@ public struct RatingsProjection: Projection {
                 if let state = e.moveTo { r.state = state }
             }
         case .rejected, .migrated, .erased:
-            return []
+            break
         }
         return []
     }
