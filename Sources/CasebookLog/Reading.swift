@@ -56,10 +56,7 @@ extension EventStore {
                     var entry = try BigEndian.bytes(next).withUnsafeBytes { try cursor.seek(atLeast: $0) }
                     while let (key, value) = entry, n < batchSize {
                         guard key.count == 8, let p = BigEndian.read(key), end.map({ p < $0 }) ?? true else { break }
-                        guard let (envelope, _) = Schema.split(record: value, position: p), let view = EventView(envelope), view.position == p else {
-                            throw EventStoreError.corrupt(position: p, reason: "malformed event envelope")
-                        }
-                        try body(view)
+                        try Self.withView(record: value, position: p, body)
                         next = p + 1
                         n += 1
                         entry = try cursor.next()
@@ -111,14 +108,7 @@ extension EventStore {
     ) throws {
         try env.read { txn in
             for position in try streamPositions(txn, streamId, from: version, direction: direction, limit: limit) {
-                try record(txn, at: position) { _, raw in
-                    guard let (envelope, _) = Schema.split(record: raw, position: position), let view = EventView(envelope),
-                          view.position == position
-                    else {
-                        throw EventStoreError.corrupt(position: position, reason: "malformed event envelope")
-                    }
-                    try body(view)
-                }
+                try record(txn, at: position) { _, raw in try Self.withView(record: raw, position: position, body) }
             }
         }
     }
@@ -178,6 +168,18 @@ extension EventStore {
             }
             try body(key, raw)
         }
+    }
+
+    /// Calls `body` with a view of the event stored as `record` at `position`; throws if the record is not one.
+    private static func withView(
+        record: UnsafeRawBufferPointer, position: UInt64, _ body: (borrowing EventView) throws -> Void
+    ) throws {
+        guard let (envelope, _) = Schema.split(record: record, position: position), let view = EventView(envelope),
+              view.position == position
+        else {
+            throw EventStoreError.corrupt(position: position, reason: "malformed event envelope")
+        }
+        try body(view)
     }
 
     static func decode(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> RecordedEvent {

@@ -140,7 +140,8 @@ public struct CaseState: Sendable, Equatable {
     public mutating func apply(
         _ event: borrowing EventView, definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader? = nil
     ) throws {
-        guard let type = Self.foldedTypes.first(where: { $0.utf8.elementsEqual(event.type) }) else {
+        // Lengths first: most types differ in length from most folded ones.
+        guard let type = Self.foldedTypeList.first(where: { $0.utf8.count == event.type.count && $0.utf8.elementsEqual(event.type) }) else {
             streamVersion = event.streamVersion
             return  // domain events emitted alongside are for projections
         }
@@ -177,7 +178,8 @@ public struct CaseState: Sendable, Equatable {
     /// Whether events of `type` change the case when folded (others only advance its stream version).
     public static func folds(_ type: String) -> Bool { foldedTypes.contains(type) }
 
-    static let foldedTypes: Set<String> = [
+    static let foldedTypes = Set(foldedTypeList)
+    static let foldedTypeList = [
         CaseEventType.opened, CaseEventType.commandAccepted, CaseEventType.commandRejected, CaseEventType.clockBreached, CaseEventType.linked,
         CaseEventType.subjectErased, CaseEventType.migrated,
     ]
@@ -188,9 +190,7 @@ public struct CaseState: Sendable, Equatable {
         type: String, payload: [String: JSONValue], streamVersion version: UInt64, position: UInt64,
         definition: (String) throws -> CompiledWorkflow, reveal: PersonalDataReader? = nil
     ) throws {
-        streamVersion = version
-        guard Self.foldedTypes.contains(type) else { return }
-        try fold(type: type, payload: CasePayload(payload), position: position, definition: definition, reveal: reveal)
+        try apply(type: type, payload: CasePayload(payload), streamVersion: version, position: position, definition: definition, reveal: reveal)
     }
 
     /// Folds an event of a type that `folds`, given its decoded payload (its stream version already set).
