@@ -170,8 +170,8 @@ final class CommandPlan {
     let dataPII: Set<String>
     /// The command's data types by name (the first declaration of a name).
     let dataTypes: [String: FieldType]
-    /// The command's guards, compiled (nil: the guard does not compile).
-    let guards: [(Guard, CasebookWorkflow.Expression?)]
+    /// The command's guards, as the workflow compiled them.
+    let guards: [(Guard, CasebookWorkflow.Expression)]
 
     init(_ command: CommandDefinition, compiled: CompiledWorkflow) {
         let d = compiled.definition
@@ -183,8 +183,7 @@ final class CommandPlan {
         casePII = Set(d.fields.filter(\.pii).map(\.name))
         dataPII = Set(command.data.filter(\.pii).map(\.name))
         dataTypes = Dictionary(command.data.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-        let env = ExpressionEnvironment(caseFields: compiled.fieldTypes, commandFields: dataTypes, officeHours: d.hasOfficeHours)
-        guards = command.guards.map { g in (g, try? Expression.compile(g.source, at: g.location, in: env)) }
+        guards = compiled.guards(of: command.name)
     }
 }
 
@@ -423,10 +422,6 @@ public struct CaseTimeline: Sendable {
             return value.description
         }
         for (g, expression) in guards {
-            guard let expression else {
-                lines.append(ExplanationLine(kind: "guard", subject: g.source, outcome: "cannot be compiled", values: []))
-                continue
-            }
             let outcome: String
             do { outcome = try expression.evaluate(context).description } catch { outcome = "error: \(error.message)" }
             let values = expression.explain(context).map { (name: $0.name, value: shown($0.name, $0.value)) }

@@ -25,6 +25,8 @@ public final class CompiledWorkflow: Sendable {
     /// Each case field's type, by name (the first declaration of a name, as ``WorkflowDefinition/field(_:)`` finds it).
     public let fieldTypes: [String: FieldType]
     let guards: [String: [(Guard, Expression)]]
+    /// A command's guards, in order, each with its expression as compiled when the workflow was published.
+    public func guards(of command: String) -> [(Guard, Expression)] { guards[command] ?? [] }
     let assignments: [String: [(String, Expression)]]
     let decisionInputs: [String: [Expression]]
     /// The `where` expressions of each `send … to-cases-of` effect (by ``effectKey(command:index:)``), with their fields.
