@@ -43,6 +43,10 @@ public struct EnvironmentOptions: Sendable {
     /// Skip fsync at commit. Never set for a store whose acknowledged writes must survive a crash;
     /// intended only for throwaway stores in tests.
     public var noSync: Bool = false
+    /// Write through the memory map (`MDB_WRITEMAP`): a write transaction changes pages in place instead
+    /// of allocating a copy of each in memory and writing it out at commit. Faster for large
+    /// transactions; the data file is then as long as the map (sparse where unused).
+    public var writeMap: Bool = false
     /// The file mode for newly created files.
     public var fileMode: mode_t = 0o644
 
@@ -78,6 +82,7 @@ public final class Environment: @unchecked Sendable {  // wraps MDB_env*, which 
         var flags = UInt32(MDB_NOTLS)
         if options.readOnly { flags |= UInt32(MDB_RDONLY) }
         if options.noSync { flags |= UInt32(MDB_NOSYNC) }
+        if options.writeMap && !options.readOnly { flags |= UInt32(MDB_WRITEMAP) }
         do {
             try check(mdb_env_set_maxdbs(env, MDB_dbi(max(databases.count, 1))), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(env, options.maxReaders), "mdb_env_set_maxreaders")

@@ -75,6 +75,7 @@ public final class ProjectionStore: Sendable {
         var options = EnvironmentOptions()
         options.mapSize = 256 << 20
         options.readOnly = readOnly
+        options.writeMap = true
         var specs = [DatabaseSpec("meta")]
         for name in Self.names { specs += [DatabaseSpec(name + ".a"), DatabaseSpec(name + ".b")] }
         env = try Environment(path: path, databases: specs, options: options)
