@@ -6,6 +6,8 @@ import Foundation
 // that folds: strings are numbered (word ids) by the reading side, which sends each new string once,
 // and field lists and clock operations sit in arrays shared by the whole batch. A batch holds no
 // references per event, so that neither thread allocates, frees or counts references per event.
+// Case ids are numbered apart from the other words, by a numbering that lasts the whole run (the
+// folding thread finds a case's owner and row by that number, an array index).
 
 /// A value recorded in a payload's `set`, packed: its kind and one number (an integer, a boolean, a
 /// list's length, or a string's word id).
@@ -28,13 +30,15 @@ struct PackedClock: Sendable {
     var deadline: Int64?
 }
 
-/// A ``CaseEvent`` packed: its strings as word ids (-1: absent), its fields and clock operations as
-/// ranges of the batch's lists.
+/// A ``CaseEvent`` packed: its case as its number in the run's ``CaseNumbers``, its other strings as
+/// word ids (-1: absent), its fields and clock operations as ranges of the batch's lists.
 struct PackedEvent: Sendable {
     var kind: CaseEvent.Kind
     var position: UInt64
     var at: Int64
-    var caseId: Int32 = -1, workflow: Int32 = -1, command: Int32 = -1, actor: Int32 = -1, role: Int32 = -1, state: Int32 = -1
+    /// The case's number (a payload without a case id counts as the case with the empty id).
+    var caseNumber: Int32 = -1
+    var workflow: Int32 = -1, command: Int32 = -1, actor: Int32 = -1, role: Int32 = -1, state: Int32 = -1
     var check: Int32 = -1, breachedClock: Int32 = -1, flag: Int32 = -1, moveTo: Int32 = -1
     var breachDeadline: Int64?
     var fields: Range<Int32> = 0..<0
@@ -48,6 +52,8 @@ struct PackedEvents: Sendable {
     var clocks: [PackedClock] = []
     /// The strings numbered while reading this batch, in the order of their word ids.
     var newWords: [String] = []
+    /// The case ids numbered while reading this batch, in the order of their numbers.
+    var newCases: [String] = []
     /// Whether the reader forgot every word before this batch (its numbering starts again at 0).
     var wordsReset = false
 
@@ -65,6 +71,7 @@ struct PackedEvents: Sendable {
         fields.removeAll(keepingCapacity: true)
         clocks.removeAll(keepingCapacity: true)
         newWords.removeAll(keepingCapacity: true)
+        newCases.removeAll(keepingCapacity: true)
         wordsReset = false
     }
 }
@@ -196,8 +203,9 @@ struct PackedEventReader {
     }
 
     /// Reads `event` into `batch`; false if it is not one of the engine's case events. Strings met for
-    /// the first time are added to the batch's new words.
-    mutating func read(_ event: borrowing EventView, into batch: inout PackedEvents) throws -> Bool {
+    /// the first time are added to the batch's new words, and cases met for the first time (numbered by
+    /// `cases`) to its new cases.
+    mutating func read(_ event: borrowing EventView, into batch: inout PackedEvents, cases: inout CaseNumbers) throws -> Bool {
         let kind: CaseEvent.Kind
         if event.typeIs("case.command-accepted") { kind = .accepted }
         else if event.typeIs("case.opened") { kind = .opened }
@@ -230,6 +238,23 @@ struct PackedEventReader {
             let (id, end) = try string(v)
             target = id
             return end
+        }
+        func number(_ bytes: UnsafeRawBufferPointer) -> Int32 {
+            cases.number(bytes) { batch.newCases.append(String(decoding: $0, as: UTF8.self)) }
+        }
+        /// The case id at `v` as a case number (the empty id's if it is not a string), and where it ends.
+        func readCase(_ v: Int) throws -> Int? {
+            guard let (start, end, escaped) = try j.stringBounds(v) else {
+                e.caseNumber = number(UnsafeRawBufferPointer(start: nil, count: 0))
+                return nil
+            }
+            if escaped {
+                var s = try j.string(v)!
+                e.caseNumber = s.withUTF8 { number(UnsafeRawBufferPointer($0)) }
+            } else {
+                e.caseNumber = number(UnsafeRawBufferPointer(rebasing: payload[start..<end]))
+            }
+            return end + 1
         }
         func read(_ v: Int, time target: inout Int64?) throws -> Int? {
             guard let (start, end, escaped) = try j.stringBounds(v) else { target = nil; return nil }
@@ -267,7 +292,7 @@ struct PackedEventReader {
                 }
                 e.fields = first..<Int32(batch.fields.count)
                 return end
-            case 4 where j.equals(ks, ke, "case"): return try read(v, into: &e.caseId)
+            case 4 where j.equals(ks, ke, "case"): return try readCase(v)
             case 4 where j.equals(ks, ke, "role"): return try read(v, into: &e.role)
             case 4 where j.equals(ks, ke, "flag"): return try read(v, into: &e.flag)
             case 5 where j.equals(ks, ke, "state"): return try read(v, into: &e.state)
@@ -296,6 +321,7 @@ struct PackedEventReader {
             default: return nil
             }
         }
+        if e.caseNumber < 0 { e.caseNumber = number(UnsafeRawBufferPointer(start: nil, count: 0)) }
         batch.events.append(e)
         return true
     }
@@ -315,19 +341,23 @@ struct PackedEventUnpacker {
             words.removeAll(keepingCapacity: true)
             generation += 1
         }
+        if words.count + batch.newWords.count > words.capacity {
+            // Grown fourfold: the table is refilled after every reset, and each growth moves every word.
+            words.reserveCapacity(4 * (words.count + batch.newWords.count))
+        }
         words.append(contentsOf: batch.newWords)
     }
 
     @inline(__always) private func string(_ id: Int32) -> String { id >= 0 ? words[Int(id)] : "" }
     @inline(__always) private func optional(_ id: Int32) -> String? { id >= 0 ? words[Int(id)] : nil }
 
-    /// Fills `e` with event `k` of the batch, reusing its lists' storage.
-    func unpack(_ batch: borrowing PackedEvents, _ k: Int, into e: inout CaseEvent) {
+    /// Fills `e` with event `k` of the batch, whose case id is `caseId`, reusing its lists' storage.
+    func unpack(_ batch: borrowing PackedEvents, _ k: Int, caseId: String, into e: inout CaseEvent) {
         let p = batch.events[k]
         e.kind = p.kind
         e.position = p.position
         e.at = p.at
-        e.caseId = string(p.caseId)
+        e.caseId = caseId
         e.workflow = optional(p.workflow)
         e.command = string(p.command)
         e.actor = string(p.actor)
@@ -355,5 +385,26 @@ struct PackedEventUnpacker {
         for c in batch.clocks[Int(p.clocks.lowerBound)..<Int(p.clocks.upperBound)] {
             e.clocks.append(RecordedClockOperation(clock: string(c.clock), op: string(c.op), deadline: c.deadline))
         }
+    }
+}
+
+/// Numbers the cases met in a run (0, 1, 2, … in the order they are first met), so that the folding
+/// thread finds a case's owner and cached rows by array index. The ids are numbered by the same table
+/// as the reading thread's words (``WordIds``), keyed by their UTF-8 bytes.
+struct CaseNumbers {
+    private var ids = WordIds()
+    /// Cases numbered so far.
+    var count: Int { ids.count }
+
+    /// The number of the case whose id is `bytes`; `new` is called with them when it is met for the
+    /// first time (and given the next free number).
+    @inline(__always) mutating func number(_ bytes: UnsafeRawBufferPointer, new: (UnsafeRawBufferPointer) -> Void) -> Int32 {
+        ids.id(bytes, new: new)
+    }
+
+    /// The case's number, given the next free one if it has none.
+    mutating func number(_ caseId: String) -> Int32 {
+        var caseId = caseId
+        return caseId.withUTF8 { ids.id(UnsafeRawBufferPointer($0)) { _ in } }
     }
 }

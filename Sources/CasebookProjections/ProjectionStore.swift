@@ -180,14 +180,23 @@ public final class ProjectionStore: Sendable {
         return run
     }
 
-    /// Which runner each case belongs to, learnt from the cases' opening events, by case number.
-    /// `complete` when it has seen every event from position 0, so that a case it does not know is
-    /// nobody's.
+    /// What a run knows of each case, by case number: its id, which runner it belongs to (learnt from
+    /// its opening event) and where that runner caches its row. `complete` when it has seen every event
+    /// from position 0, so that a case it does not know is nobody's.
     struct Router {
-        /// By case number: the runner's index, -1 for none, ``unknown`` when not yet learnt.
-        var owner: [Int16] = []
+        /// A case: its id, its owner (the runner's index, -1 for none, ``unknown`` when not yet learnt),
+        /// and the index of its row in runner `cachedBy`'s cache as of that cache's `epoch`. Kept together,
+        /// so that routing an event reads one place in memory.
+        struct Case {
+            var id: String
+            var owner: Int16 = Router.unknown
+            var cachedBy: Int16 = -1
+            var epoch: UInt32 = 0
+            var entry: Int32 = -1
+        }
+        var cases: [Case] = []
         var complete: Bool
-        /// Numbers the cases.
+        /// Numbers the cases (the reading side's; it sends the ids of new ones with each batch).
         var numbers = CaseNumbers()
         /// When the run writes into tables that were empty when it began (a rebuild): by table, the
         /// greatest key written so far (nil: none yet), so that greater keys are appended.
@@ -204,24 +213,36 @@ public final class ProjectionStore: Sendable {
     ) throws {
         if router.numbers.count > Router.limit {
             // Number cases afresh; rows cached under the old numbers go (all are flushed by now).
-            router = Router(complete: false)
+            router = Router(complete: false, greatest: router.greatest)
             for r in runners { r.evict() }
         }
+        /// Folds `event` into runner `i`'s row of case `c`, cached (and loaded unless `absentIfUncached`)
+        /// if it is not yet. Returns whether the case is one of that runner's.
+        func apply(_ event: borrowing CaseEvent, runner i: Int, case c: Int, absentIfUncached: Bool) throws -> Bool {
+            let runner = runners[i]
+            if router.cases[c].cachedBy != Int16(i) || router.cases[c].epoch != runner.epoch {
+                router.cases[c].entry = try runner.entryIndex(caseId: router.cases[c].id, absentIfUncached: absentIfUncached) { k in
+                    try txn.get(tables[i], key: k.bytes)
+                }
+                router.cases[c].cachedBy = Int16(i)
+                router.cases[c].epoch = runner.epoch
+            }
+            return try runner.apply(event, entry: router.cases[c].entry) { k in try txn.get(tables[i], key: k.bytes) }
+        }
         func route(_ event: borrowing CaseEvent, case c: Int) throws {
-            if c >= router.owner.count { router.owner.grow(to: c + 1, with: Router.unknown) }
             if event.kind == .opened, let workflow = event.workflow {
                 let i = runners.firstIndex { $0.follows(workflow) } ?? -1
-                router.owner[c] = Int16(i)
+                router.cases[c].owner = Int16(i)
                 if i >= 0 && starts[i] <= event.position {
-                    _ = try runners[i].apply(event, case: c, absentIfUncached: router.complete) { k in try txn.get(tables[i], key: k.bytes) }
+                    _ = try apply(event, runner: i, case: c, absentIfUncached: router.complete)
                 }
                 return
             }
-            let owner = router.owner[c]
+            let owner = router.cases[c].owner
             if owner != Router.unknown {
                 let i = Int(owner)
                 if i >= 0 && starts[i] <= event.position {
-                    _ = try runners[i].apply(event, case: c, absentIfUncached: false) { k in try txn.get(tables[i], key: k.bytes) }
+                    _ = try apply(event, runner: i, case: c, absentIfUncached: false)
                 }
                 return
             }
@@ -229,12 +250,12 @@ public final class ProjectionStore: Sendable {
             var asked = 0
             for i in runners.indices where starts[i] <= event.position {
                 asked += 1
-                if try runners[i].apply(event, case: c, absentIfUncached: false, load: { k in try txn.get(tables[i], key: k.bytes) }) {
-                    router.owner[c] = Int16(i)
+                if try apply(event, runner: i, case: c, absentIfUncached: false) {
+                    router.cases[c].owner = Int16(i)
                     return
                 }
             }
-            if asked == runners.count { router.owner[c] = -1 }
+            if asked == runners.count { router.cases[c].owner = -1 }
         }
         /// Writes every changed row and tally into the tables.
         func flush() throws {
@@ -258,22 +279,14 @@ public final class ProjectionStore: Sendable {
 
         var unpacker = PackedEventUnpacker()
         var event = CaseEvent(kind: .opened, position: 0, at: 0)
-        // Case numbers by the case id's word id (-1: not yet looked up), for as long as the words last.
-        var byWord: [Int32] = []
-        var generation = 0
         func fold(_ batch: borrowing PackedEvents) throws {
             unpacker.take(batch)
-            if unpacker.generation != generation {
-                byWord.removeAll(keepingCapacity: true)
-                generation = unpacker.generation
-            }
+            for id in batch.newCases { router.cases.append(Router.Case(id: id)) }
             for k in batch.events.indices {
+                let c = Int(batch.events[k].caseNumber)
                 // One event value, refilled in place for each event, so that its lists keep their storage.
-                unpacker.unpack(batch, k, into: &event)
-                let w = Int(batch.events[k].caseId)
-                if w >= byWord.count { byWord.grow(to: unpacker.words.count, with: -1) }
-                if w >= 0 && byWord[w] < 0 { byWord[w] = router.numbers.number(event.caseId) }
-                try route(event, case: Int(w >= 0 ? byWord[w] : router.numbers.number(event.caseId)))
+                unpacker.unpack(batch, k, caseId: router.cases[c].id, into: &event)
+                try route(event, case: c)
             }
             // Memory stays bounded whatever the run's length: past the limit, what is cached is written
             // into the transaction and dropped (and read back from it when needed again).
@@ -285,10 +298,11 @@ public final class ProjectionStore: Sendable {
         if end - from >= readAhead.minimumEvents {
             // Long runs: read and parse on a second thread while this one folds (and holds the write
             // transaction, which must stay on the thread that began it).
-            try readOnSecondThread(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, fold)
+            try readOnSecondThread(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, cases: &router.numbers, fold)
         } else {
             var spare = PackedEvents()
-            try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: readAhead.batchSize, reuse: { spare.take() }) { batch in
+            try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: readAhead.batchSize, cases: &router.numbers,
+                          reuse: { spare.take() }) { batch in
                 try fold(batch)
                 spare = consume batch
             }
@@ -297,11 +311,11 @@ public final class ProjectionStore: Sendable {
     }
 
     /// Reads and parses events [from, to) on the calling thread into packed batches of `batchSize` case
-    /// events, and hands each full batch (and the last, if not empty) to `body`, which may keep it; the
-    /// next batch is filled from `reuse` (a spent batch, or a new one). Events recorded after
-    /// `recordedAtOrBefore` (if given) are passed over unparsed.
+    /// events, numbering their cases with `cases`, and hands each full batch (and the last, if not empty)
+    /// to `body`, which may keep it; the next batch is filled from `reuse` (a spent batch, or a new one).
+    /// Events recorded after `recordedAtOrBefore` (if given) are passed over unparsed.
     static func read(
-        _ store: EventStore, from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, batchSize: Int,
+        _ store: EventStore, from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, batchSize: Int, cases: inout CaseNumbers,
         reuse: () -> PackedEvents = { PackedEvents() }, _ body: (consuming PackedEvents) throws -> Void
     ) throws {
         var reader = PackedEventReader()
@@ -310,7 +324,7 @@ public final class ProjectionStore: Sendable {
         let batchSize = max(1, batchSize)
         try store.scanViews(from: from, to: end) { view in
             if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
-            guard try reader.read(view, into: &batch), batch.events.count == batchSize else { return }
+            guard try reader.read(view, into: &batch, cases: &cases), batch.events.count == batchSize else { return }
             // Handed over without a reference left here (`batch` becomes the next one to fill).
             var full = reuse()
             full.removeAll()
@@ -326,38 +340,49 @@ public final class ProjectionStore: Sendable {
     public static func readAndParse(_ store: EventStore) throws -> (events: UInt64, caseEvents: Int) {
         var caseEvents = 0
         var spare = PackedEvents()
-        try read(store, from: 0, to: store.count, recordedAtOrBefore: nil, batchSize: 2048, reuse: { spare.take() }) { batch in
+        var cases = CaseNumbers()
+        try read(store, from: 0, to: store.count, recordedAtOrBefore: nil, batchSize: 2048, cases: &cases, reuse: { spare.take() }) { batch in
             caseEvents += batch.events.count
             spare = consume batch
         }
         return (store.count, caseEvents)
     }
 
-    /// Reads and parses events [from, to) on a second thread, handing them over in packed batches; events
-    /// recorded after `recordedAtOrBefore` (if given) are passed over unparsed.
+    /// Reads and parses events [from, to) on a second thread, numbering their cases with `cases` (which
+    /// the thread has while it reads), and hands them over in packed batches; events recorded after
+    /// `recordedAtOrBefore` (if given) are passed over unparsed.
     private func readOnSecondThread(
-        from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, _ body: (borrowing PackedEvents) throws -> Void
+        from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, cases: inout CaseNumbers, _ body: (borrowing PackedEvents) throws -> Void
     ) throws {
         let pipe = EventPipe(capacity: 8)
         let store = self.store
         let batchSize = max(1, readAhead.batchSize)
+        // Moved to the reading thread and back, never copied (the table is large).
+        let numbering = Handoff(cases)
+        cases = CaseNumbers()
         Thread {
+            var cases = numbering.take()!
             do {
                 // Batches the folding thread has finished with, to fill again.
                 var pool: [PackedEvents] = []
-                try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: batchSize, reuse: {
+                try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: batchSize, cases: &cases, reuse: {
                     pool.popLast() ?? PackedEvents()
                 }) { full in
                     guard let spent = pipe.put(consume full) else { throw CancellationError() }
                     pool += spent
                     if pool.count > 2 { pool.removeFirst(pool.count - 2) }
                 }
+                numbering.put(cases)
                 pipe.finish(nil)
             } catch {
+                numbering.put(cases)
                 pipe.finish(error)
             }
         }.start()
-        defer { pipe.cancelAndWait() }
+        defer {
+            pipe.cancelAndWait()
+            cases = numbering.take() ?? CaseNumbers()
+        }
         while let batch = try pipe.take() {
             try body(batch)
             pipe.giveBack(consume batch)
@@ -430,6 +455,8 @@ public final class ProjectionStore: Sendable {
             run.transactions += 1
             if done { break }
         }
+        // Everything is written: the rows cached are freed on another thread.
+        for r in runners { r.evict() }
         run.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return run
     }
@@ -506,21 +533,6 @@ public final class ProjectionStore: Sendable {
             add(&groups[key, default: make()], tally)
         }
         return groups.keys.sorted().map { groups[$0]! }
-    }
-}
-
-/// Numbers the cases met in a run (0, 1, 2, … in the order they are first met), so that the folding
-/// thread finds a case's owner and cached rows by array index. The ids are numbered by the same table
-/// as the reading thread's words (``WordIds``), keyed by their UTF-8 bytes.
-struct CaseNumbers {
-    private var ids = WordIds()
-    /// Cases numbered so far.
-    var count: Int { ids.count }
-
-    /// The case's number, given the next free one if it has none.
-    mutating func number(_ caseId: String) -> Int32 {
-        var caseId = caseId
-        return caseId.withUTF8 { ids.id(UnsafeRawBufferPointer($0)) { _ in } }
     }
 }
 
