@@ -1,6 +1,3 @@
-import Dispatch
-import Synchronization
-
 /// A read model derived from the log: one row per case of the workflows it follows, and tallies
 /// (aggregates) that are always the sum of what the rows contribute plus what events added.
 ///
@@ -30,11 +27,6 @@ public protocol Projection: Sendable {
     func contributions(of row: Row) -> [Contribution]
 }
 
-extension Projection {
-    /// A runner folding events into this projection.
-    static func runner() -> any AnyProjectionRunner { ProjectionRunner(Self()) }
-}
-
 /// Keys of a projection's table: case rows under `c`, tallies under other first parts.
 enum TableKey {
     static func row(_ caseId: String) -> String { RowKey.make("c", caseId) }
@@ -50,15 +42,18 @@ enum TableKey {
 /// found by their index in the cache, which the caller keeps per case (see ``entryIndex(caseId:absentIfUncached:load:)``)
 /// until the cache is emptied (``epoch``).
 ///
-/// Runners are reached through ``AnyProjectionRunner``, which calls the generic code; the
-/// `@_specialize` lines give the projections that ship with the engine code compiled for their own
-/// row types (a projection not listed works the same, only more slowly).
+/// Runners are reached through ``Runner``, which calls the code compiled for each projection directly
+/// for what is done per event, and through ``AnyProjectionRunner`` (the generic code) for the rest; the
+/// `@_specialize` lines give the latter the projections' own row types too.
 final class ProjectionRunner<P: Projection> {
-    /// A cached row, its key, its contributions as last tallied, and whether it must be written.
+    /// A cached row, its case, the row as it was when its contributions were last tallied, and whether
+    /// it must be written. Nothing in it is allocated for it: the case id is short (held inline) and the
+    /// tallied row shares the row's strings; the key and contributions are made when it is written.
     struct Entry: Sendable {
-        let key: Key
+        let caseId: String
         var row: P.Row?
-        var contributions: [Contribution]
+        /// The row as loaded or last written (nil: none), whose contributions are in the tallies.
+        var tallied: P.Row?
         var dirty = false
     }
     /// A cached tally and whether it must be written.
@@ -84,8 +79,7 @@ final class ProjectionRunner<P: Projection> {
     var cachedCount: Int { entries.count + tallies.count }
 
     /// Forgets everything cached (after a flush, or when another writer may have changed the table,
-    /// or when the cases were numbered afresh). The memory is given back on another thread: freeing tens
-    /// of thousands of rows is work the folding thread need not wait for.
+    /// or when the cases were numbered afresh), keeping the storage to fill again.
     @_specialize(where P == RequestsProjection)
     @_specialize(where P == AdmissionsProjection)
     @_specialize(where P == LedgerProjection)
@@ -94,12 +88,8 @@ final class ProjectionRunner<P: Projection> {
     func evict() {
         precondition(dirtyRows.isEmpty && dirtyTallies.isEmpty, "evicting unflushed rows")
         epoch &+= 1
-        var rows = ContiguousArray<Entry>()
-        rows.reserveCapacity(entries.count)
-        swap(&rows, &entries)
-        var sums = [Key: TallyEntry](minimumCapacity: tallies.count)
-        swap(&sums, &tallies)
-        Release.elsewhere((rows, sums))
+        entries.removeAll(keepingCapacity: true)
+        tallies.removeAll(keepingCapacity: true)
     }
 
     /// Forgets everything, flushed or not (after a transaction was aborted).
@@ -120,9 +110,12 @@ final class ProjectionRunner<P: Projection> {
     @_specialize(where P == RectificationsProjection)
     @_specialize(where P == RatingsProjection)
     func entryIndex(caseId: String, absentIfUncached: Bool, load: (Key) throws -> [UInt8]?) throws -> Int32 {
-        let key = TableKey.row(bytes: caseId)
-        let old = absentIfUncached ? nil : try load(key).map { bytes in try bytes.withUnsafeBytes { b in try Self.decodeRow(b, key.string) } }
-        entries.append(Entry(key: key, row: old, contributions: old.map(projection.contributions(of:)) ?? []))
+        var old: P.Row?
+        if !absentIfUncached {
+            let key = TableKey.row(bytes: caseId)
+            old = try load(key).map { bytes in try bytes.withUnsafeBytes { b in try Self.decodeRow(b, key.string) } }
+        }
+        entries.append(Entry(caseId: caseId, row: old, tallied: old))
         return Int32(entries.count - 1)
     }
 
@@ -135,19 +128,27 @@ final class ProjectionRunner<P: Projection> {
     @_specialize(where P == RatingsProjection)
     func apply(_ event: borrowing CaseEvent, entry index: Int32, load: (Key) throws -> [UInt8]?) throws -> Bool {
         let i = Int(index)
-        if event.kind == .opened { entries[i].row = projection.open(event) }
-        // Moved out, not copied, so that the row's strings and lists change in place. Nil: not a case
-        // of this projection.
-        guard var row = entries[i].row.take() else { return false }
-        // What the row contributes to the tallies is worked out once per flush, not once per event.
-        let added = projection.fold(&row, event)
-        entries[i].row = consume row
-        if !entries[i].dirty {
-            entries[i].dirty = true
-            dirtyRows.append(index)
+        // The entry is changed where it lies (through the array's subscript, it would be copied out whole).
+        let (follows, added, newlyDirty) = entries.withUnsafeMutableBufferPointer { entries -> (Bool, [Contribution], Bool) in
+            if event.kind == .opened { entries[i].row = projection.open(event) }
+            // Moved out, not copied, so that the row's strings and lists change in place. Nil: not a case
+            // of this projection.
+            guard var row = entries[i].row.take() else { return (false, [], false) }
+            // What the row contributes to the tallies is worked out once per flush, not once per event.
+            let added = projection.fold(&row, event)
+            entries[i].row = consume row
+            defer { entries[i].dirty = true }
+            return (true, added, !entries[i].dirty)
         }
+        if newlyDirty { dirtyRows.append(index) }
         if !added.isEmpty { try tally(added, sign: 1, load: load) }
-        return true
+        return follows
+    }
+
+    /// The first 16 bytes of `id` as two big-endian integers (zero-padded), which order as the bytes do.
+    static func prefix16(_ id: String) -> (UInt64, UInt64) {
+        var id = id
+        return id.withUTF8 { Key.prefix16(UnsafeRawBufferPointer($0)) }
     }
 
     static func decodeRow(_ b: UnsafeRawBufferPointer, _ key: String) throws -> P.Row {
@@ -192,29 +193,42 @@ final class ProjectionRunner<P: Projection> {
     @_specialize(where P == RectificationsProjection)
     @_specialize(where P == RatingsProjection)
     func flush(load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws {
-        // Sorted by the keys' first 16 bytes, read once into integers, and by the whole keys only where
-        // those are the same: comparing the keys' bytes at each step of the sort reads every key anew.
+        // Sorted by the case ids' first 16 bytes, read once into integers, and by the whole ids only where
+        // those are the same (row keys are the ids behind one prefix): comparing bytes at each step of the
+        // sort reads every id anew.
         var order = dirtyRows.map { index in
-            let (p0, p1) = entries[Int(index)].key.prefix16
+            let (p0, p1) = Self.prefix16(entries[Int(index)].caseId)
             return (p0: p0, p1: p1, index: index)
         }
         order.sort { a, b in
-            a.p0 != b.p0 ? a.p0 < b.p0 : a.p1 != b.p1 ? a.p1 < b.p1 : entries[Int(a.index)].key < entries[Int(b.index)].key
+            a.p0 != b.p0 ? a.p0 < b.p0 : a.p1 != b.p1 ? a.p1 < b.p1 : entries[Int(a.index)].caseId.utf8.lexicographicallyPrecedes(entries[Int(b.index)].caseId.utf8)
         }
         var w = RowWriter()
-        for (_, _, index) in order {
-            let i = Int(index)
-            entries[i].dirty = false
-            let contributions = entries[i].row.map(projection.contributions(of:)) ?? []
-            if contributions != entries[i].contributions {
-                try tally(entries[i].contributions, sign: -1, load: load)
-                try tally(contributions, sign: 1, load: load)
-                entries[i].contributions = contributions
+        let prefix = TableKey.row(bytes: "").bytes
+        var key = Key(bytes: prefix)
+        // Entries are read and changed where they lie (through the array's subscript, each would be copied out whole).
+        try entries.withUnsafeMutableBufferPointer { entries in
+            for (_, _, index) in order {
+                let i = Int(index)
+                entries[i].dirty = false
+                let contributions = entries[i].row.map(projection.contributions(of:)) ?? []
+                if let tallied = entries[i].tallied {
+                    let before = projection.contributions(of: tallied)
+                    if contributions != before {
+                        try tally(before, sign: -1, load: load)
+                        try tally(contributions, sign: 1, load: load)
+                    }
+                } else {
+                    try tally(contributions, sign: 1, load: load)
+                }
+                entries[i].tallied = entries[i].row
+                key.bytes.removeSubrange(prefix.count...)
+                key.bytes.append(contentsOf: entries[i].caseId.utf8)
+                guard let row = entries[i].row else { try write(key, nil); continue }
+                w.removeAll()
+                row.encode(into: &w)
+                try write(key, w.bytes)
             }
-            guard let row = entries[i].row else { try write(entries[i].key, nil); continue }
-            w.removeAll()
-            row.encode(into: &w)
-            try write(entries[i].key, w.bytes)
         }
         dirtyTallies.sort()
         for key in dirtyTallies {
@@ -224,46 +238,6 @@ final class ProjectionRunner<P: Projection> {
         }
         dirtyRows.removeAll(keepingCapacity: true)
         dirtyTallies.removeAll(keepingCapacity: true)
-    }
-}
-
-/// A value handed from one thread to another, moved rather than copied (so that storage it holds
-/// alone stays unshared and is changed in place by its next holder).
-final class Handoff<Value: Sendable>: Sendable {
-    private let slot: Mutex<Value?>
-
-    /// Holds `value`.
-    init(_ value: consuming Value) { slot = Mutex(Optional(value)) }
-
-    /// Takes the value out (nil if it was taken).
-    func take() -> Value? { slot.withLock { $0.take() } }
-
-    /// Puts a value in (in place of any held).
-    func put(_ value: consuming Value) {
-        var value = Optional(value)
-        slot.withLock { $0 = value.take() }
-    }
-}
-
-/// Frees memory on another thread.
-enum Release {
-    private static let queue = DispatchQueue(label: "casebook.release", qos: .userInitiated)
-    private static let pending = Mutex(0)
-
-    /// Drops `value` (holding the last references to what it holds) on a background queue, or here if
-    /// the queue is still busy with the last one (so that what waits to be freed never adds up).
-    static func elsewhere<T: Sendable>(_ value: consuming T) {
-        let queued = pending.withLock { n in
-            guard n == 0 else { return false }
-            n += 1
-            return true
-        }
-        guard queued else { return }
-        let handoff = Handoff(value)
-        queue.async {
-            _ = handoff.take()
-            pending.withLock { $0 -= 1 }
-        }
     }
 }
 
@@ -280,15 +254,84 @@ extension Array {
 protocol AnyProjectionRunner: AnyObject {
     var name: String { get }
     var cachedCount: Int { get }
-    var epoch: UInt32 { get }
     func evict()
     func discard()
     func follows(_ workflow: String) -> Bool
-    func entryIndex(caseId: String, absentIfUncached: Bool, load: (Key) throws -> [UInt8]?) throws -> Int32
-    func apply(_ event: borrowing CaseEvent, entry index: Int32, load: (Key) throws -> [UInt8]?) throws -> Bool
     func flush(load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws
 }
 
 extension ProjectionRunner: AnyProjectionRunner {
     var name: String { P.name }
+}
+
+/// The runner of one of the projections (``ProjectionStore/all``), by its projection: what is done per
+/// event calls the code compiled for that projection directly (through a protocol, generic code would
+/// look up the row type's metadata at every call), the rest goes through ``AnyProjectionRunner``.
+enum Runner {
+    case requests(ProjectionRunner<RequestsProjection>)
+    case admissions(ProjectionRunner<AdmissionsProjection>)
+    case ledger(ProjectionRunner<LedgerProjection>)
+    case rectifications(ProjectionRunner<RectificationsProjection>)
+    case ratings(ProjectionRunner<RatingsProjection>)
+
+    /// The runner of the projection named `name` (one of ``ProjectionStore/names``).
+    init(_ name: String) {
+        switch name {
+        case RequestsProjection.name: self = .requests(ProjectionRunner(RequestsProjection()))
+        case AdmissionsProjection.name: self = .admissions(ProjectionRunner(AdmissionsProjection()))
+        case LedgerProjection.name: self = .ledger(ProjectionRunner(LedgerProjection()))
+        case RectificationsProjection.name: self = .rectifications(ProjectionRunner(RectificationsProjection()))
+        case RatingsProjection.name: self = .ratings(ProjectionRunner(RatingsProjection()))
+        default: preconditionFailure("no projection '\(name)'")
+        }
+    }
+
+    private var base: any AnyProjectionRunner {
+        switch self {
+        case .requests(let r): r
+        case .admissions(let r): r
+        case .ledger(let r): r
+        case .rectifications(let r): r
+        case .ratings(let r): r
+        }
+    }
+
+    var cachedCount: Int { base.cachedCount }
+    func evict() { base.evict() }
+    func discard() { base.discard() }
+    func follows(_ workflow: String) -> Bool { base.follows(workflow) }
+    func flush(load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws { try base.flush(load: load, write) }
+
+    /// ``ProjectionRunner/epoch``.
+    var epoch: UInt32 {
+        switch self {
+        case .requests(let r): r.epoch
+        case .admissions(let r): r.epoch
+        case .ledger(let r): r.epoch
+        case .rectifications(let r): r.epoch
+        case .ratings(let r): r.epoch
+        }
+    }
+
+    /// ``ProjectionRunner/entryIndex(caseId:absentIfUncached:load:)``.
+    func entryIndex(caseId: String, absentIfUncached: Bool, load: (Key) throws -> [UInt8]?) throws -> Int32 {
+        switch self {
+        case .requests(let r): try r.entryIndex(caseId: caseId, absentIfUncached: absentIfUncached, load: load)
+        case .admissions(let r): try r.entryIndex(caseId: caseId, absentIfUncached: absentIfUncached, load: load)
+        case .ledger(let r): try r.entryIndex(caseId: caseId, absentIfUncached: absentIfUncached, load: load)
+        case .rectifications(let r): try r.entryIndex(caseId: caseId, absentIfUncached: absentIfUncached, load: load)
+        case .ratings(let r): try r.entryIndex(caseId: caseId, absentIfUncached: absentIfUncached, load: load)
+        }
+    }
+
+    /// ``ProjectionRunner/apply(_:entry:load:)``.
+    func apply(_ event: borrowing CaseEvent, entry index: Int32, load: (Key) throws -> [UInt8]?) throws -> Bool {
+        switch self {
+        case .requests(let r): try r.apply(event, entry: index, load: load)
+        case .admissions(let r): try r.apply(event, entry: index, load: load)
+        case .ledger(let r): try r.apply(event, entry: index, load: load)
+        case .rectifications(let r): try r.apply(event, entry: index, load: load)
+        case .ratings(let r): try r.apply(event, entry: index, load: load)
+        }
+    }
 }

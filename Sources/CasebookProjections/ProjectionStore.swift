@@ -82,7 +82,7 @@ public final class ProjectionStore: Sendable {
         meta = env.database("meta")
     }
 
-    static func makeRunners(_ names: [String]) -> [any AnyProjectionRunner] { names.map { type($0).runner() } }
+    static func makeRunners(_ names: [String]) -> [Runner] { names.map(Runner.init) }
 
     /// Validates projection names (nil or empty: all).
     public static func validate(_ names: [String]?) throws -> [String] {
@@ -208,7 +208,7 @@ public final class ProjectionStore: Sendable {
     /// Folds events [from, to) into the runners (each skipping events before its own start) and
     /// writes what changed into their tables.
     private func fold(
-        _ txn: borrowing Transaction, runners: [any AnyProjectionRunner], tables: [Database], starts: [UInt64], from: UInt64, to end: UInt64,
+        _ txn: borrowing Transaction, runners: [Runner], tables: [Database], starts: [UInt64], from: UInt64, to end: UInt64,
         router: inout Router, recordedAtOrBefore: Int64? = nil, cacheLimit: Int = .max
     ) throws {
         if router.numbers.count > Router.limit {
@@ -264,9 +264,12 @@ public final class ProjectionStore: Sendable {
                     if let value {
                         // A key after every key in the table is appended: LMDB then neither searches the
                         // tree nor splits pages, and fills them.
-                        if let greatest = router.greatest, greatest[i].map({ $0 < key }) ?? true {
+                        if router.greatest != nil, router.greatest![i].map({ $0 < key }) ?? true {
                             try txn.put(tables[i], key: key.bytes, value: value, flags: .append)
-                            router.greatest![i] = key
+                            // Copied into the bytes kept, not shared: the caller reuses its key's storage.
+                            if router.greatest![i] == nil { router.greatest![i] = Key(bytes: []) }
+                            router.greatest![i]!.bytes.removeAll(keepingCapacity: true)
+                            router.greatest![i]!.bytes.append(contentsOf: key.bytes)
                         } else {
                             try txn.put(tables[i], key: key.bytes, value: value)
                         }
@@ -354,7 +357,7 @@ public final class ProjectionStore: Sendable {
     private func readOnSecondThread(
         from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, cases: inout CaseNumbers, _ body: (borrowing PackedEvents) throws -> Void
     ) throws {
-        let pipe = EventPipe(capacity: 8)
+        let pipe = EventPipe(capacity: 64)
         let store = self.store
         let batchSize = max(1, readAhead.batchSize)
         // Moved to the reading thread and back, never copied (the table is large).
@@ -455,8 +458,6 @@ public final class ProjectionStore: Sendable {
             run.transactions += 1
             if done { break }
         }
-        // Everything is written: the rows cached are freed on another thread.
-        for r in runners { r.evict() }
         run.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return run
     }
@@ -533,6 +534,24 @@ public final class ProjectionStore: Sendable {
             add(&groups[key, default: make()], tally)
         }
         return groups.keys.sorted().map { groups[$0]! }
+    }
+}
+
+/// A value handed from one thread to another, moved rather than copied (so that storage it holds
+/// alone stays unshared and is changed in place by its next holder).
+final class Handoff<Value: Sendable>: Sendable {
+    private let slot: Mutex<Value?>
+
+    /// Holds `value`.
+    init(_ value: consuming Value) { slot = Mutex(Optional(value)) }
+
+    /// Takes the value out (nil if it was taken).
+    func take() -> Value? { slot.withLock { $0.take() } }
+
+    /// Puts a value in (in place of any held).
+    func put(_ value: consuming Value) {
+        var value = Optional(value)
+        slot.withLock { $0 = value.take() }
     }
 }
 

@@ -215,13 +215,11 @@ public struct Key: Hashable, Comparable, Sendable {
     /// The key as text.
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
-    /// The first 16 bytes as two big-endian integers (zero-padded), which order as the bytes do: keys
-    /// whose prefixes differ order as their prefixes.
-    var prefix16: (UInt64, UInt64) {
+    /// The first 16 bytes of `b` as two big-endian integers (zero-padded), which order as the bytes do:
+    /// byte strings whose prefixes differ order as their prefixes.
+    static func prefix16(_ b: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
         var p = (UInt64(0), UInt64(0))
-        bytes.withUnsafeBytes { b in
-            withUnsafeMutableBytes(of: &p) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: b[0..<min(16, b.count)])) }
-        }
+        withUnsafeMutableBytes(of: &p) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: b[0..<min(16, b.count)])) }
         return (UInt64(bigEndian: p.0), UInt64(bigEndian: p.1))
     }
 }
