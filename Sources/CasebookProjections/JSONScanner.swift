@@ -116,51 +116,98 @@ struct JSONScanner {
         }
     }
 
-    /// Calls `body(keyStart, keyEnd, valueStart)` for each member of the object at `i`; the key's
-    /// bytes are `bytes[keyStart..<keyEnd]` without quotes (member names the engine writes need no escapes).
-    /// `body` returns the offset just past the value if it read the value through (see ``stringAndEnd(_:plain:)``),
-    /// so that it is not looked through a second time, or nil. Returns the offset just past the object.
+    /// A walk through the members of an object or the elements of an array, one at a time: see
+    /// ``walk(object:)``, ``nextMember(_:)``, ``nextElement(_:)`` and ``after(_:valueEnd:)``. For hot
+    /// loops, where a closure called per member would cost more than reading the member.
+    struct Walk {
+        /// Where the next member's key (or element) starts, or (between ``nextMember(_:)`` and
+        /// ``after(_:valueEnd:)``) the current value; past the container once it is done.
+        var next: Int
+        var done: Bool
+        /// `}` or `]`.
+        let close: UInt8
+    }
+
+    /// Starts a walk through the object at `i`.
+    func walk(object i: Int) throws(MalformedPayload) -> Walk { try walk(i, open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), "an object") }
+
+    /// Starts a walk through the array at `i`.
+    func walk(array i: Int) throws(MalformedPayload) -> Walk { try walk(i, open: UInt8(ascii: "["), close: UInt8(ascii: "]"), "an array") }
+
+    private func walk(_ i: Int, open: UInt8, close: UInt8, _ what: String) throws(MalformedPayload) -> Walk {
+        var j = skipSpace(i)
+        guard at(j) == open else { throw fail(j, what) }
+        j = skipSpace(j + 1)
+        if at(j) == close { return Walk(next: j + 1, done: true, close: close) }
+        return Walk(next: j, done: false, close: close)
+    }
+
+    /// The next member of an object's walk: its key's bytes (`bytes[keyStart..<keyEnd]`, without quotes;
+    /// member names the engine writes need no escapes) and where its value starts; nil when the walk is done.
+    /// Each member must be followed by ``after(_:valueEnd:)``.
+    @inline(__always) func nextMember(_ w: inout Walk) throws(MalformedPayload) -> (keyStart: Int, keyEnd: Int, value: Int)? {
+        guard !w.done else { return nil }
+        let keyEnd = try stringEnd(w.next)
+        var v = skipSpace(keyEnd)
+        guard at(v) == UInt8(ascii: ":") else { throw fail(v, "':'") }
+        v = skipSpace(v + 1)
+        defer { w.next = v }
+        return (w.next + 1, keyEnd - 1, v)
+    }
+
+    /// Where the next element of an array's walk starts; nil when the walk is done. Each element must be
+    /// followed by ``after(_:valueEnd:)``.
+    @inline(__always) func nextElement(_ w: inout Walk) -> Int? { w.done ? nil : w.next }
+
+    /// Moves the walk past the current value, which ends at `end` if the caller read it through (so
+    /// that it is not looked through a second time), then past the comma or the closing bracket.
+    @inline(__always) func after(_ w: inout Walk, valueEnd end: Int?) throws(MalformedPayload) {
+        var j: Int
+        if let end { j = end } else { j = try valueEnd(w.next) }
+        j = skipSpace(j)
+        if at(j) == UInt8(ascii: ",") {
+            w.next = skipSpace(j + 1)
+        } else if at(j) == w.close {
+            w.next = j + 1
+            w.done = true
+        } else {
+            throw fail(j, w.close == UInt8(ascii: "}") ? "',' or '}'" : "',' or ']'")
+        }
+    }
+
+    /// Calls `body(keyStart, keyEnd, valueStart)` for each member of the object at `i` (see
+    /// ``nextMember(_:)``); `body` returns the offset just past the value if it read the value through,
+    /// or nil. Returns the offset just past the object.
     @discardableResult
     func members(_ i: Int, _ body: (Int, Int, Int) throws -> Int?) throws -> Int {
-        var j = skipSpace(i)
-        guard at(j) == UInt8(ascii: "{") else { throw fail(j, "an object") }
-        j = skipSpace(j + 1)
-        if at(j) == UInt8(ascii: "}") { return j + 1 }
-        while true {
-            let keyEnd = try stringEnd(j)
-            var v = skipSpace(keyEnd)
-            guard at(v) == UInt8(ascii: ":") else { throw fail(v, "':'") }
-            v = skipSpace(v + 1)
-            let end = try body(j + 1, keyEnd - 1, v)
-            j = skipSpace(try end ?? valueEnd(v))
-            if at(j) == UInt8(ascii: ",") { j = skipSpace(j + 1); continue }
-            guard at(j) == UInt8(ascii: "}") else { throw fail(j, "',' or '}'") }
-            return j + 1
-        }
+        var w = try walk(object: i)
+        while let (ks, ke, v) = try nextMember(&w) { try after(&w, valueEnd: try body(ks, ke, v)) }
+        return w.next
     }
 
     /// Calls `body(valueStart)` for each element of the array at `i`; `body` returns the offset just
     /// past the element if it read it through, or nil. Returns the offset just past the array.
     @discardableResult
     func elements(_ i: Int, _ body: (Int) throws -> Int?) throws -> Int {
-        var j = skipSpace(i)
-        guard at(j) == UInt8(ascii: "[") else { throw fail(j, "an array") }
-        j = skipSpace(j + 1)
-        if at(j) == UInt8(ascii: "]") { return j + 1 }
-        while true {
-            let end = try body(j)
-            j = skipSpace(try end ?? valueEnd(j))
-            if at(j) == UInt8(ascii: ",") { j = skipSpace(j + 1); continue }
-            guard at(j) == UInt8(ascii: "]") else { throw fail(j, "',' or ']'") }
-            return j + 1
-        }
+        var w = try walk(array: i)
+        while let v = nextElement(&w) { try after(&w, valueEnd: try body(v)) }
+        return w.next
     }
 
-    /// Whether `bytes[start..<end]` is exactly `name`.
-    @inline(__always) func equals(_ start: Int, _ end: Int, _ name: StaticString) -> Bool {
-        name.withUTF8Buffer { n in
-            n.count == end - start && (n.isEmpty || memcmp(n.baseAddress!, bytes.baseAddress! + start, n.count) == 0)
+    /// A member name of up to 8 bytes as one integer (its bytes, little-endian, zero-padded), for
+    /// switching on; 0 for a longer or empty one, or one ending in a zero byte (which would read as a
+    /// shorter name).
+    @inline(__always) func shortName(_ start: Int, _ end: Int) -> UInt64 {
+        let n = end - start
+        // A trailing zero byte would make it read as a shorter name.
+        guard n > 0 && n <= 8 && bytes[end - 1] != 0 else { return 0 }
+        if start + 8 <= bytes.count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+            return n == 8 ? word : word & ((1 << (8 * UInt64(n))) - 1)
         }
+        var word: UInt64 = 0
+        for k in 0..<n { word |= UInt64(bytes[start + k]) << (8 * UInt64(k)) }
+        return word
     }
 
     /// The raw bytes between `start` and `end` as a String.

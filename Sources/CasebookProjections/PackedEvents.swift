@@ -219,111 +219,173 @@ struct PackedEventReader {
             batch.wordsReset = true
         }
         var e = PackedEvent(kind: kind, position: event.position, at: event.recordedAt.millisecondsSince1970)
-        let payload = event.payload
-        let j = JSONScanner(payload)
-        // The helpers return where the value they read ends, when reading it went through it, so that
-        // the scanner carries on from there instead of looking through it again.
-        func word(_ bytes: UnsafeRawBufferPointer) -> Int32 {
-            words.id(bytes) { batch.newWords.append(String(decoding: $0, as: UTF8.self)) }
+        let j = JSONScanner(event.payload)
+        // Walked member by member, without closures (a closure per member cost more than most members),
+        // names compared as integers. The helpers return where the value they read ends, when reading it
+        // went through it, so that the scanner carries on from there instead of looking through it again.
+        var walk = try j.walk(object: 0)
+        while let (ks, ke, v) = try j.nextMember(&walk) {
+            var end: Int?
+            switch j.shortName(ks, ke) {
+            case Name.set: end = try fields(j, v, into: &batch, event: &e)
+            case Name.case: end = try caseNumber(j, v, &e.caseNumber, &batch, &cases)
+            case Name.role: end = try word(j, v, &e.role, &batch)
+            case Name.flag: end = try word(j, v, &e.flag, &batch)
+            case Name.state: end = try word(j, v, &e.state, &batch)
+            case Name.actor: end = try word(j, v, &e.actor, &batch)
+            case Name.check: end = try word(j, v, &e.check, &batch)
+            case Name.clock: end = try word(j, v, &e.breachedClock, &batch)
+            case Name.moveTo: end = try word(j, v, &e.moveTo, &batch)
+            case Name.clocks: end = try clocks(j, v, into: &batch, event: &e)
+            case Name.command: end = try word(j, v, &e.command, &batch)
+            case Name.workflow: end = try word(j, v, &e.workflow, &batch)
+            case Name.deadline: end = try Self.time(j, v, &e.breachDeadline)
+            default: break
+            }
+            try j.after(&walk, valueEnd: end)
         }
-        /// The string at `v` as a word id (-1 if it is not a string), and where it ends.
-        func string(_ v: Int) throws -> (Int32, end: Int?) {
-            guard let (start, end, escaped) = try j.stringBounds(v) else { return (-1, nil) }
-            if !escaped { return (word(UnsafeRawBufferPointer(rebasing: payload[start..<end])), end + 1) }
+        if e.caseNumber < 0 { e.caseNumber = cases.number(UnsafeRawBufferPointer(start: nil, count: 0)) { batch.newCases.append(String(decoding: $0, as: UTF8.self)) } }
+        batch.events.append(e)
+        return true
+    }
+
+    /// The member names read, as ``JSONScanner/shortName(_:_:)`` gives them (written out: a name made
+    /// when first used would be checked for at every use). `nameConstantsAreTheNames` tests them.
+    enum Name {
+        static let set: UInt64 = 0x746573  // "set"
+        static let `case`: UInt64 = 0x65736163  // "case"
+        static let role: UInt64 = 0x656C6F72  // "role"
+        static let flag: UInt64 = 0x67616C66  // "flag"
+        static let state: UInt64 = 0x6574617473  // "state"
+        static let actor: UInt64 = 0x726F746361  // "actor"
+        static let check: UInt64 = 0x6B63656863  // "check"
+        static let clock: UInt64 = 0x6B636F6C63  // "clock"
+        static let moveTo: UInt64 = 0x6F5465766F6D  // "moveTo"
+        static let clocks: UInt64 = 0x736B636F6C63  // "clocks"
+        static let command: UInt64 = 0x646E616D6D6F63  // "command"
+        static let workflow: UInt64 = 0x776F6C666B726F77  // "workflow"
+        static let deadline: UInt64 = 0x656E696C64616564  // "deadline"
+        static let op: UInt64 = 0x706F  // "op"
+        /// Every name, by its text.
+        static let all: [String: UInt64] = [
+            "set": set,
+            "case": `case`,
+            "role": role,
+            "flag": flag,
+            "state": state,
+            "actor": actor,
+            "check": check,
+            "clock": clock,
+            "moveTo": moveTo,
+            "clocks": clocks,
+            "command": command,
+            "workflow": workflow,
+            "deadline": deadline,
+            "op": op,
+        ]
+    }
+
+    /// The word id of `bytes`, added to the batch's new words if it is new.
+    @inline(__always) private mutating func word(_ bytes: UnsafeRawBufferPointer, _ batch: inout PackedEvents) -> Int32 {
+        words.id(bytes) { batch.newWords.append(String(decoding: $0, as: UTF8.self)) }
+    }
+
+    /// Reads the string at `v` into `target` as a word id (-1 if it is not a string); returns where it ends.
+    @inline(__always) private mutating func word(_ j: JSONScanner, _ v: Int, _ target: inout Int32, _ batch: inout PackedEvents) throws -> Int? {
+        guard let (start, end, escaped) = try j.stringBounds(v) else { target = -1; return nil }
+        if !escaped {
+            target = word(UnsafeRawBufferPointer(rebasing: j.bytes[start..<end]), &batch)
+        } else {
             // Rare: made unescaped, then numbered by its UTF-8 bytes.
             var s = try j.string(v)!
-            return (s.withUTF8 { word(UnsafeRawBufferPointer($0)) }, end + 1)
+            target = s.withUTF8 { word(UnsafeRawBufferPointer($0), &batch) }
         }
-        func read(_ v: Int, into target: inout Int32) throws -> Int? {
-            let (id, end) = try string(v)
-            target = id
-            return end
-        }
+        return end + 1
+    }
+
+    /// Reads the case id at `v` into `target` as a case number (the empty id's if it is not a string);
+    /// returns where it ends.
+    private func caseNumber(
+        _ j: JSONScanner, _ v: Int, _ target: inout Int32, _ batch: inout PackedEvents, _ cases: inout CaseNumbers
+    ) throws -> Int? {
         func number(_ bytes: UnsafeRawBufferPointer) -> Int32 {
             cases.number(bytes) { batch.newCases.append(String(decoding: $0, as: UTF8.self)) }
         }
-        /// The case id at `v` as a case number (the empty id's if it is not a string), and where it ends.
-        func readCase(_ v: Int) throws -> Int? {
-            guard let (start, end, escaped) = try j.stringBounds(v) else {
-                e.caseNumber = number(UnsafeRawBufferPointer(start: nil, count: 0))
-                return nil
-            }
-            if escaped {
-                var s = try j.string(v)!
-                e.caseNumber = s.withUTF8 { number(UnsafeRawBufferPointer($0)) }
-            } else {
-                e.caseNumber = number(UnsafeRawBufferPointer(rebasing: payload[start..<end]))
-            }
-            return end + 1
+        guard let (start, end, escaped) = try j.stringBounds(v) else {
+            target = number(UnsafeRawBufferPointer(start: nil, count: 0))
+            return nil
         }
-        func read(_ v: Int, time target: inout Int64?) throws -> Int? {
-            guard let (start, end, escaped) = try j.stringBounds(v) else { target = nil; return nil }
-            if escaped {
-                target = try j.string(v).flatMap { Timestamp(iso8601: $0) }?.millisecondsSince1970
-            } else {
-                target = Timestamp(iso8601UTF8: UnsafeRawBufferPointer(rebasing: payload[start..<end]))?.millisecondsSince1970
-            }
-            return end + 1
+        if escaped {
+            var s = try j.string(v)!
+            target = s.withUTF8 { number(UnsafeRawBufferPointer($0)) }
+        } else {
+            target = number(UnsafeRawBufferPointer(rebasing: j.bytes[start..<end]))
         }
-        func scalar(_ v: Int) throws -> (PackedScalar, end: Int?) {
-            switch v < payload.count ? payload[v] : 0 {
+        return end + 1
+    }
+
+    /// Reads the time at `v` into `target` (nil if it is not one); returns where it ends.
+    private static func time(_ j: JSONScanner, _ v: Int, _ target: inout Int64?) throws -> Int? {
+        guard let (start, end, escaped) = try j.stringBounds(v) else { target = nil; return nil }
+        if escaped {
+            target = try j.string(v).flatMap { Timestamp(iso8601: $0) }?.millisecondsSince1970
+        } else {
+            target = Timestamp(iso8601UTF8: UnsafeRawBufferPointer(rebasing: j.bytes[start..<end]))?.millisecondsSince1970
+        }
+        return end + 1
+    }
+
+    /// Reads the `set` object at `v` into the batch's fields; returns where it ends.
+    private mutating func fields(_ j: JSONScanner, _ v: Int, into batch: inout PackedEvents, event e: inout PackedEvent) throws -> Int {
+        // A repeated member replaces the first, as it does in a decoded payload.
+        let first = Int32(batch.fields.count)
+        var walk = try j.walk(object: v)
+        while let (fs, fe, fv) = try j.nextMember(&walk) {
+            var value = PackedScalar(tag: .other, value: 0)
+            var end: Int?
+            switch fv < j.bytes.count ? j.bytes[fv] : 0 {
             case UInt8(ascii: "\""):
-                let (id, end) = try string(v)
-                return (PackedScalar(tag: .string, value: Int64(id)), end)
-            case UInt8(ascii: "t"), UInt8(ascii: "f"): return (PackedScalar(tag: .bool, value: j.bool(v)! ? 1 : 0), nil)
-            case UInt8(ascii: "n"): return (PackedScalar(tag: .null, value: 0), nil)
+                var id: Int32 = -1
+                end = try word(j, fv, &id, &batch)
+                value = PackedScalar(tag: .string, value: Int64(id))
+            case UInt8(ascii: "t"), UInt8(ascii: "f"): value = PackedScalar(tag: .bool, value: j.bool(fv)! ? 1 : 0)
+            case UInt8(ascii: "n"): value = PackedScalar(tag: .null, value: 0)
             case UInt8(ascii: "["):
                 var n: Int64 = 0
-                let end = try j.elements(v) { _ in n += 1; return nil }
-                return (PackedScalar(tag: .list, value: n), end)
-            case UInt8(ascii: "{"): return (PackedScalar(tag: .other, value: 0), nil)
-            default: return (j.int(v).map { PackedScalar(tag: .int, value: $0) } ?? PackedScalar(tag: .other, value: 0), nil)
+                end = try j.elements(fv) { _ in n += 1; return nil }
+                value = PackedScalar(tag: .list, value: n)
+            case UInt8(ascii: "{"): break
+            default: if let i = j.int(fv) { value = PackedScalar(tag: .int, value: i) }
             }
+            batch.fields.append(PackedField(name: word(UnsafeRawBufferPointer(rebasing: j.bytes[fs..<fe]), &batch), value: value))
+            try j.after(&walk, valueEnd: end)
         }
-        try j.members(0) { ks, ke, v in
-            switch ke - ks {
-            case 3 where j.equals(ks, ke, "set"):
-                // A repeated member replaces the first, as it does in a decoded payload.
-                let first = Int32(batch.fields.count)
-                let end = try j.members(v) { fs, fe, fv in
-                    let (value, end) = try scalar(fv)
-                    batch.fields.append(PackedField(name: word(UnsafeRawBufferPointer(rebasing: payload[fs..<fe])), value: value))
-                    return end
+        e.fields = first..<Int32(batch.fields.count)
+        return walk.next
+    }
+
+    /// Reads the `clocks` array at `v` into the batch's clock operations; returns where it ends.
+    private mutating func clocks(_ j: JSONScanner, _ v: Int, into batch: inout PackedEvents, event e: inout PackedEvent) throws -> Int {
+        let first = Int32(batch.clocks.count)
+        var walk = try j.walk(array: v)
+        while let o = j.nextElement(&walk) {
+            var op = PackedClock()
+            var members = try j.walk(object: o)
+            while let (cs, ce, cv) = try j.nextMember(&members) {
+                var end: Int?
+                switch j.shortName(cs, ce) {
+                case Name.clock: end = try word(j, cv, &op.clock, &batch)
+                case Name.op: end = try word(j, cv, &op.op, &batch)
+                case Name.deadline: end = try Self.time(j, cv, &op.deadline)
+                default: break
                 }
-                e.fields = first..<Int32(batch.fields.count)
-                return end
-            case 4 where j.equals(ks, ke, "case"): return try readCase(v)
-            case 4 where j.equals(ks, ke, "role"): return try read(v, into: &e.role)
-            case 4 where j.equals(ks, ke, "flag"): return try read(v, into: &e.flag)
-            case 5 where j.equals(ks, ke, "state"): return try read(v, into: &e.state)
-            case 5 where j.equals(ks, ke, "actor"): return try read(v, into: &e.actor)
-            case 5 where j.equals(ks, ke, "check"): return try read(v, into: &e.check)
-            case 5 where j.equals(ks, ke, "clock"): return try read(v, into: &e.breachedClock)
-            case 6 where j.equals(ks, ke, "moveTo"): return try read(v, into: &e.moveTo)
-            case 6 where j.equals(ks, ke, "clocks"):
-                let first = Int32(batch.clocks.count)
-                let end = try j.elements(v) { o in
-                    var op = PackedClock()
-                    let end = try j.members(o) { cs, ce, cv in
-                        if j.equals(cs, ce, "clock") { return try read(cv, into: &op.clock) }
-                        if j.equals(cs, ce, "op") { return try read(cv, into: &op.op) }
-                        if j.equals(cs, ce, "deadline") { return try read(cv, time: &op.deadline) }
-                        return nil
-                    }
-                    batch.clocks.append(op)
-                    return end
-                }
-                e.clocks = first..<Int32(batch.clocks.count)
-                return end
-            case 7 where j.equals(ks, ke, "command"): return try read(v, into: &e.command)
-            case 8 where j.equals(ks, ke, "workflow"): return try read(v, into: &e.workflow)
-            case 8 where j.equals(ks, ke, "deadline"): return try read(v, time: &e.breachDeadline)
-            default: return nil
+                try j.after(&members, valueEnd: end)
             }
+            batch.clocks.append(op)
+            try j.after(&walk, valueEnd: members.next)
         }
-        if e.caseNumber < 0 { e.caseNumber = number(UnsafeRawBufferPointer(start: nil, count: 0)) }
-        batch.events.append(e)
-        return true
+        e.clocks = first..<Int32(batch.clocks.count)
+        return walk.next
     }
 }
 

@@ -86,4 +86,29 @@ import Testing
             }
         }
     }
+    /// Member names read as integers: the same integer for the same name wherever it lies (also where
+    /// fewer than eight bytes follow it), none for longer names or names ending in a zero byte, and the
+    /// reader's written-out constants are its names.
+    @Test func shortNamesAreTheirBytes() throws {
+        for (text, value) in PackedEventReader.Name.all {
+            try Array("{\"\(text)\":1}".utf8).withUnsafeBytes { raw in
+                let j = JSONScanner(raw)
+                try j.members(0) { ks, ke, _ in
+                    #expect(j.shortName(ks, ke) == value, "\(text) in a payload")
+                    return nil
+                }
+            }
+            // At the very end of the bytes (no room for an 8-byte load).
+            try Array(text.utf8).withUnsafeBytes { raw in
+                #expect(JSONScanner(raw).shortName(0, raw.count) == value, "\(text) at the end")
+            }
+        }
+        try Array("workflows case\u{0} cas".utf8).withUnsafeBytes { raw in
+            let j = JSONScanner(raw)
+            #expect(j.shortName(0, 9) == 0, "longer than eight bytes")
+            #expect(j.shortName(10, 15) == 0, "ends in a zero byte")
+            #expect(j.shortName(16, 19) != PackedEventReader.Name.case, "a prefix is another name")
+            #expect(j.shortName(10, 14) == PackedEventReader.Name.case)
+        }
+    }
 }
