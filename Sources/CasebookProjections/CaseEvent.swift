@@ -87,9 +87,6 @@ public struct CaseEvent: Sendable {
         private var packer = PackedEventReader()
         private var unpacker = PackedEventUnpacker()
         private var scratch = PackedEvents()
-        private var cases = CaseNumbers()
-        /// By case number.
-        private var caseIds: [String] = []
 
         /// A reader that has met nothing yet.
         public init() {}
@@ -97,26 +94,20 @@ public struct CaseEvent: Sendable {
         /// Reads an event; nil if it is not one of the engine's case events.
         public mutating func read(_ event: borrowing EventView) throws -> CaseEvent? {
             scratch.removeAll()
-            if cases.count > packer.wordLimit {
-                // Case ids met are kept no longer than other words.
-                cases = CaseNumbers()
-                caseIds.removeAll(keepingCapacity: true)
-            }
             let isCaseEvent: Bool
             do {
-                isCaseEvent = try packer.read(event, into: &scratch, cases: &cases)
+                isCaseEvent = try packer.read(event, into: &scratch)
             } catch {
-                // The words and cases numbered before the payload turned out malformed are learnt all the
-                // same, so that the next events' numbers still match.
+                // The words numbered before the payload turned out malformed are learnt all the same, so
+                // that the next events' word ids still match.
                 unpacker.take(scratch)
-                caseIds += scratch.newCases
                 throw error
             }
             unpacker.take(scratch)
-            caseIds += scratch.newCases
             guard isCaseEvent else { return nil }
             var e = CaseEvent(kind: .opened, position: 0, at: 0)
-            unpacker.unpack(scratch, 0, caseId: caseIds[Int(scratch.events[0].caseNumber)], into: &e)
+            let id = scratch.events[0].caseId
+            unpacker.unpack(scratch, 0, caseId: String(decoding: scratch.caseIds[Int(id.lowerBound)..<Int(id.upperBound)], as: UTF8.self), into: &e)
             return e
         }
     }

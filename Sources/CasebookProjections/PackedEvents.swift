@@ -6,8 +6,9 @@ import Foundation
 // that folds: strings are numbered (word ids) by the reading side, which sends each new string once,
 // and field lists and clock operations sit in arrays shared by the whole batch. A batch holds no
 // references per event, so that neither thread allocates, frees or counts references per event.
-// Case ids are numbered apart from the other words, by a numbering that lasts the whole run (the
-// folding thread finds a case's owner and row by that number, an array index).
+// Case ids are not numbered here but sent as bytes: the folding thread numbers them, by a numbering
+// that lasts the whole run (it finds a case's owner and row by that number, an array index), whichever
+// reading thread read them.
 
 /// A value recorded in a payload's `set`, packed: its kind and one number (an integer, a boolean, a
 /// list's length, or a string's word id).
@@ -30,14 +31,14 @@ struct PackedClock: Sendable {
     var deadline: Int64?
 }
 
-/// A ``CaseEvent`` packed: its case as its number in the run's ``CaseNumbers``, its other strings as
+/// A ``CaseEvent`` packed: its case id as a range of the batch's case id bytes, its other strings as
 /// word ids (-1: absent), its fields and clock operations as ranges of the batch's lists.
 struct PackedEvent: Sendable {
     var kind: CaseEvent.Kind
     var position: UInt64
     var at: Int64
-    /// The case's number (a payload without a case id counts as the case with the empty id).
-    var caseNumber: Int32 = -1
+    /// The case id's bytes in the batch's `caseIds` (empty when the payload has none).
+    var caseId: Range<Int32> = 0..<0
     var workflow: Int32 = -1, command: Int32 = -1, actor: Int32 = -1, role: Int32 = -1, state: Int32 = -1
     var check: Int32 = -1, breachedClock: Int32 = -1, flag: Int32 = -1, moveTo: Int32 = -1
     var breachDeadline: Int64?
@@ -52,8 +53,8 @@ struct PackedEvents: Sendable {
     var clocks: [PackedClock] = []
     /// The strings numbered while reading this batch, in the order of their word ids.
     var newWords: [String] = []
-    /// The case ids numbered while reading this batch, in the order of their numbers.
-    var newCases: [String] = []
+    /// The events' case ids, one after another (UTF-8).
+    var caseIds: [UInt8] = []
     /// Whether the reader forgot every word before this batch (its numbering starts again at 0).
     var wordsReset = false
 
@@ -71,7 +72,7 @@ struct PackedEvents: Sendable {
         fields.removeAll(keepingCapacity: true)
         clocks.removeAll(keepingCapacity: true)
         newWords.removeAll(keepingCapacity: true)
-        newCases.removeAll(keepingCapacity: true)
+        caseIds.removeAll(keepingCapacity: true)
         wordsReset = false
     }
 }
@@ -203,9 +204,8 @@ struct PackedEventReader {
     }
 
     /// Reads `event` into `batch`; false if it is not one of the engine's case events. Strings met for
-    /// the first time are added to the batch's new words, and cases met for the first time (numbered by
-    /// `cases`) to its new cases.
-    mutating func read(_ event: borrowing EventView, into batch: inout PackedEvents, cases: inout CaseNumbers) throws -> Bool {
+    /// the first time are added to the batch's new words.
+    mutating func read(_ event: borrowing EventView, into batch: inout PackedEvents) throws -> Bool {
         let kind: CaseEvent.Kind
         if event.typeIs("case.command-accepted") { kind = .accepted }
         else if event.typeIs("case.opened") { kind = .opened }
@@ -228,7 +228,7 @@ struct PackedEventReader {
             var end: Int?
             switch j.shortName(ks, ke) {
             case Name.set: end = try fields(j, v, into: &batch, event: &e)
-            case Name.case: end = try caseNumber(j, v, &e.caseNumber, &batch, &cases)
+            case Name.case: end = try Self.caseId(j, v, &e.caseId, &batch)
             case Name.role: end = try word(j, v, &e.role, &batch)
             case Name.flag: end = try word(j, v, &e.flag, &batch)
             case Name.state: end = try word(j, v, &e.state, &batch)
@@ -244,7 +244,6 @@ struct PackedEventReader {
             }
             try j.after(&walk, valueEnd: end)
         }
-        if e.caseNumber < 0 { e.caseNumber = cases.number(UnsafeRawBufferPointer(start: nil, count: 0)) { batch.newCases.append(String(decoding: $0, as: UTF8.self)) } }
         batch.events.append(e)
         return true
     }
@@ -303,24 +302,17 @@ struct PackedEventReader {
         return end + 1
     }
 
-    /// Reads the case id at `v` into `target` as a case number (the empty id's if it is not a string);
-    /// returns where it ends.
-    private func caseNumber(
-        _ j: JSONScanner, _ v: Int, _ target: inout Int32, _ batch: inout PackedEvents, _ cases: inout CaseNumbers
-    ) throws -> Int? {
-        func number(_ bytes: UnsafeRawBufferPointer) -> Int32 {
-            cases.number(bytes) { batch.newCases.append(String(decoding: $0, as: UTF8.self)) }
-        }
-        guard let (start, end, escaped) = try j.stringBounds(v) else {
-            target = number(UnsafeRawBufferPointer(start: nil, count: 0))
-            return nil
-        }
+    /// Adds the case id at `v` to the batch's case ids and sets `target` to its range (left empty if it
+    /// is not a string); returns where it ends.
+    private static func caseId(_ j: JSONScanner, _ v: Int, _ target: inout Range<Int32>, _ batch: inout PackedEvents) throws -> Int? {
+        guard let (start, end, escaped) = try j.stringBounds(v) else { target = 0..<0; return nil }
+        let first = Int32(batch.caseIds.count)
         if escaped {
-            var s = try j.string(v)!
-            target = s.withUTF8 { number(UnsafeRawBufferPointer($0)) }
+            batch.caseIds.append(contentsOf: try j.string(v)!.utf8)
         } else {
-            target = number(UnsafeRawBufferPointer(rebasing: j.bytes[start..<end]))
+            batch.caseIds.append(contentsOf: UnsafeRawBufferPointer(rebasing: j.bytes[start..<end]))
         }
+        target = first..<Int32(batch.caseIds.count)
         return end + 1
     }
 
@@ -447,26 +439,5 @@ struct PackedEventUnpacker {
         for c in batch.clocks[Int(p.clocks.lowerBound)..<Int(p.clocks.upperBound)] {
             e.clocks.append(RecordedClockOperation(clock: string(c.clock), op: string(c.op), deadline: c.deadline))
         }
-    }
-}
-
-/// Numbers the cases met in a run (0, 1, 2, … in the order they are first met), so that the folding
-/// thread finds a case's owner and cached rows by array index. The ids are numbered by the same table
-/// as the reading thread's words (``WordIds``), keyed by their UTF-8 bytes.
-struct CaseNumbers {
-    private var ids = WordIds()
-    /// Cases numbered so far.
-    var count: Int { ids.count }
-
-    /// The number of the case whose id is `bytes`; `new` is called with them when it is met for the
-    /// first time (and given the next free number).
-    @inline(__always) mutating func number(_ bytes: UnsafeRawBufferPointer, new: (UnsafeRawBufferPointer) -> Void) -> Int32 {
-        ids.id(bytes, new: new)
-    }
-
-    /// The case's number, given the next free one if it has none.
-    mutating func number(_ caseId: String) -> Int32 {
-        var caseId = caseId
-        return caseId.withUTF8 { ids.id(UnsafeRawBufferPointer($0)) { _ in } }
     }
 }

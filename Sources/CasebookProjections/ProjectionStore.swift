@@ -196,7 +196,7 @@ public final class ProjectionStore: Sendable {
         }
         var cases: [Case] = []
         var complete: Bool
-        /// Numbers the cases (the reading side's; it sends the ids of new ones with each batch).
+        /// Numbers the cases by their ids, which batches bring as bytes.
         var numbers = CaseNumbers()
         /// When the run writes into tables that were empty when it began (a rebuild): by table, the
         /// greatest key written so far (nil: none yet), so that greater keys are appended.
@@ -284,12 +284,17 @@ public final class ProjectionStore: Sendable {
         var event = CaseEvent(kind: .opened, position: 0, at: 0)
         func fold(_ batch: borrowing PackedEvents) throws {
             unpacker.take(batch)
-            for id in batch.newCases { router.cases.append(Router.Case(id: id)) }
-            for k in batch.events.indices {
-                let c = Int(batch.events[k].caseNumber)
-                // One event value, refilled in place for each event, so that its lists keep their storage.
-                unpacker.unpack(batch, k, caseId: router.cases[c].id, into: &event)
-                try route(event, case: c)
+            try batch.caseIds.withUnsafeBytes { ids in
+                for k in batch.events.indices {
+                    let range = batch.events[k].caseId
+                    let id = UnsafeRawBufferPointer(rebasing: ids[Int(range.lowerBound)..<Int(range.upperBound)])
+                    var isNew = false
+                    let c = Int(router.numbers.number(id) { _ in isNew = true })
+                    if isNew { router.cases.append(Router.Case(id: String(decoding: id, as: UTF8.self))) }
+                    // One event value, refilled in place for each event, so that its lists keep their storage.
+                    unpacker.unpack(batch, k, caseId: router.cases[c].id, into: &event)
+                    try route(event, case: c)
+                }
             }
             // Memory stays bounded whatever the run's length: past the limit, what is cached is written
             // into the transaction and dropped (and read back from it when needed again).
@@ -301,11 +306,10 @@ public final class ProjectionStore: Sendable {
         if end - from >= readAhead.minimumEvents {
             // Long runs: read and parse on a second thread while this one folds (and holds the write
             // transaction, which must stay on the thread that began it).
-            try readOnSecondThread(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, cases: &router.numbers, fold)
+            try readOnSecondThread(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, fold)
         } else {
             var spare = PackedEvents()
-            try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: readAhead.batchSize, cases: &router.numbers,
-                          reuse: { spare.take() }) { batch in
+            try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: readAhead.batchSize, reuse: { spare.take() }) { batch in
                 try fold(batch)
                 spare = consume batch
             }
@@ -314,11 +318,11 @@ public final class ProjectionStore: Sendable {
     }
 
     /// Reads and parses events [from, to) on the calling thread into packed batches of `batchSize` case
-    /// events, numbering their cases with `cases`, and hands each full batch (and the last, if not empty)
-    /// to `body`, which may keep it; the next batch is filled from `reuse` (a spent batch, or a new one).
-    /// Events recorded after `recordedAtOrBefore` (if given) are passed over unparsed.
+    /// events, and hands each full batch (and the last, if not empty) to `body`, which may keep it; the
+    /// next batch is filled from `reuse` (a spent batch, or a new one). Events recorded after
+    /// `recordedAtOrBefore` (if given) are passed over unparsed.
     static func read(
-        _ store: EventStore, from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, batchSize: Int, cases: inout CaseNumbers,
+        _ store: EventStore, from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, batchSize: Int,
         reuse: () -> PackedEvents = { PackedEvents() }, _ body: (consuming PackedEvents) throws -> Void
     ) throws {
         var reader = PackedEventReader()
@@ -327,7 +331,7 @@ public final class ProjectionStore: Sendable {
         let batchSize = max(1, batchSize)
         try store.scanViews(from: from, to: end) { view in
             if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
-            guard try reader.read(view, into: &batch, cases: &cases), batch.events.count == batchSize else { return }
+            guard try reader.read(view, into: &batch), batch.events.count == batchSize else { return }
             // Handed over without a reference left here (`batch` becomes the next one to fill).
             var full = reuse()
             full.removeAll()
@@ -343,49 +347,39 @@ public final class ProjectionStore: Sendable {
     public static func readAndParse(_ store: EventStore) throws -> (events: UInt64, caseEvents: Int) {
         var caseEvents = 0
         var spare = PackedEvents()
-        var cases = CaseNumbers()
-        try read(store, from: 0, to: store.count, recordedAtOrBefore: nil, batchSize: 2048, cases: &cases, reuse: { spare.take() }) { batch in
+        try read(store, from: 0, to: store.count, recordedAtOrBefore: nil, batchSize: 2048, reuse: { spare.take() }) { batch in
             caseEvents += batch.events.count
             spare = consume batch
         }
         return (store.count, caseEvents)
     }
 
-    /// Reads and parses events [from, to) on a second thread, numbering their cases with `cases` (which
-    /// the thread has while it reads), and hands them over in packed batches; events recorded after
-    /// `recordedAtOrBefore` (if given) are passed over unparsed.
+    /// Reads and parses events [from, to) on a second thread, handing them over in packed batches; events
+    /// recorded after `recordedAtOrBefore` (if given) are passed over unparsed.
     private func readOnSecondThread(
-        from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, cases: inout CaseNumbers, _ body: (borrowing PackedEvents) throws -> Void
+        from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, _ body: (borrowing PackedEvents) throws -> Void
     ) throws {
+        // Up to 64 batches ahead, so that the reader keeps parsing while a full cache is written out.
         let pipe = EventPipe(capacity: 64)
         let store = self.store
         let batchSize = max(1, readAhead.batchSize)
-        // Moved to the reading thread and back, never copied (the table is large).
-        let numbering = Handoff(cases)
-        cases = CaseNumbers()
         Thread {
-            var cases = numbering.take()!
             do {
                 // Batches the folding thread has finished with, to fill again.
                 var pool: [PackedEvents] = []
-                try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: batchSize, cases: &cases, reuse: {
+                try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: batchSize, reuse: {
                     pool.popLast() ?? PackedEvents()
                 }) { full in
                     guard let spent = pipe.put(consume full) else { throw CancellationError() }
                     pool += spent
                     if pool.count > 2 { pool.removeFirst(pool.count - 2) }
                 }
-                numbering.put(cases)
                 pipe.finish(nil)
             } catch {
-                numbering.put(cases)
                 pipe.finish(error)
             }
         }.start()
-        defer {
-            pipe.cancelAndWait()
-            cases = numbering.take() ?? CaseNumbers()
-        }
+        defer { pipe.cancelAndWait() }
         while let batch = try pipe.take() {
             try body(batch)
             pipe.giveBack(consume batch)
@@ -537,21 +531,24 @@ public final class ProjectionStore: Sendable {
     }
 }
 
-/// A value handed from one thread to another, moved rather than copied (so that storage it holds
-/// alone stays unshared and is changed in place by its next holder).
-final class Handoff<Value: Sendable>: Sendable {
-    private let slot: Mutex<Value?>
+/// Numbers the cases met in a run (0, 1, 2, … in the order they are first met), so that the folding
+/// thread finds a case's owner and cached rows by array index. The ids are numbered by the same table
+/// as the reading thread's words (``WordIds``), keyed by their UTF-8 bytes.
+struct CaseNumbers {
+    private var ids = WordIds()
+    /// Cases numbered so far.
+    var count: Int { ids.count }
 
-    /// Holds `value`.
-    init(_ value: consuming Value) { slot = Mutex(Optional(value)) }
+    /// The number of the case whose id is `bytes`; `new` is called with them when it is met for the
+    /// first time (and given the next free number).
+    @inline(__always) mutating func number(_ bytes: UnsafeRawBufferPointer, new: (UnsafeRawBufferPointer) -> Void) -> Int32 {
+        ids.id(bytes, new: new)
+    }
 
-    /// Takes the value out (nil if it was taken).
-    func take() -> Value? { slot.withLock { $0.take() } }
-
-    /// Puts a value in (in place of any held).
-    func put(_ value: consuming Value) {
-        var value = Optional(value)
-        slot.withLock { $0 = value.take() }
+    /// The case's number, given the next free one if it has none.
+    mutating func number(_ caseId: String) -> Int32 {
+        var caseId = caseId
+        return caseId.withUTF8 { ids.id(UnsafeRawBufferPointer($0)) { _ in } }
     }
 }
 
