@@ -92,6 +92,9 @@ final class ProjectionRunner<P: Projection> {
         tallies.removeAll(keepingCapacity: true)
     }
 
+    /// Makes room for `rows` cached rows (up to 1,048,576), so that the cache is not copied as it grows.
+    func reserve(rows: Int) { entries.reserveCapacity(min(rows, 1 << 20)) }
+
     /// Forgets everything, flushed or not (after a transaction was aborted).
     func discard() {
         dirtyRows.removeAll()
@@ -254,6 +257,7 @@ extension Array {
 protocol AnyProjectionRunner: AnyObject {
     var name: String { get }
     var cachedCount: Int { get }
+    func reserve(rows: Int)
     func evict()
     func discard()
     func follows(_ workflow: String) -> Bool
@@ -297,6 +301,7 @@ enum Runner {
     }
 
     var cachedCount: Int { base.cachedCount }
+    func reserve(rows: Int) { base.reserve(rows: rows) }
     func evict() { base.evict() }
     func discard() { base.discard() }
     func follows(_ workflow: String) -> Bool { base.follows(workflow) }

@@ -414,6 +414,8 @@ public final class ProjectionStore: Sendable {
     public func rebuild(_ names: [String]? = nil, batchSize: Int = 1_048_576, cacheLimit: Int = ProjectionStore.rebuildCacheLimit) throws -> ProjectionRun {
         let names = try Self.validate(names)
         let runners = Self.makeRunners(names)
+        // Room for a full cache from the start: grown as it fills, the rows would be copied over and over.
+        for r in runners { r.reserve(rows: cacheLimit) }
         let started = DispatchTime.now().uptimeNanoseconds
         var run = ProjectionRun(events: 0, transactions: 0, seconds: 0)
         // Empty the spare tables (a rebuild that died half-way may have left rows there).
