@@ -136,9 +136,14 @@ public final class ProjectionStore: Sendable {
     /// the epoch), events recorded later are passed over: the projection as it stood at that time. Both
     /// are meant for a projection store of its own (e.g. in a temporary directory), since the checkpoint
     /// still advances over what was passed over.
+    ///
+    /// Projections that have folded nothing yet (a new store) are folded as a rebuild folds them: no
+    /// case is looked up in a table that is known to be empty, and rows are appended. Within a
+    /// transaction, at most `cacheLimit` rows and tallies are kept in memory (see ``rebuild(_:batchSize:cacheLimit:)``).
     @discardableResult
     public func catchUp(
-        _ names: [String]? = nil, upTo limit: UInt64? = nil, recordedAtOrBefore: Int64? = nil, batchSize: Int = 65_536
+        _ names: [String]? = nil, upTo limit: UInt64? = nil, recordedAtOrBefore: Int64? = nil, batchSize: Int = 65_536,
+        cacheLimit: Int = ProjectionStore.rebuildCacheLimit
     ) throws -> ProjectionRun {
         let names = try Self.validate(names)
         let started = DispatchTime.now().uptimeNanoseconds
@@ -156,20 +161,30 @@ public final class ProjectionStore: Sendable {
         }
         let runners = Self.makeRunners(names)
         var router = Router(complete: false)
+        // Where this run's last transaction left the projections (their checkpoint and generation): while
+        // the next starts there, nobody else has folded into them meanwhile.
+        var left: [(UInt64, UInt64)]?
         while true {
-            let (read, more) = try writeGrowing(onRetry: { for r in runners { r.discard() }; router = Router(complete: false) }) { txn -> (UInt64, Bool) in
+            let (read, more) = try writeGrowing(onRetry: { for r in runners { r.discard() }; router = Router(complete: false); left = nil }) { txn -> (UInt64, Bool) in
                 let head = min(store.count, limit ?? .max)
                 let slots = try names.map { try slot(txn, $0) }
                 let from = slots.map(\.checkpoint).min() ?? head
                 guard from < head else { return (0, false) }
                 let end = min(head, from + UInt64(max(1, batchSize)))
                 let tables = zip(names, slots).map { table($0, $1.live) }
+                if left == nil, try slots.allSatisfy({ $0.checkpoint == 0 }) && tables.allSatisfy({ try txn.count($0) == 0 }) {
+                    // Nothing folded yet: every case will be met from its opening, and every key is new.
+                    router = Router(complete: true, greatest: [Key?](repeating: nil, count: names.count))
+                } else if let left, !left.elementsEqual(slots.map { ($0.checkpoint, $0.generation) }, by: ==) {
+                    router = Router(complete: false)
+                }
                 try fold(txn, runners: runners, tables: tables, starts: slots.map(\.checkpoint), from: from, to: end, router: &router,
-                         recordedAtOrBefore: recordedAtOrBefore)
+                         recordedAtOrBefore: recordedAtOrBefore, cacheLimit: cacheLimit)
                 for (name, s) in zip(names, slots) where s.checkpoint < end {
                     try setNumber(txn, name + ".checkpoint", end)
                     try setNumber(txn, name + ".format", Self.type(name).format)
                 }
+                left = slots.map { (max($0.checkpoint, end), $0.generation) }
                 return (end - from, end < head)
             }
             for r in runners { r.evict() }
@@ -402,13 +417,13 @@ public final class ProjectionStore: Sendable {
 
     // MARK: Rebuilding
 
-    /// The rows and tallies a rebuild keeps in memory by default (about 1 KiB each on the demo city's log).
+    /// The rows and tallies a rebuild keeps in memory by default (about 0.5 KiB each on the demo city's log).
     public static let rebuildCacheLimit = 50_000
 
     /// Rebuilds projections from position 0 into their spare tables, then swaps each spare in for its
     /// live table in one transaction (which also folds whatever was appended meanwhile). Rows are
     /// committed every `batchSize` events. Memory stays bounded however long the log: whenever more
-    /// than `cacheLimit` rows and tallies are cached (about 1 KiB each on the demo city's log), they are
+    /// than `cacheLimit` rows and tallies are cached (about 0.5 KiB each on the demo city's log), they are
     /// written into the transaction and dropped, and read back from it when their cases come up again.
     @discardableResult
     public func rebuild(_ names: [String]? = nil, batchSize: Int = 1_048_576, cacheLimit: Int = ProjectionStore.rebuildCacheLimit) throws -> ProjectionRun {

@@ -47,7 +47,7 @@ struct ProjectionsCommand: ParsableCommand {
             discussion: "Prints one JSON object: events folded, seconds, events/s, and the peak of anonymous (heap) memory while it ran, which excludes the memory-mapped store.")
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "Projections to rebuild (default: all).") var names: [String] = []
-        @Option(help: "Rows and tallies kept in memory (about 1 KiB each); past it they are written out and dropped.")
+        @Option(help: "Rows and tallies kept in memory (about 0.5 KiB each); past it they are written out and dropped.")
         var cacheLimit = ProjectionStore.rebuildCacheLimit
 
         func validate() throws {

@@ -11,11 +11,11 @@ extension OutputFormat: ExpressibleByArgument {}
 let asOfCost = """
     As of a point (--as-of TIME or --at-position N), the answer comes from projections built for the \
     purpose in a temporary directory (deleted afterwards) by folding the log up to that point, so the cost \
-    grows with the log: about 100,000 events a second. Measured (release build, 2 busy cores) on a \
-    `casebook demo --communities 60` store of 109,901 events: --at-position 109901 took 1.2 s (fold 1.1 s), \
-    --at-position 55000 0.9 s (fold 0.7 s); --as-of a time reads the whole log (times need not follow \
-    positions) and folds what was recorded by then: 1.1 s. The live projections answer in 0.1–0.2 s. A \
-    city-sized store (564 communities, about a million events) takes about ten times as long.
+    grows with the log: about 600,000 events a second. Measured (release build, 2 cores) on a `casebook \
+    demo` store (564 communities, 1,036,651 events): --at-position 1036651 took 1.9–2.1 s (fold 1.5–1.7 s), \
+    --at-position 518000 1.0–1.1 s (fold 0.8–1.0 s); --as-of a time reads the whole log (times need not \
+    follow positions) and folds what was recorded by then: 1.1–1.2 s for 2026-07-01. The live projections \
+    answer in 0.3–0.4 s.
     """
 
 /// The options every query and report takes: output, sorting, the point in history, who asks.

@@ -33,6 +33,11 @@ import Testing
             let run = try single.catchUp(batchSize: 1)
             #expect(run.events == w.store.count && run.transactions == Int(w.store.count))
             expectSameDumps(incremental, try single.dumpAll(), "incremental vs batches of one")
+            // A new store caught up in one transaction with at most 10 rows and tallies in memory: written
+            // out and dropped within it, then read back, many times over.
+            let small = try ProjectionStore(store: w.store, path: w.dir + "/small")
+            #expect(try small.catchUp(batchSize: 1 << 20, cacheLimit: 10).transactions == 1)
+            expectSameDumps(incremental, try small.dumpAll(), "incremental vs a cache of 10")
 
             // Rebuilding from 0 into the spare tables and swapping gives the same bytes.
             let rebuilt = try p.rebuild()
