@@ -47,8 +47,9 @@ enum TableKey {
 /// `@_specialize` lines give the latter the projections' own row types too.
 final class ProjectionRunner<P: Projection> {
     /// A cached row, its case, the row as it was when its contributions were last tallied, and whether
-    /// it must be written. Nothing in it is allocated for it: the case id is short (held inline) and the
-    /// tallied row shares the row's strings; the key and contributions are made when it is written.
+    /// it must be written. Nothing in it is allocated for it: the case id is the run's own string for the
+    /// case (inline when short) and the tallied row shares the row's strings; the key and contributions
+    /// are made when it is written.
     struct Entry: Sendable {
         let caseId: String
         var row: P.Row?
