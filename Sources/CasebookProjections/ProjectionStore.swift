@@ -346,7 +346,13 @@ public final class ProjectionStore: Sendable {
         let batchSize = max(1, batchSize)
         try store.scanViews(from: from, to: end) { view in
             if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
-            guard try reader.read(view, into: &batch), batch.events.count == batchSize else { return }
+            let isCaseEvent: Bool
+            do {
+                isCaseEvent = try reader.read(view, into: &batch)
+            } catch let error as MalformedPayload {
+                throw ProjectionError.unreadableEvent(position: view.position, type: String(decoding: view.type, as: UTF8.self), reason: error.description)
+            }
+            guard isCaseEvent, batch.events.count == batchSize else { return }
             // Handed over without a reference left here (`batch` becomes the next one to fill).
             var full = reuse()
             full.removeAll()
@@ -650,11 +656,17 @@ public enum ProjectionError: Error, Sendable, Hashable, CustomStringConvertible 
     /// These projections were folded under an older row layout, and a catch-up to a point (a position
     /// or a time) was asked of them; only a full catch-up or a rebuild brings them to the new layout.
     case staleLayout([String])
+    /// The event at this position has an engine event type but a payload the engine does not write
+    /// (e.g. appended by hand); projections cannot fold past it.
+    case unreadableEvent(position: UInt64, type: String, reason: String)
 
     public var description: String {
         switch self {
         case let .unknown(name, known): return "no projection '\(name)'; the projections are \(known.joined(separator: ", "))"
         case .concurrentRebuild(let name): return "projection '\(name)' was rebuilt by another process meanwhile; run the rebuild again if needed"
+        case let .unreadableEvent(position, type, reason):
+            return "event \(position) (\(type)) cannot be folded into the projections: its payload is not one the case engine writes (\(reason)); "
+                + "projections stop before it. See who appended it with `casebook read --from \(position) --limit 1`"
         case .staleLayout(let names):
             return "projections \(names.joined(separator: ", ")) were folded under an older row layout; catch them up to a point only in a fresh projection store, or rebuild them first (casebook projections rebuild)"
         }

@@ -354,3 +354,41 @@ import Testing
         }
     }
 }
+
+/// A case event whose payload the engine would not write stops the projections before it, with an error
+/// that names it, and changes nothing: not the checkpoints, not the rows, not a rebuild's live tables.
+@Suite struct UnreadableEventTests {
+    @Test func anUnreadableCaseEventIsNamedAndNothingChanges() async throws {
+        try await StoreHarness.run(unsafeNoSync: true) { h in
+            let good = #"{"case":"a-1","workflow":"resident-request","command":"receive","actor":"甲@c001","set":{"community":"和平社区"}}"#
+            try await h.store.append(to: "case-a-1", expectedVersion: .any, events: [ProposedEvent(type: "case.opened", json: good)])
+            // Read by the folding thread (a short run), and ahead on a second thread (as a long run is).
+            let stores = try [ProjectionStore.ReadAheadSettings(), .init(minimumEvents: 1, batchSize: 1)].enumerated().map { k, readAhead in
+                try ProjectionStore(store: h.store, path: h.dir + "/p\(k)", readOnly: false, readAhead: readAhead)
+            }
+            var before: [[String: [(key: String, value: [UInt8])]]] = [], status: [[ProjectionStatus]] = []
+            for p in stores {
+                try p.catchUp()
+                before.append(try p.dumpAll())
+                status.append(try p.status())
+                #expect(!(before.last!["requests"] ?? []).isEmpty)
+            }
+            // Valid JSON, but `set` is not an object: appended by hand, not by the engine.
+            try await h.store.append(to: "case-a-1", expectedVersion: .any,
+                                     events: [ProposedEvent(type: "case.command-accepted", json: #"{"case":"a-1","command":"x","set":5}"#)])
+            for (k, p) in stores.enumerated() {
+                for attempt in ["catch-up", "rebuild"] {
+                    do {
+                        if attempt == "catch-up" { try p.catchUp() } else { try p.rebuild() }
+                        Issue.record("\(attempt) went past the unreadable event")
+                    } catch let error as ProjectionError {
+                        #expect(error == .unreadableEvent(position: 1, type: "case.command-accepted", reason: "malformed JSON payload at byte 34: expected an object"))
+                        #expect(error.description.contains("event 1 (case.command-accepted)") && error.description.contains("casebook read --from 1"))
+                    }
+                    #expect(try p.status() == status[k], "\(attempt): checkpoints and generations as they were")
+                    expectSameDumps(before[k], try p.dumpAll(), "\(attempt): rows as they were")
+                }
+            }
+        }
+    }
+}
