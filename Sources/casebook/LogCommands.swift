@@ -32,6 +32,10 @@ struct Append: AsyncParsableCommand {
         guard ExpectedVersion(expectedVersion) != nil else {
             throw ValidationError("--expected-version '\(expectedVersion)' must be a number, any or no-stream")
         }
+        // A payload the engine did not write would stop the case's replay and every projection at it.
+        guard !CaseEventType.all.contains(type) && type != WorkflowRegistry.publishedType else {
+            throw ValidationError("--type '\(type)' is written by the case engine alone; use `casebook case` (open, issue) or `casebook workflow publish` instead")
+        }
         do {
             _ = try JSONSerialization.jsonObject(with: Data(data.utf8), options: [.fragmentsAllowed])
         } catch {

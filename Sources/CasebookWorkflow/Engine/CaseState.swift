@@ -47,6 +47,10 @@ public enum CaseEventType {
     public static let effectFailed = "case.effect-failed"
     /// The case was moved, by an explicit command, to another published definition.
     public static let migrated = "case.migrated"
+
+    /// Every type above: written by the engine alone, which replays them (and projections fold them)
+    /// trusting that it wrote them.
+    public static let all: Set<String> = [opened, commandAccepted, commandRejected, clockBreached, linked, subjectErased, effectFailed, migrated]
 }
 
 /// Reads sealed personal data: given the subject and the ciphertext, the plaintext JSON, or nil if the
