@@ -568,11 +568,6 @@ struct CaseNumbers {
         ids.id(bytes, new: new)
     }
 
-    /// The case's number, given the next free one if it has none.
-    mutating func number(_ caseId: String) -> Int32 {
-        var caseId = caseId
-        return caseId.withUTF8 { ids.id(UnsafeRawBufferPointer($0)) { _ in } }
-    }
 }
 
 /// A bounded hand-over of parsed events from a reading thread to the folding one.

@@ -6,6 +6,12 @@ import Testing
 @Suite struct CaseNumbersTests {
     @Test func casesAreNumberedInTheOrderFirstMet() {
         var numbers = CaseNumbers()
+        var met: [String] = []
+        /// The id's number, as the folding thread asks for it (by its bytes); new ids are collected.
+        func number(_ id: String) -> Int32 {
+            var id = id
+            return id.withUTF8 { numbers.number(UnsafeRawBufferPointer($0)) { met.append(String(decoding: $0, as: UTF8.self)) } }
+        }
         // Short (inline) and long ids, ids one byte apart, non-ASCII ids, and enough of them to grow the table.
         let ids = (0..<5_000).map { i in
             switch i % 4 {
@@ -15,10 +21,11 @@ import Testing
             default: "s1-c\(i - 3)-rq0002"
             }
         }
-        for (n, id) in ids.enumerated() { #expect(numbers.number(id) == Int32(n)) }
+        for (n, id) in ids.enumerated() { #expect(number(id) == Int32(n)) }
         #expect(numbers.count == ids.count)
-        for (n, id) in ids.enumerated().reversed() { #expect(numbers.number(id) == Int32(n), "\(id) keeps its number") }
-        #expect(numbers.number("") == Int32(ids.count), "a new id gets the next number")
+        for (n, id) in ids.enumerated().reversed() { #expect(number(id) == Int32(n), "\(id) keeps its number") }
+        #expect(number("") == Int32(ids.count), "a new id gets the next number")
         #expect(numbers.count == ids.count + 1)
+        #expect(met == ids + [""], "each id reported new once, when first met, with its bytes")
     }
 }
