@@ -25,9 +25,6 @@ public enum HistoryPoint: Sendable, Hashable, CustomStringConvertible {
 /// after it are still read when answering as of a time, since times need not be in position order), so
 /// it grows with the log: see `casebook query --help` for figures measured on a demo store.
 public enum AsOf {
-    /// Events per transaction when folding into the temporary projections: no other process writes there,
-    /// so they are few and large (memory stays bounded by the fold's cache limit).
-    static let batchSize = 1_048_576
 
     /// Runs `body` over projections as they stood at `point`; returns its result and the fold's run.
     public static func withProjections<T>(
@@ -40,9 +37,9 @@ public enum AsOf {
         switch point {
         case .position(let n):
             guard n <= store.count else { throw QueryError.beyondHead(n, head: store.count) }
-            run = try projections.catchUp(upTo: n, batchSize: Self.batchSize)
+            run = try projections.catchUp(upTo: n, batchSize: ProjectionStore.privateBatchSize)
         case .time(let t):
-            run = try projections.catchUp(recordedAtOrBefore: t, batchSize: Self.batchSize)
+            run = try projections.catchUp(recordedAtOrBefore: t, batchSize: ProjectionStore.privateBatchSize)
         }
         return (try body(projections), run)
     }

@@ -175,16 +175,6 @@ struct JSONScanner {
         }
     }
 
-    /// Calls `body(keyStart, keyEnd, valueStart)` for each member of the object at `i` (see
-    /// ``nextMember(_:)``); `body` returns the offset just past the value if it read the value through,
-    /// or nil. Returns the offset just past the object.
-    @discardableResult
-    func members(_ i: Int, _ body: (Int, Int, Int) throws -> Int?) throws -> Int {
-        var w = try walk(object: i)
-        while let (ks, ke, v) = try nextMember(&w) { try after(&w, valueEnd: try body(ks, ke, v)) }
-        return w.next
-    }
-
     /// Calls `body(valueStart)` for each element of the array at `i`; `body` returns the offset just
     /// past the element if it read it through, or nil. Returns the offset just past the array.
     @discardableResult

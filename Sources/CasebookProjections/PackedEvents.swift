@@ -7,8 +7,7 @@ import Foundation
 // and field lists and clock operations sit in arrays shared by the whole batch. A batch holds no
 // references per event, so that neither thread allocates, frees or counts references per event.
 // Case ids are not numbered here but sent as bytes: the folding thread numbers them, by a numbering
-// that lasts the whole run (it finds a case's owner and row by that number, an array index), whichever
-// reading thread read them.
+// that lasts the whole run (it finds a case's owner and row by that number, an array index).
 
 /// A value recorded in a payload's `set`, packed: its kind and one number (an integer, a boolean, a
 /// list's length, or a string's word id).
@@ -226,21 +225,21 @@ struct PackedEventReader {
         var walk = try j.walk(object: 0)
         while let (ks, ke, v) = try j.nextMember(&walk) {
             var end: Int?
-            switch j.shortName(ks, ke) {
-            case Name.set: end = try fields(j, v, into: &batch, event: &e)
-            case Name.case: end = try Self.caseId(j, v, &e.caseId, &batch)
-            case Name.role: end = try word(j, v, &e.role, &batch)
-            case Name.flag: end = try word(j, v, &e.flag, &batch)
-            case Name.state: end = try word(j, v, &e.state, &batch)
-            case Name.actor: end = try word(j, v, &e.actor, &batch)
-            case Name.check: end = try word(j, v, &e.check, &batch)
-            case Name.clock: end = try word(j, v, &e.breachedClock, &batch)
-            case Name.moveTo: end = try word(j, v, &e.moveTo, &batch)
-            case Name.clocks: end = try clocks(j, v, into: &batch, event: &e)
-            case Name.command: end = try word(j, v, &e.command, &batch)
-            case Name.workflow: end = try word(j, v, &e.workflow, &batch)
-            case Name.deadline: end = try Self.time(j, v, &e.breachDeadline)
-            default: break
+            switch Name(rawValue: j.shortName(ks, ke)) {
+            case .set: end = try fields(j, v, into: &batch, event: &e)
+            case .case: end = try Self.caseId(j, v, &e.caseId, &batch)
+            case .role: end = try word(j, v, &e.role, &batch)
+            case .flag: end = try word(j, v, &e.flag, &batch)
+            case .state: end = try word(j, v, &e.state, &batch)
+            case .actor: end = try word(j, v, &e.actor, &batch)
+            case .check: end = try word(j, v, &e.check, &batch)
+            case .clock: end = try word(j, v, &e.breachedClock, &batch)
+            case .moveTo: end = try word(j, v, &e.moveTo, &batch)
+            case .clocks: end = try clocks(j, v, into: &batch, event: &e)
+            case .command: end = try word(j, v, &e.command, &batch)
+            case .workflow: end = try word(j, v, &e.workflow, &batch)
+            case .deadline: end = try Self.time(j, v, &e.breachDeadline)
+            case .op, nil: break
             }
             try j.after(&walk, valueEnd: end)
         }
@@ -249,39 +248,23 @@ struct PackedEventReader {
     }
 
     /// The member names read, as ``JSONScanner/shortName(_:_:)`` gives them (written out: a name made
-    /// when first used would be checked for at every use). `nameConstantsAreTheNames` tests them.
-    enum Name {
-        static let set: UInt64 = 0x746573  // "set"
-        static let `case`: UInt64 = 0x65736163  // "case"
-        static let role: UInt64 = 0x656C6F72  // "role"
-        static let flag: UInt64 = 0x67616C66  // "flag"
-        static let state: UInt64 = 0x6574617473  // "state"
-        static let actor: UInt64 = 0x726F746361  // "actor"
-        static let check: UInt64 = 0x6B63656863  // "check"
-        static let clock: UInt64 = 0x6B636F6C63  // "clock"
-        static let moveTo: UInt64 = 0x6F5465766F6D  // "moveTo"
-        static let clocks: UInt64 = 0x736B636F6C63  // "clocks"
-        static let command: UInt64 = 0x646E616D6D6F63  // "command"
-        static let workflow: UInt64 = 0x776F6C666B726F77  // "workflow"
-        static let deadline: UInt64 = 0x656E696C64616564  // "deadline"
-        static let op: UInt64 = 0x706F  // "op"
-        /// Every name, by its text.
-        static let all: [String: UInt64] = [
-            "set": set,
-            "case": `case`,
-            "role": role,
-            "flag": flag,
-            "state": state,
-            "actor": actor,
-            "check": check,
-            "clock": clock,
-            "moveTo": moveTo,
-            "clocks": clocks,
-            "command": command,
-            "workflow": workflow,
-            "deadline": deadline,
-            "op": op,
-        ]
+    /// when first used would be checked for at every use). Each case's name is its text, which
+    /// `shortNamesAreTheirBytes` checks against its value.
+    enum Name: UInt64, CaseIterable {
+        case set = 0x746573
+        case `case` = 0x65736163
+        case role = 0x656C6F72
+        case flag = 0x67616C66
+        case state = 0x6574617473
+        case actor = 0x726F746361
+        case check = 0x6B63656863
+        case clock = 0x6B636F6C63
+        case moveTo = 0x6F5465766F6D
+        case clocks = 0x736B636F6C63
+        case command = 0x646E616D6D6F63
+        case workflow = 0x776F6C666B726F77
+        case deadline = 0x656E696C64616564
+        case op = 0x706F
     }
 
     /// The word id of `bytes`, added to the batch's new words if it is new.
@@ -365,10 +348,10 @@ struct PackedEventReader {
             var members = try j.walk(object: o)
             while let (cs, ce, cv) = try j.nextMember(&members) {
                 var end: Int?
-                switch j.shortName(cs, ce) {
-                case Name.clock: end = try word(j, cv, &op.clock, &batch)
-                case Name.op: end = try word(j, cv, &op.op, &batch)
-                case Name.deadline: end = try Self.time(j, cv, &op.deadline)
+                switch Name(rawValue: j.shortName(cs, ce)) {
+                case .clock: end = try word(j, cv, &op.clock, &batch)
+                case .op: end = try word(j, cv, &op.op, &batch)
+                case .deadline: end = try Self.time(j, cv, &op.deadline)
                 default: break
                 }
                 try j.after(&members, valueEnd: end)
@@ -386,15 +369,10 @@ struct PackedEventReader {
 struct PackedEventUnpacker {
     /// By word id.
     private(set) var words: [String] = []
-    /// Counts the times the words were forgotten, so that what is kept by word id can be dropped too.
-    private(set) var generation = 0
 
     /// Learns the words a batch brings (first forgetting all if the reader did).
     mutating func take(_ batch: borrowing PackedEvents) {
-        if batch.wordsReset {
-            words.removeAll(keepingCapacity: true)
-            generation += 1
-        }
+        if batch.wordsReset { words.removeAll(keepingCapacity: true) }
         if words.count + batch.newWords.count > words.capacity {
             // Grown fourfold: the table is refilled after every reset, and each growth moves every word.
             words.reserveCapacity(4 * (words.count + batch.newWords.count))

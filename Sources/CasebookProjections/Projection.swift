@@ -108,11 +108,6 @@ final class ProjectionRunner<P: Projection> {
 
     /// Caches the row of case `caseId` (loaded unless `absentIfUncached`; nil when the table has none)
     /// and returns its index, valid until the cache is emptied.
-    @_specialize(where P == RequestsProjection)
-    @_specialize(where P == AdmissionsProjection)
-    @_specialize(where P == LedgerProjection)
-    @_specialize(where P == RectificationsProjection)
-    @_specialize(where P == RatingsProjection)
     func entryIndex(caseId: String, absentIfUncached: Bool, load: (Key) throws -> [UInt8]?) throws -> Int32 {
         var old: P.Row?
         if !absentIfUncached {
@@ -125,11 +120,6 @@ final class ProjectionRunner<P: Projection> {
 
     /// Folds `event` into the cached row at `index`. Returns whether the case is one of this projection's.
     @discardableResult
-    @_specialize(where P == RequestsProjection)
-    @_specialize(where P == AdmissionsProjection)
-    @_specialize(where P == LedgerProjection)
-    @_specialize(where P == RectificationsProjection)
-    @_specialize(where P == RatingsProjection)
     func apply(_ event: borrowing CaseEvent, entry index: Int32, load: (Key) throws -> [UInt8]?) throws -> Bool {
         let i = Int(index)
         // The entry is changed where it lies (through the array's subscript, it would be copied out whole).
@@ -245,18 +235,8 @@ final class ProjectionRunner<P: Projection> {
     }
 }
 
-extension Array {
-    /// Appends `filler` until it has `count` elements, growing its storage at least twofold.
-    mutating func grow(to count: Int, with filler: Element) {
-        guard count > self.count else { return }
-        if count > capacity { reserveCapacity(Swift.max(count, 2 * capacity)) }
-        append(contentsOf: repeatElement(filler, count: count - self.count))
-    }
-}
-
 /// The projection runner, without its row type.
 protocol AnyProjectionRunner: AnyObject {
-    var name: String { get }
     var cachedCount: Int { get }
     func reserve(rows: Int)
     func evict()
@@ -265,9 +245,7 @@ protocol AnyProjectionRunner: AnyObject {
     func flush(load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws
 }
 
-extension ProjectionRunner: AnyProjectionRunner {
-    var name: String { P.name }
-}
+extension ProjectionRunner: AnyProjectionRunner {}
 
 /// The runner of one of the projections (``ProjectionStore/all``), by its projection: what is done per
 /// event calls the code compiled for that projection directly (through a protocol, generic code would

@@ -160,12 +160,12 @@ public final class ProjectionStore: Sendable {
             run.transactions += rebuilt.transactions
         }
         let runners = Self.makeRunners(names)
-        var router = Router(complete: false)
+        var router = Router()
         // Where this run's last transaction left the projections (their checkpoint and generation): while
         // the next starts there, nobody else has folded into them meanwhile.
         var left: [(UInt64, UInt64)]?
         while true {
-            let (read, more) = try writeGrowing(onRetry: { for r in runners { r.discard() }; router = Router(complete: false); left = nil }) { txn -> (UInt64, Bool) in
+            let (read, more) = try writeGrowing(onRetry: { for r in runners { r.discard() }; router = Router(); left = nil }) { txn -> (UInt64, Bool) in
                 let head = min(store.count, limit ?? .max)
                 let slots = try names.map { try slot(txn, $0) }
                 let from = slots.map(\.checkpoint).min() ?? head
@@ -173,10 +173,9 @@ public final class ProjectionStore: Sendable {
                 let end = min(head, from + UInt64(max(1, batchSize)))
                 let tables = zip(names, slots).map { table($0, $1.live) }
                 if left == nil, try slots.allSatisfy({ $0.checkpoint == 0 }) && tables.allSatisfy({ try txn.count($0) == 0 }) {
-                    // Nothing folded yet: every case will be met from its opening, and every key is new.
-                    router = Router(complete: true, greatest: [Key?](repeating: nil, count: names.count))
+                    router = Router(emptyTables: tables.count)
                 } else if let left, !left.elementsEqual(slots.map { ($0.checkpoint, $0.generation) }, by: ==) {
-                    router = Router(complete: false)
+                    router = Router()
                 }
                 try fold(txn, runners: runners, tables: tables, starts: slots.map(\.checkpoint), from: from, to: end, router: &router,
                          recordedAtOrBefore: recordedAtOrBefore, cacheLimit: cacheLimit)
@@ -213,11 +212,21 @@ public final class ProjectionStore: Sendable {
         var complete: Bool
         /// Numbers the cases by their ids, which batches bring as bytes.
         var numbers = CaseNumbers()
-        /// When the run writes into tables that were empty when it began (a rebuild): by table, the
-        /// greatest key written so far (nil: none yet), so that greater keys are appended.
+        /// When the run writes into tables that were empty when it began (a rebuild, or a first catch-up):
+        /// by table, the greatest key written so far (nil: none yet), so that greater keys are appended.
         var greatest: [Key?]?
         static let unknown: Int16 = -2
         static let limit = 2_000_000
+
+        /// A router that learns what it needs as it goes, reading the tables for the rest.
+        init(complete: Bool = false, greatest: [Key?]? = nil) {
+            self.complete = complete
+            self.greatest = greatest
+        }
+
+        /// A router for a run from position 0 into `count` empty tables: every case is met from its opening
+        /// (none is looked up in a table), and every key is new (greater ones are appended).
+        init(emptyTables count: Int) { self.init(complete: true, greatest: [Key?](repeating: nil, count: count)) }
     }
 
     /// Folds events [from, to) into the runners (each skipping events before its own start) and
@@ -423,6 +432,10 @@ public final class ProjectionStore: Sendable {
 
     // MARK: Rebuilding
 
+    /// Events per transaction when no other process writes the tables being folded (a rebuild's spare
+    /// tables, a store of one's own): few, large transactions (memory stays bounded by the cache limit).
+    public static let privateBatchSize = 1_048_576
+
     /// The rows and tallies a rebuild keeps in memory by default (about 0.5 KiB each on the demo city's log).
     public static let rebuildCacheLimit = 50_000
 
@@ -432,7 +445,7 @@ public final class ProjectionStore: Sendable {
     /// than `cacheLimit` rows and tallies are cached (about 0.5 KiB each on the demo city's log), they are
     /// written into the transaction and dropped, and read back from it when their cases come up again.
     @discardableResult
-    public func rebuild(_ names: [String]? = nil, batchSize: Int = 1_048_576, cacheLimit: Int = ProjectionStore.rebuildCacheLimit) throws -> ProjectionRun {
+    public func rebuild(_ names: [String]? = nil, batchSize: Int = ProjectionStore.privateBatchSize, cacheLimit: Int = ProjectionStore.rebuildCacheLimit) throws -> ProjectionRun {
         let names = try Self.validate(names)
         let runners = Self.makeRunners(names)
         // Room for a full cache from the start: grown as it fills, the rows would be copied over and over.
@@ -450,9 +463,9 @@ public final class ProjectionStore: Sendable {
         let tables = zip(names, spares).map { table($0, $1) }
         let starts = Array(repeating: UInt64(0), count: names.count)
         var position: UInt64 = 0
-        var router = Router(complete: true, greatest: [Key?](repeating: nil, count: names.count))
+        var router = Router(emptyTables: names.count)
         while true {
-            let (done, end): (Bool, UInt64) = try writeGrowing(onRetry: { for r in runners { r.discard() }; router = Router(complete: false) }) { txn in
+            let (done, end): (Bool, UInt64) = try writeGrowing(onRetry: { for r in runners { r.discard() }; router = Router() }) { txn in
                 let head = store.count
                 let last = head - position <= UInt64(batchSize)
                 let end = last ? head : position + UInt64(batchSize)

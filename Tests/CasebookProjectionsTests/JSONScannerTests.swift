@@ -17,39 +17,48 @@ import Testing
         #expect(throws: (any Error).self) { try string(#""bad \x escape""#) }
     }
 
-    /// Members and elements carry on after a value from where the body says it ended (when it read it
-    /// through), and say where their object or array ends.
-    @Test func membersCarryOnFromTheEndsTheBodyGives() throws {
+    /// A walk through an object carries on after a value from where the caller says it ended (when it read
+    /// it through), and elements likewise; both say where their object or array ends.
+    @Test func walksCarryOnFromTheEndsTheCallerGives() throws {
         let json = #"{"a":"x\"y","b":[1,"]",{"c":"}"}],"d":{},"e":"和平"} tail"#
         try Array(json.utf8).withUnsafeBytes { raw in
             let j = JSONScanner(raw)
             var seen: [String] = []
-            let end = try j.members(0) { ks, ke, v in
+            var walk = try j.walk(object: 0)
+            while let (ks, ke, v) = try j.nextMember(&walk) {
                 let key = j.text(ks, ke)
                 let valueEnd = try j.valueEnd(v)
+                var end: Int?
                 if let s = try j.string(v), let (_, close, _) = try j.stringBounds(v) {
                     seen.append("\(key)=\(s)")
                     #expect(close + 1 == valueEnd, "the end it gives is the string's end")
-                    return close + 1
-                }
-                if key == "b" {
+                    end = close + 1
+                } else if key == "b" {
                     var n = 0
-                    let end = try j.elements(v) { _ in n += 1; return nil }
+                    end = try j.elements(v) { _ in n += 1; return nil }
                     #expect(end == valueEnd)
                     seen.append("b:\(n)")
-                    return end
+                } else {
+                    seen.append(key)
                 }
-                seen.append(key)
-                return nil
+                try j.after(&walk, valueEnd: end)
             }
             #expect(seen == [#"a=x"y"#, "b:3", "d", "e=和平"])
-            #expect(end == json.utf8.count - " tail".utf8.count, "just past the object")
+            #expect(walk.next == json.utf8.count - " tail".utf8.count, "just past the object")
         }
         try Array("{} []".utf8).withUnsafeBytes { raw in
             let j = JSONScanner(raw)
-            let objectEnd = try j.members(0) { _, _, _ in nil }
+            var object = try j.walk(object: 0)
+            #expect(try j.nextMember(&object) == nil && object.next == 2)
             let arrayEnd = try j.elements(3) { _ in nil }
-            #expect(objectEnd == 2 && arrayEnd == 5)
+            #expect(arrayEnd == 5)
+        }
+        // A member not followed by ',' or '}' is an error, not the end of the object.
+        try Array(#"{"a":1 "b":2}"#.utf8).withUnsafeBytes { raw in
+            let j = JSONScanner(raw)
+            var walk = try j.walk(object: 0)
+            _ = try j.nextMember(&walk)
+            #expect(throws: MalformedPayload.self) { try j.after(&walk, valueEnd: nil) }
         }
     }
 
@@ -90,13 +99,13 @@ import Testing
     /// fewer than eight bytes follow it), none for longer names or names ending in a zero byte, and the
     /// reader's written-out constants are its names.
     @Test func shortNamesAreTheirBytes() throws {
-        for (text, value) in PackedEventReader.Name.all {
+        for name in PackedEventReader.Name.allCases {
+            let (text, value) = (String(describing: name), name.rawValue)
             try Array("{\"\(text)\":1}".utf8).withUnsafeBytes { raw in
                 let j = JSONScanner(raw)
-                try j.members(0) { ks, ke, _ in
-                    #expect(j.shortName(ks, ke) == value, "\(text) in a payload")
-                    return nil
-                }
+                var walk = try j.walk(object: 0)
+                let (ks, ke, _) = try #require(try j.nextMember(&walk))
+                #expect(j.shortName(ks, ke) == value, "\(text) in a payload")
             }
             // At the very end of the bytes (no room for an 8-byte load).
             try Array(text.utf8).withUnsafeBytes { raw in
@@ -107,8 +116,8 @@ import Testing
             let j = JSONScanner(raw)
             #expect(j.shortName(0, 9) == 0, "longer than eight bytes")
             #expect(j.shortName(10, 15) == 0, "ends in a zero byte")
-            #expect(j.shortName(16, 19) != PackedEventReader.Name.case, "a prefix is another name")
-            #expect(j.shortName(10, 14) == PackedEventReader.Name.case)
+            #expect(j.shortName(16, 19) != PackedEventReader.Name.case.rawValue, "a prefix is another name")
+            #expect(j.shortName(10, 14) == PackedEventReader.Name.case.rawValue)
         }
     }
 }
