@@ -33,8 +33,9 @@ struct Append: AsyncParsableCommand {
             throw ValidationError("--expected-version '\(expectedVersion)' must be a number, any or no-stream")
         }
         // A payload the engine did not write would stop the case's replay and every projection at it.
-        guard !CaseEventType.all.contains(type) && type != WorkflowRegistry.publishedType else {
-            throw ValidationError("--type '\(type)' is written by the case engine alone; use `casebook case` (open, issue) or `casebook workflow publish` instead")
+        guard !CaseEventType.isWrittenByEngineAlone(type) && type != WorkflowRegistry.publishedType else {
+            throw ValidationError(
+                "--type '\(type)' is written by the case engine alone; use `casebook case open`, `case do`, `case migrate`, `erase-subject` or `workflow publish` instead")
         }
         do {
             _ = try JSONSerialization.jsonObject(with: Data(data.utf8), options: [.fragmentsAllowed])

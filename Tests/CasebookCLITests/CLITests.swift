@@ -32,7 +32,7 @@ import Testing
         let badJSON = try casebook(["append", "--store", store, "--stream", "s", "--type", "t", "--data", "{nope"])
         #expect(badJSON.status != 0 && badJSON.stderr.contains("not valid JSON"))
         // The engine's own event types are the engine's to write: a hand-made one would stop the projections.
-        for type in ["case.opened", "case.command-accepted", "clock.breached", "workflow.published"] {
+        for type in ["case.opened", "case.command-accepted", "case.effect-targeted", "case.anything-new", "clock.breached", "subject.erased", "workflow.published"] {
             let engines = try casebook(["append", "--store", store, "--stream", "case-x", "--type", type, "--data", #"{"case":"x","set":5}"#])
             #expect(engines.status != 0 && engines.stderr.contains("written by the case engine alone"), "\(type): \(engines.stderr)")
         }

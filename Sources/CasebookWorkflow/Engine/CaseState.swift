@@ -48,9 +48,12 @@ public enum CaseEventType {
     /// The case was moved, by an explicit command, to another published definition.
     public static let migrated = "case.migrated"
 
-    /// Every type above: written by the engine alone, which replays them (and projections fold them)
-    /// trusting that it wrote them.
-    public static let all: Set<String> = [opened, commandAccepted, commandRejected, clockBreached, linked, subjectErased, effectFailed, migrated]
+    /// Whether the engine alone writes events of this type: every `case.` type (those above, and any it
+    /// adds), clock breaches and erasures. It replays them, and projections fold them, trusting that it
+    /// wrote them.
+    public static func isWrittenByEngineAlone(_ type: String) -> Bool {
+        type.hasPrefix("case.") || type == clockBreached || type == subjectErased
+    }
 }
 
 /// Reads sealed personal data: given the subject and the ciphertext, the plaintext JSON, or nil if the
