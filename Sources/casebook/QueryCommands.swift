@@ -24,7 +24,7 @@ struct QueryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Sort by this column.", valueName: "column")) var sort: String?
     @Flag(help: "Sort descending.") var desc = false
     @Option(help: "At most this many rows.") var limit: Int?
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("Answer as the projections stood at this time (ISO 8601); folds the log up to then (about 100,000 events/s, see `casebook query --help`).", valueName: "time"))
+    @Option(name: .customLong("as-of"), help: ArgumentHelp("Answer as the projections stood at this time (ISO 8601); folds the log up to then (about 600,000 events/s, see `casebook query --help`).", valueName: "time"))
     var asOf: String?
     @Option(help: ArgumentHelp("Answer as the projections stood after the log's first N events.", valueName: "N")) var atPosition: UInt64?
     @Option(help: ArgumentHelp("What counts as now for overdue/ageing (ISO 8601); default: the as-of time, else the last casework event.", valueName: "time"))

@@ -1,11 +1,12 @@
 /// The members of an engine event's payload that folding a case reads (``CaseState``), and those that
 /// showing a command reads (its name, role, data and, for a refusal, the check and reason).
 ///
-/// Read from a payload's bytes (``parse(_:)``), it is made without building a dictionary of the whole
-/// payload: members nobody reads (the actor, the case id, recorded decisions, …) are checked and passed
-/// over, and `set` and `data` are kept as lists in payload order. Taken from an already decoded payload
-/// (``init(_:)``), it holds the same. A member of the wrong JSON type reads as absent, as a lookup in the
-/// decoded payload (`payload["state"]?.string`) would.
+/// Read from a payload's bytes (``parse(_:showing:)``), it is made without building a dictionary of the
+/// whole payload: members nobody reads (the actor, the case id, recorded decisions, …) are checked and
+/// passed over, and `set` and `data` are kept as lists in payload order. The members that show a command
+/// are read only when asked for (`showing: true`); taken from an already decoded payload (``init(_:)``), it
+/// holds them all. A member of the wrong JSON type reads as absent, as a lookup in the decoded payload
+/// (`payload["state"]?.string`) would.
 public struct CasePayload: Sendable {
     /// `at`: the command's or event's time, as recorded.
     public var at: String?
