@@ -85,10 +85,10 @@ import Testing
             try await h.publishRepositoryWorkflows()
             #expect(try await h.issue("cr", "open", "street-office:li", #"{"community":"和平社区","year":2026,"sample":10}"#,
                                       at: "2026-03-02T09:00:00+08:00", workflow: "community-rating"))
-            #expect(try await h.issue("cr", "record-visits", "surveyor:wang", World.visits(6, satisfied: 5), at: "2026-03-03T17:00:00+08:00"))
+            #expect(try await h.issue("cr", "record-visits", "surveyor:wang", surveyVisits(6, satisfied: 5), at: "2026-03-03T17:00:00+08:00"))
             // Concluding before the sample is reached: refused, with the values the guard saw.
             #expect(try await h.issue("cr", "conclude", "district-office:zhou", at: "2026-03-04T10:00:00+08:00") == false)
-            #expect(try await h.issue("cr", "record-visits", "surveyor:wang", World.visits(4, satisfied: 3), at: "2026-03-05T17:00:00+08:00"))
+            #expect(try await h.issue("cr", "record-visits", "surveyor:wang", surveyVisits(4, satisfied: 3), at: "2026-03-05T17:00:00+08:00"))
             #expect(try await h.issue("cr", "conclude", "district-office:zhou", at: "2026-03-06T10:00:00+08:00"))
 
             let t = try CaseTimeline.build(store: h.store, registry: h.engine.registry, caseId: "cr", explain: true)

@@ -17,7 +17,7 @@ import Testing
     /// A clock's snapshot taken again only when it changed is the snapshot taken afresh at every step: through
     /// starts, pauses (open and closed), resumes, a breach, a stop and a change of calendar.
     @Test func clockSnapshotsTakenOnlyOnChangeAreTheFreshOnes() throws {
-        let text = try String(contentsOfFile: workflowsDirectory + "/calendars/cn-2026.yaml", encoding: .utf8)
+        let text = try String(contentsOfFile: calendarDirectory + "/cn-2026.yaml", encoding: .utf8)
         let cn = try WorkingCalendar.parse(yaml: text, file: "cn-2026.yaml")
         var state = CaseState(caseId: "c")
         var snapshots = ClockSnapshots()

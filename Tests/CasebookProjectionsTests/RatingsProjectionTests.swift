@@ -81,7 +81,7 @@ import Testing
                              #"{"community":"新河社区","street":"新河街道","year":2026,"period":"2026","sample":10}"#, at: "2026-01-05T09:00:00+08:00")
             try p.catchUp()
             #expect(try stats(p, "新河社区", 2026)?.counters == [1, 0, 0, 0, 0, 0, 0, 0, 0])
-            try await w.accept("cr-9", "record-visits", as: A.surveyor, World.visits(10, satisfied: 8), at: "2026-01-06T17:00:00+08:00")
+            try await w.accept("cr-9", "record-visits", as: A.surveyor, surveyVisits(10, satisfied: 8), at: "2026-01-06T17:00:00+08:00")
             try p.catchUp()
             #expect(try stats(p, "新河社区", 2026)?.counters == [1, 0, 0, 0, 0, 0, 10, 70, 56])
             try await w.accept("cr-9", "conclude", as: A.district, at: "2026-01-07T10:00:00+08:00")

@@ -8,7 +8,7 @@ import Testing
 // to drive cases at explicit times (2026, calendar cn-2026) and read the projections.
 
 /// An instant written in a test (ISO 8601 with its offset).
-func at(_ text: String) -> Timestamp {
+public func at(_ text: String) -> Timestamp {
     guard let t = Timestamp(iso8601: text) else { fatalError("bad test timestamp \(text)") }
     return t
 }
@@ -20,7 +20,7 @@ func ms(_ text: String) -> Int64 { at(text).millisecondsSince1970 }
 func endOfDay(_ date: String) -> Int64 { ms(date + "T00:00:00+08:00") + 86_400_000 - 1 }
 
 /// JSON written in a test.
-func json(_ text: String) -> JSONValue {
+public func json(_ text: String) -> JSONValue {
     do { return try JSONValue.parse(text) } catch { fatalError("bad test JSON \(text): \(error)") }
 }
 

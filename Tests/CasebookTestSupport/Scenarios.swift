@@ -346,13 +346,14 @@ extension World {
 
 // MARK: community-rating (居民评议社区)
 
+/// `record-visits` data (a residents' satisfaction survey): `households` visited, `satisfied` households
+/// satisfied with each aspect except those in `overrides`.
+public func surveyVisits(_ households: Int, satisfied: Int, _ overrides: [String: Int] = [:]) -> String {
+    let aspects = RatingRow.aspects.map { "\"\($0)\":\(overrides[$0] ?? satisfied)" }
+    return "{\"households\":\(households)," + aspects.joined(separator: ",") + "}"
+}
+
 extension World {
-    /// `record-visits` data: `households` visited, `satisfied` households satisfied with each aspect except
-    /// those in `overrides`.
-    static func visits(_ households: Int, satisfied: Int, _ overrides: [String: Int] = [:]) -> String {
-        let aspects = RatingRow.aspects.map { "\"\($0)\":\(overrides[$0] ?? satisfied)" }
-        return "{\"households\":\(households)," + aspects.joined(separator: ",") + "}"
-    }
 
     /// Three residents' satisfaction surveys in January 2026, before every other scenario (the survey clock:
     /// 20 working days, not counting the day of opening):
@@ -367,14 +368,14 @@ extension World {
         let opened = try await open("community-rating", "cr-1", as: A.xinheStreet,
                                     #"{"community":"新河社区","street":"新河街道","year":2026,"period":"2026","sample":20}"#, at: "2026-01-05T09:00:00+08:00")
         #expect(opened.state == "surveying" && opened.int("households") == 0 && opened.bool("overdue") == false)
-        var s = try await accept("cr-1", "record-visits", as: A.surveyor, Self.visits(12, satisfied: 11, ["democracy": 8, "openness": 9]),
+        var s = try await accept("cr-1", "record-visits", as: A.surveyor, surveyVisits(12, satisfied: 11, ["democracy": 8, "openness": 9]),
                                  at: "2026-01-07T17:00:00+08:00")
         #expect(s.int("households") == 12 && s.int("batches") == 1 && s.int("answers") == 84 && s.int("satisfied") == 72)
         // A batch cannot have more satisfied households than it visited.
-        try await refuse("cr-1", "record-visits", as: A.surveyor, Self.visits(5, satisfied: 6), at: "2026-01-08T17:00:00+08:00", check: .guardFailed)
+        try await refuse("cr-1", "record-visits", as: A.surveyor, surveyVisits(5, satisfied: 6), at: "2026-01-08T17:00:00+08:00", check: .guardFailed)
         // Not concluded before the sample of 20 households is reached.
         try await refuse("cr-1", "conclude", as: A.district, at: "2026-01-09T10:00:00+08:00", check: .guardFailed)
-        s = try await accept("cr-1", "record-visits", as: A.surveyor, Self.visits(8, satisfied: 7, ["safety": 8]), at: "2026-01-14T17:00:00+08:00")
+        s = try await accept("cr-1", "record-visits", as: A.surveyor, surveyVisits(8, satisfied: 7, ["safety": 8]), at: "2026-01-14T17:00:00+08:00")
         #expect(s.int("households") == 20 && s.int("batches") == 2 && s.int("service") == 18 && s.int("democracy") == 15 && s.int("safety") == 19)
         #expect(s.int("answers") == 140 && s.int("satisfied") == 122)
         s = try await accept("cr-1", "conclude", as: A.district, at: "2026-01-16T10:00:00+08:00")
@@ -384,14 +385,14 @@ extension World {
 
         try await open("community-rating", "cr-2", as: A.dongfengStreet,
                        #"{"community":"东风社区","street":"东风街道","year":2026,"period":"2026","sample":10}"#, at: "2026-01-05T10:00:00+08:00")
-        try await accept("cr-2", "record-visits", as: A.surveyor, Self.visits(10, satisfied: 7), at: "2026-01-12T17:00:00+08:00")
+        try await accept("cr-2", "record-visits", as: A.surveyor, surveyVisits(10, satisfied: 7), at: "2026-01-12T17:00:00+08:00")
         s = try await accept("cr-2", "conclude", as: A.district, at: "2026-01-20T10:00:00+08:00")
         #expect(s.state == "concluded" && s.int("satisfied") == 49 && s.int("answers") == 70)
         #expect(s.bool("fund_eligible") == false && s.int("special_fund") == 0, "exactly 70% does not exceed the line")
 
         try await open("community-rating", "cr-3", as: A.dongfengStreet,
                        #"{"community":"东风社区","street":"东风街道","year":2025,"period":"2025-H2","sample":30}"#, at: "2026-01-06T09:00:00+08:00")
-        try await accept("cr-3", "record-visits", as: A.surveyor, Self.visits(10, satisfied: 9), at: "2026-01-13T17:00:00+08:00")
+        try await accept("cr-3", "record-visits", as: A.surveyor, surveyVisits(10, satisfied: 9), at: "2026-01-13T17:00:00+08:00")
     }
 
     /// The timers run on 10 February: cr-3's survey (due at the end of 3 February) is still open and is flagged

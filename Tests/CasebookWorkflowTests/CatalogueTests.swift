@@ -194,9 +194,9 @@ import Testing
             #expect(enginePayload(published)["catalogues"]?.array?.first?.object?["source"] == .string(Self.good))
 
             // The fixed budget applies when the budget field is unset; the item's days when it is set.
-            let t = engineTime("2026-03-02T09:00+08:00")
+            let t = at("2026-03-02T09:00+08:00")
             let opened = try #require(try await h.engine.open(workflow: "w", caseId: "c1", actor: Actor(role: "clerk", id: "x"),
-                                                               data: engineJSON(#"{"item":"b-2"}"#), at: t).acceptedState)
+                                                               data: json(#"{"item":"b-2"}"#), at: t).acceptedState)
             #expect(opened.data["days"] == .integer(5) && opened.data["kind"] == .string("may-not") && opened.data["title"] == .string("B"))
             #expect(opened.clocks["limit"]?.budget == .workingDays(5))
 
@@ -206,7 +206,7 @@ import Testing
             #expect(second.hash != first.hash)
             #expect(try h.state("c1").definitionHash == first.hash)
             let newer = try #require(try await h.engine.open(workflow: "w", caseId: "c2", actor: Actor(role: "clerk", id: "x"),
-                                                              data: engineJSON(#"{"item":"b-2"}"#), at: t).acceptedState)
+                                                              data: json(#"{"item":"b-2"}"#), at: t).acceptedState)
             #expect(newer.clocks["limit"]?.budget == .workingDays(2))
             // A fresh registry over the store recompiles both from the log, catalogues included.
             let fresh = WorkflowRegistry(store: h.store)
@@ -228,10 +228,10 @@ import Testing
                 .replacingOccurrences(of: "decisions:\n  lookup:\n    catalogue: items\n    key: data.item\n    outputs: { title: title, days: days, kind: kind }\n", with: "")
             try await h.publish(yaml, file: "w.yaml")
             let opened = try #require(try await h.engine.open(workflow: "w", caseId: "f1", actor: Actor(role: "clerk", id: "x"),
-                                                               data: engineJSON(#"{"item":"zzz"}"#), at: engineTime("2026-03-02T09:00+08:00")).acceptedState)
+                                                               data: json(#"{"item":"zzz"}"#), at: at("2026-03-02T09:00+08:00")).acceptedState)
             #expect(opened.clocks["limit"]?.budget == .workingDays(5))
             let ops = enginePayload(try h.events("f1")[0])["clocks"]
-            #expect(ops == engineJSON(#"[{"clock":"limit","op":"start","budget":"5 working days","deadline":"2026-03-09T15:59:59.999Z"}]"#))
+            #expect(ops == json(#"[{"clock":"limit","op":"start","budget":"5 working days","deadline":"2026-03-09T15:59:59.999Z"}]"#))
         }
     }
 
@@ -242,7 +242,7 @@ import Testing
                                         commandFields: ["t": .datetime], officeHours: officeHours != nil)
         let e = try Expression.compile(source, at: CasebookWorkflow.SourceLocation(file: "x", line: 1, column: 1), in: env, expecting: nil)
         return try e.evaluate(EvaluationContext(caseData: ["name": .string("王"), "note": .string("备注"), "kind": .string("a")],
-                                                commandData: ["t": .datetime(engineTime("2026-03-03T12:30+08:00"))], now: engineTime(time),
+                                                commandData: ["t": .datetime(at("2026-03-03T12:30+08:00"))], now: at(time),
                                                 officeHours: officeHours))
     }
 
@@ -268,7 +268,7 @@ import Testing
         for (time, open) in [("2026-03-03T08:29+08:00", false), ("2026-03-03T08:30+08:00", true), ("2026-03-03T11:59+08:00", true),
                              ("2026-03-03T17:30+08:00", false), ("2026-03-07T10:00+08:00", false), ("2026-02-14T10:00+08:00", true),
                              ("2026-10-01T10:00+08:00", false)] {
-            #expect(try hours.contains(engineTime(time)) == open, "\(time)")
+            #expect(try hours.contains(at(time)) == open, "\(time)")
         }
         #expect(OfficeHours.Period("12:00-08:30") == nil && OfficeHours.Period("8:30-12:00") == nil && OfficeHours.Period("00:00-24:00") != nil)
         // Without office hours the function is refused when the expression is compiled.

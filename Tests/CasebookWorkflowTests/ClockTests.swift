@@ -9,11 +9,6 @@ private func loadCalendar() throws -> WorkingCalendar {
     try WorkingCalendar.load(path: calendarDirectory + "/cn-2026.yaml")
 }
 
-private func at(_ text: String) -> Timestamp {
-    guard let t = Timestamp(iso8601: text) else { fatalError("bad test timestamp \(text)") }
-    return t
-}
-
 /// A clock started at `start` with `budget`.
 private func started(_ start: String, _ budget: ClockBudget) throws -> ClockState {
     var clock = ClockState()

@@ -11,15 +11,11 @@ import Testing
 private let street = Actor(role: "street-office", id: "新河街道")
 private let surveyor = Actor(role: "surveyor", id: "王芳")
 private let office = Actor(role: "district-office", id: "周主任")
-private let oct12 = engineTime("2026-10-12T09:00:00+08:00")  // a Monday
+private let oct12 = at("2026-10-12T09:00:00+08:00")  // a Monday
 
-/// `record-visits` data: `households` visited, the same number `satisfied` with each aspect except those in `overrides`.
+/// `record-visits` data, as JSON.
 private func visits(_ households: Int, satisfied: Int, _ overrides: [String: Int] = [:]) -> JSONValue {
-    var data: [String: JSONValue] = ["households": .int(Int64(households))]
-    for aspect in ["service", "management", "democracy", "environment", "safety", "culture", "openness"] {
-        data[aspect] = .int(Int64(overrides[aspect] ?? satisfied))
-    }
-    return .object(data)
+    json(surveyVisits(households, satisfied: satisfied, overrides))
 }
 
 @Suite struct CommunityRatingTests {
@@ -30,7 +26,7 @@ private func visits(_ households: Int, satisfied: Int, _ overrides: [String: Int
     func open(_ h: StoreHarness, _ id: String, sample: Int) async throws {
         let outcome = try await h.engine.open(
             workflow: "community-rating", caseId: id, actor: street,
-            data: engineJSON(#"{"community":"新河社区","street":"新河街道","year":2026,"period":"2026","sample":\#(sample)}"#), at: oct12)
+            data: json(#"{"community":"新河社区","street":"新河街道","year":2026,"period":"2026","sample":\#(sample)}"#), at: oct12)
         #expect(outcome.acceptedState?.state == "surveying")
     }
 
@@ -74,16 +70,16 @@ private func visits(_ households: Int, satisfied: Int, _ overrides: [String: Int
             #expect(early.rejection?.message.contains("sample") == true)
 
             s = try await accept(h, "cr-1", "record-visits", as: surveyor, visits(8, satisfied: 7, ["safety": 8]),
-                                 at: engineTime("2026-10-14T10:00:00+08:00"))
+                                 at: at("2026-10-14T10:00:00+08:00"))
             #expect(s.data["households"] == .integer(20) && s.data["batches"] == .integer(2))
             #expect(s.data["service"] == .integer(18) && s.data["democracy"] == .integer(15) && s.data["safety"] == .integer(19))
             #expect(s.data["answers"] == .integer(140) && s.data["satisfied"] == .integer(122))  // 87.1%
 
-            s = try await accept(h, "cr-1", "conclude", as: office, at: engineTime("2026-10-16T10:00:00+08:00"))
+            s = try await accept(h, "cr-1", "conclude", as: office, at: at("2026-10-16T10:00:00+08:00"))
             #expect(s.state == "concluded")
             #expect(s.data["fund_eligible"] == .boolean(true))
             #expect(s.data["special_fund"] == .money(500_000))
-            s = try await accept(h, "cr-1", "publish", as: street, at: engineTime("2026-10-19T10:00:00+08:00"))
+            s = try await accept(h, "cr-1", "publish", as: street, at: at("2026-10-19T10:00:00+08:00"))
             #expect(s.state == "published")
             #expect(try h.types("cr-1").contains("community-rating.published"))
         }
@@ -112,8 +108,8 @@ private func visits(_ households: Int, satisfied: Int, _ overrides: [String: Int
             try await open(h, "cr-late", sample: 30)
             _ = try await accept(h, "cr-late", "record-visits", as: surveyor, visits(10, satisfied: 9))
             // 20 working days from Monday 12 October: due at the end of Monday 9 November.
-            #expect(try await h.engine.runTimers(until: engineTime("2026-11-09T23:00:00+08:00")).isEmpty)
-            let fired = try await h.engine.runTimers(until: engineTime("2026-11-10T09:00:00+08:00"))
+            #expect(try await h.engine.runTimers(until: at("2026-11-09T23:00:00+08:00")).isEmpty)
+            let fired = try await h.engine.runTimers(until: at("2026-11-10T09:00:00+08:00"))
             #expect(fired.map(\.caseId) == ["cr-late"])
             let s = try h.state("cr-late")
             #expect(s.data["overdue"] == .boolean(true) && s.state == "surveying")

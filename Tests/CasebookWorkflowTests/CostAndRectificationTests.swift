@@ -15,7 +15,7 @@ private let assessor = Actor(role: "assessor", id: "street-office")
 private let office = Actor(role: "district-office", id: "zhou")
 private let panel = Actor(role: "community", id: "xinhe-panel")
 
-private let march2 = engineTime("2026-03-02T09:00:00+08:00")  // a Monday
+private let march2 = at("2026-03-02T09:00:00+08:00")  // a Monday
 
 extension StoreHarness {
     /// Issues a command that must be accepted and returns the case afterwards.
@@ -24,7 +24,7 @@ extension StoreHarness {
         _ caseId: String, _ command: String, as actor: Actor, _ data: String = "{}", at: Timestamp = march2,
         sourceLocation: Testing.SourceLocation = #_sourceLocation
     ) async throws -> CaseState {
-        let outcome = try await engine.handle(caseId: caseId, command: command, actor: actor, data: engineJSON(data), at: at)
+        let outcome = try await engine.handle(caseId: caseId, command: command, actor: actor, data: json(data), at: at)
         return try #require(outcome.acceptedState, "\(command) on \(caseId) refused: \(String(describing: outcome.rejection))",
                             sourceLocation: sourceLocation)
     }
@@ -35,7 +35,7 @@ extension StoreHarness {
         _ workflow: String, _ caseId: String, command: String? = nil, as actor: Actor, _ data: String, at: Timestamp = march2,
         sourceLocation: Testing.SourceLocation = #_sourceLocation
     ) async throws -> CaseState {
-        let outcome = try await engine.open(workflow: workflow, caseId: caseId, command: command, actor: actor, data: engineJSON(data), at: at)
+        let outcome = try await engine.open(workflow: workflow, caseId: caseId, command: command, actor: actor, data: json(data), at: at)
         return try #require(outcome.acceptedState, "opening \(caseId) refused: \(String(describing: outcome.rejection))",
                             sourceLocation: sourceLocation)
     }
@@ -86,7 +86,7 @@ extension StoreHarness {
 
             // More than was delivered cannot be assessed.
             let tooMany = try await h.engine.handle(caseId: "es1", command: "assess", actor: assessor,
-                                                    data: engineJSON(#"{"quality":85,"assessed_quantity":58}"#), at: march2)
+                                                    data: json(#"{"quality":85,"assessed_quantity":58}"#), at: march2)
             #expect(tooMany.rejection?.check == .guardFailed)
 
             let assessed = try await h.accept("es1", "assess", as: assessor, #"{"quality":85,"assessed_quantity":55}"#)
@@ -102,17 +102,17 @@ extension StoreHarness {
             #expect(part.data["outstanding"] == .money(37_870))
 
             // Overpaying is refused, with `pay` and with `pay-in-full`, and the refusals are recorded.
-            let over = try await h.engine.handle(caseId: "es1", command: "pay", actor: department, data: engineJSON(#"{"amount":37871}"#), at: march2)
+            let over = try await h.engine.handle(caseId: "es1", command: "pay", actor: department, data: json(#"{"amount":37871}"#), at: march2)
             #expect(over.rejection?.check == .guardFailed)
             #expect(over.rejection?.message.contains("exceeds what is outstanding") == true)
             let overFull = try await h.engine.handle(caseId: "es1", command: "pay-in-full", actor: department,
-                                                     data: engineJSON(#"{"amount":40000}"#), at: march2)
+                                                     data: json(#"{"amount":40000}"#), at: march2)
             #expect(overFull.rejection?.check == .guardFailed)
             #expect(try h.types("es1").filter { $0 == CaseEventType.commandRejected }.count == 3)
             #expect(try h.state("es1").data["outstanding"] == .money(37_870))
 
             // Only the department pays.
-            let wrongRole = try await h.engine.handle(caseId: "es1", command: "pay", actor: community, data: engineJSON(#"{"amount":100}"#), at: march2)
+            let wrongRole = try await h.engine.handle(caseId: "es1", command: "pay", actor: community, data: json(#"{"amount":100}"#), at: march2)
             #expect(wrongRole.rejection?.check == .role)
 
             let settled = try await h.accept("es1", "pay-in-full", as: department, #"{"amount":37870}"#)
@@ -146,7 +146,7 @@ extension StoreHarness {
             try await h.openCase("entrusted-service", "ls101", command: "entrust-lump-sum", as: department,
                                  #"{"department":"统计局","community":"新河社区","item":"人口抽样调查","amount":500000}"#)
             let bad = try await h.engine.handle(caseId: "ls101", command: "assess", actor: assessor,
-                                                data: engineJSON(#"{"quality":101,"assessed_quantity":0}"#), at: march2)
+                                                data: json(#"{"quality":101,"assessed_quantity":0}"#), at: march2)
             #expect(bad.rejection?.check == .guardFailed)
             // Nothing payable: confirming the zero payment settles the case.
             #expect(try await h.accept("ls59", "pay-in-full", as: department, #"{"amount":0}"#).state == "paid")
@@ -160,7 +160,7 @@ extension StoreHarness {
             #expect(hhAssessed.data["payable"] == .money(96_768_000))  // 967,680.00 yuan
             // A rate that does not divide to the fen per household is refused.
             let inexact = try await h.engine.open(workflow: "entrusted-service", caseId: "hh2", command: "entrust-per-households", actor: department,
-                                                  data: engineJSON(#"{"department":"街道办","community":"新河社区","item":"x","rate_per_1000":28000001,"household_share":28000,"households":10}"#),
+                                                  data: json(#"{"department":"街道办","community":"新河社区","item":"x","rate_per_1000":28000001,"household_share":28000,"households":10}"#),
                                                   at: march2)
             #expect(inexact.rejection?.check == .guardFailed)
             #expect(try h.types("hh2") == [CaseEventType.commandRejected])
@@ -174,15 +174,15 @@ extension StoreHarness {
             try await h.accept("late", "assess", as: assessor, #"{"quality":90,"assessed_quantity":10}"#)
             try await h.entrustPerUnit("onTime", unitPrice: 5000, delivered: [10])
             try await h.accept("onTime", "assess", as: assessor, #"{"quality":90,"assessed_quantity":10}"#)
-            try await h.accept("late", "pay", as: department, #"{"amount":20000}"#, at: engineTime("2026-03-20T10:00:00+08:00"))
-            try await h.accept("onTime", "pay-in-full", as: department, #"{"amount":50000}"#, at: engineTime("2026-03-31T10:00:00+08:00"))
+            try await h.accept("late", "pay", as: department, #"{"amount":20000}"#, at: at("2026-03-20T10:00:00+08:00"))
+            try await h.accept("onTime", "pay-in-full", as: department, #"{"amount":50000}"#, at: at("2026-03-31T10:00:00+08:00"))
 
             // 30 calendar days from 2 March: due at the end of 1 April (China time), whatever the hour it started.
-            #expect(try await h.engine.runTimers(until: engineTime("2026-04-01T23:59:00+08:00")).isEmpty)
-            let fired = try await h.engine.runTimers(until: engineTime("2026-04-10T00:00:00+08:00"))
+            #expect(try await h.engine.runTimers(until: at("2026-04-01T23:59:00+08:00")).isEmpty)
+            let fired = try await h.engine.runTimers(until: at("2026-04-10T00:00:00+08:00"))
             #expect(fired.map(\.caseId) == ["late"])
             #expect(fired.first?.clock == "payment")
-            #expect(fired.first?.deadline == engineTime("2026-04-01T23:59:59.999+08:00"))
+            #expect(fired.first?.deadline == at("2026-04-01T23:59:59.999+08:00"))
             let late = try h.state("late")
             #expect(late.data["overdue"] == .boolean(true))
             #expect(late.state == "payable")  // flagged, not moved
@@ -190,9 +190,9 @@ extension StoreHarness {
             #expect(try h.types("late").suffix(2) == [CaseEventType.clockBreached, "entrusted-service.payment-overdue"])
             #expect(try h.state("onTime").data["overdue"] == .boolean(false))
             // Exactly once.
-            #expect(try await h.engine.runTimers(until: engineTime("2026-05-01T00:00:00+08:00")).isEmpty)
+            #expect(try await h.engine.runTimers(until: at("2026-05-01T00:00:00+08:00")).isEmpty)
             // Paying late still settles, and the overdue flag stays on the record.
-            let settled = try await h.accept("late", "pay-in-full", as: department, #"{"amount":30000}"#, at: engineTime("2026-04-12T10:00:00+08:00"))
+            let settled = try await h.accept("late", "pay-in-full", as: department, #"{"amount":30000}"#, at: at("2026-04-12T10:00:00+08:00"))
             #expect(settled.state == "paid")
             #expect(settled.data["overdue"] == .boolean(true))
         }
@@ -213,7 +213,7 @@ extension StoreHarness {
             try await h.accept("adv", "assess", as: assessor, #"{"quality":75,"assessed_quantity":3}"#)
             try await h.accept("adv", "pay-in-full", as: department, #"{"amount":3000}"#)
             let over = try await h.engine.handle(caseId: "adv", command: "reimburse-advance", actor: community,
-                                                 data: engineJSON(#"{"amount":15051}"#), at: march2)
+                                                 data: json(#"{"amount":15051}"#), at: march2)
             #expect(over.rejection?.check == .guardFailed)
             try await h.accept("adv", "reimburse-advance", as: department, #"{"amount":12050,"staff":"李梅"}"#)
             s = try h.state("adv")
@@ -257,11 +257,11 @@ extension StoreHarness {
             // A score outside 1..5 is refused.
             try await h.openCase("department-evaluation", "e-bad", as: office, #"{"department":"城管局","community":"新河社区"}"#)
             let bad = try await h.engine.handle(caseId: "e-bad", command: "rate", actor: panel,
-                                                data: engineJSON(ratings([6, 4, 4, 4, 4, 4, 4, 4, 4, 4])), at: march2)
+                                                data: json(ratings([6, 4, 4, 4, 4, 4, 4, 4, 4, 4])), at: march2)
             #expect(bad.rejection?.check == .guardFailed)
             // Satisfied closes; it cannot be sent to rectification.
             let noRect = try await h.engine.handle(caseId: "e-sat", command: "order-rectification", actor: office,
-                                                   data: engineJSON(#"{"department":"城管局"}"#), at: march2)
+                                                   data: json(#"{"department":"城管局"}"#), at: march2)
             #expect(noRect.rejection?.check == .guardFailed)
             #expect(try await h.accept("e-sat", "close", as: office).state == "closed")
         }
@@ -278,11 +278,11 @@ extension StoreHarness {
             #expect(try await h.engine.handle(caseId: "ev1", command: "close", actor: office, at: march2).rejection?.check == .guardFailed)
             // The rectification must name the department evaluated.
             let wrong = try await h.engine.handle(caseId: "ev1", command: "order-rectification", actor: office,
-                                                  data: engineJSON(#"{"department":"民政局"}"#), at: march2)
+                                                  data: json(#"{"department":"民政局"}"#), at: march2)
             #expect(wrong.rejection?.check == .guardFailed)
 
             let outcome = try await h.engine.handle(caseId: "ev1", command: "order-rectification", actor: office,
-                                                    data: engineJSON(#"{"department":"城管局","community":"新河社区","reason":"多头布置台账"}"#), at: march2)
+                                                    data: json(#"{"department":"城管局","community":"新河社区","reason":"多头布置台账"}"#), at: march2)
             guard case .accepted(let ev, let position) = outcome else { Issue.record("order-rectification refused: \(outcome)"); return }
             let linked = CaseEngine.openedCaseId(source: "ev1", workflow: "rectification", version: try h.version("ev1", at: position))
             #expect(ev.state == "rectification-ordered")
@@ -308,13 +308,13 @@ extension StoreHarness {
             try await h.publishRepositoryWorkflow("rectification")
             try await h.openCase("rectification", "rc-late", as: office, #"{"department":"城管局","reason":"多头布置台账"}"#)
             try await h.openCase("rectification", "rc-ok", as: office, #"{"department":"卫健委"}"#)
-            try await h.accept("rc-ok", "report", as: department, #"{"report":"统一台账，取消重复报表"}"#, at: engineTime("2026-03-20T16:00:00+08:00"))
+            try await h.accept("rc-ok", "report", as: department, #"{"report":"统一台账，取消重复报表"}"#, at: at("2026-03-20T16:00:00+08:00"))
 
             // 20 working days (calendar cn) from Monday 2 March: due at the end of Monday 30 March.
-            #expect(try await h.engine.runTimers(until: engineTime("2026-03-30T23:00:00+08:00")).isEmpty)
-            let fired = try await h.engine.runTimers(until: engineTime("2026-04-03T00:00:00+08:00"))
+            #expect(try await h.engine.runTimers(until: at("2026-03-30T23:00:00+08:00")).isEmpty)
+            let fired = try await h.engine.runTimers(until: at("2026-04-03T00:00:00+08:00"))
             #expect(fired.map(\.caseId) == ["rc-late"])
-            #expect(fired.first?.deadline == engineTime("2026-03-30T23:59:59.999+08:00"))
+            #expect(fired.first?.deadline == at("2026-03-30T23:59:59.999+08:00"))
             let late = try h.state("rc-late")
             #expect(late.state == "overdue")
             #expect(late.data["overdue"] == .boolean(true))
@@ -325,8 +325,8 @@ extension StoreHarness {
 
             // Re-evaluation: no clear change escalates to the office, a clear change closes.
             #expect(try await h.accept("rc-ok", "find-no-change", as: panel).state == "escalated")
-            try await h.accept("rc-ok", "extend", as: office, at: engineTime("2026-04-07T09:00:00+08:00"))
-            try await h.accept("rc-ok", "report", as: department, #"{"report":"复查整改"}"#, at: engineTime("2026-04-20T09:00:00+08:00"))
+            try await h.accept("rc-ok", "extend", as: office, at: at("2026-04-07T09:00:00+08:00"))
+            try await h.accept("rc-ok", "report", as: department, #"{"report":"复查整改"}"#, at: at("2026-04-20T09:00:00+08:00"))
             let done = try await h.accept("rc-ok", "confirm-rectified", as: panel)
             #expect(done.state == "rectified")
             #expect(done.data["outcome"] == .string("rectified"))
@@ -356,7 +356,7 @@ extension StoreHarness {
             // there, its work in another community, and another department's work in 新河社区.
             try await admission(h, "a-2", department: "城管局", community: "新河社区")
             try await admission(h, "a-1", department: "城管局", community: "新河社区")
-            try await admission(h, "a-3", department: "城管局", community: "新河社区", admit: false, at: engineTime("2026-03-25T09:00:00+08:00"))
+            try await admission(h, "a-3", department: "城管局", community: "新河社区", admit: false, at: at("2026-03-25T09:00:00+08:00"))
             try await admission(h, "a-4", department: "城管局", community: "东风社区")
             try await admission(h, "a-5", department: "民政局", community: "新河社区")
 
@@ -370,12 +370,12 @@ extension StoreHarness {
             // Withdrawal is the office's, and not while the department is still within its deadline.
             let tooEarly = try await h.engine.handle(caseId: rectId, command: "withdraw-work", actor: office, at: march2)
             #expect(tooEarly.rejection?.check == .state)
-            _ = try await h.engine.runTimers(until: engineTime("2026-04-01T00:00:00+08:00"))
+            _ = try await h.engine.runTimers(until: at("2026-04-01T00:00:00+08:00"))
             #expect(try h.state(rectId).state == "overdue")
             let notDept = try await h.engine.handle(caseId: rectId, command: "withdraw-work", actor: department, at: march2)
             #expect(notDept.rejection?.check == .role)
 
-            let at = engineTime("2026-04-02T10:00:00+08:00")
+            let at = at("2026-04-02T10:00:00+08:00")
             let outcome = try await h.engine.handle(caseId: rectId, command: "withdraw-work", actor: office, at: at, commandId: "withdraw-1")
             let rect = try #require(outcome.acceptedState, "withdraw-work refused: \(String(describing: outcome.rejection))")
             #expect(rect.state == "withdrawn")
@@ -407,7 +407,7 @@ extension StoreHarness {
 
             // Repeating the office's decision, or redriving effects, withdraws nothing twice — and acts on the
             // cases recorded, not on work admitted since.
-            try await admission(h, "a-0", department: "城管局", community: "新河社区", at: engineTime("2026-04-03T09:00:00+08:00"))
+            try await admission(h, "a-0", department: "城管局", community: "新河社区", at: CasebookTestSupport.at("2026-04-03T09:00:00+08:00"))
             let before = h.store.count
             _ = try await h.engine.handle(caseId: rectId, command: "withdraw-work", actor: office, at: at, commandId: "withdraw-1")
             try await h.engine.redriveEffects()
@@ -423,8 +423,8 @@ extension StoreHarness {
         try await StoreHarness.run { h in
             try await h.publishRepositoryWorkflow("rectification")
             try await h.openCase("rectification", "rc-none", as: office, #"{"department":"城管局"}"#)
-            _ = try await h.engine.runTimers(until: engineTime("2026-04-01T00:00:00+08:00"))
-            let refused = try await h.engine.handle(caseId: "rc-none", command: "withdraw-work", actor: office, at: engineTime("2026-04-02T10:00:00+08:00"))
+            _ = try await h.engine.runTimers(until: at("2026-04-01T00:00:00+08:00"))
+            let refused = try await h.engine.handle(caseId: "rc-none", command: "withdraw-work", actor: office, at: at("2026-04-02T10:00:00+08:00"))
             #expect(refused.rejection?.check == .guardFailed)
             #expect(try h.state("rc-none").state == "overdue")
         }

@@ -37,17 +37,6 @@ extension StoreHarness {
     }
 }
 
-/// Parses an ISO 8601 instant written in a test.
-func engineTime(_ text: String) -> Timestamp {
-    guard let t = Timestamp(iso8601: text) else { fatalError("bad test timestamp \(text)") }
-    return t
-}
-
-/// Parses JSON written in a test.
-func engineJSON(_ text: String) -> JSONValue {
-    do { return try JSONValue.parse(text) } catch { fatalError("bad test JSON \(text): \(error)") }
-}
-
 /// An event's payload as a JSON object (empty if it is not one).
 func enginePayload(_ event: RecordedEvent) -> [String: JSONValue] {
     guard let text = event.payloadText, let value = try? JSONValue.parse(text), let object = value.object else { return [:] }

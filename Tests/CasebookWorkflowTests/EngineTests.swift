@@ -246,13 +246,13 @@ private enum Attempt: Sendable {
                 "item_title": .string("计划生育证明 Family-planning certificate"), "limit_days": .integer(5), "certificate": .string("must"),
                 "referral": .string(""),
             ])
-            #expect(opened.openedAt == engineTime("2026-02-12T09:00+08:00"))
+            #expect(opened.openedAt == at("2026-02-12T09:00+08:00"))
             #expect(opened.accepted == 1 && opened.rejected == 0)
             let started = try #require(opened.clocks["completion"])
             #expect(started.isRunning)
             #expect(started.budget == .workingDays(5))
-            #expect(started.startedAt == engineTime("2026-02-12T09:00+08:00"))
-            #expect(try started.deadline(calendar: calendar) == engineTime("2026-02-26T23:59:59.999+08:00"))
+            #expect(started.startedAt == at("2026-02-12T09:00+08:00"))
+            #expect(try started.deadline(calendar: calendar) == at("2026-02-26T23:59:59.999+08:00"))
 
             // One-time notice the same morning: the clock pauses, and has no fixed deadline while paused.
             let waiting = try await accept(h, "r1", "notify-missing", as: counter,
@@ -263,8 +263,8 @@ private enum Attempt: Sendable {
             let paused = try #require(waiting.clocks["completion"])
             #expect(paused.isPaused)
             #expect(try paused.deadline(calendar: calendar) == nil)
-            #expect(try paused.deadline(calendar: calendar, ifResumedAt: engineTime("2026-02-24T10:00+08:00"))
-                    == engineTime("2026-03-02T23:59:59.999+08:00"))
+            #expect(try paused.deadline(calendar: calendar, ifResumedAt: at("2026-02-24T10:00+08:00"))
+                    == at("2026-03-02T23:59:59.999+08:00"))
 
             // Materials supplied Tue 24 Feb: the pause from the 12th to the 24th suspended the working days d
             // with 12 < d ≤ 24: 13 Fri, 14 Sat (worked) and 24 Tue (15–23 are holidays) = 3 working days.
@@ -273,29 +273,29 @@ private enum Attempt: Sendable {
             #expect(resumed.state == "in-progress")
             let running = try #require(resumed.clocks["completion"])
             #expect(running.isRunning)
-            #expect(try running.deadline(calendar: calendar) == engineTime("2026-03-02T23:59:59.999+08:00"))
+            #expect(try running.deadline(calendar: calendar) == at("2026-03-02T23:59:59.999+08:00"))
 
             // Completed Fri 27 Feb: the clock stops, in time.
             let completed = try await accept(h, "r1", "complete", as: backOffice, at: "2026-02-27T16:00+08:00")
             #expect(completed.state == "completed")
             let stopped = try #require(completed.clocks["completion"])
             #expect(stopped.isStopped)
-            #expect(stopped.stoppedAt == engineTime("2026-02-27T16:00+08:00"))
+            #expect(stopped.stoppedAt == at("2026-02-27T16:00+08:00"))
             #expect(try stopped.deadline(calendar: calendar) == nil)
-            #expect(try stopped.isBreached(at: engineTime("2026-12-31T00:00+08:00"), calendar: calendar) == false)
+            #expect(try stopped.isBreached(at: at("2026-12-31T00:00+08:00"), calendar: calendar) == false)
             // Used: 13, 14, 24, 25, 26, 27 (6 working days) minus the 3 paused = 3.
-            #expect(try stopped.used(at: engineTime("2026-12-31T00:00+08:00"), calendar: calendar) == .workingDays(3))
+            #expect(try stopped.used(at: at("2026-12-31T00:00+08:00"), calendar: calendar) == .workingDays(3))
 
             // Rated: closed.
             let closed = try await accept(h, "r1", "rate", as: resident, #"{"rating":"satisfied"}"#, at: "2026-03-02T09:00+08:00")
             #expect(closed.state == "closed")
             #expect(closed.data["rating"] == .string("satisfied"))
             #expect(closed.accepted == 5 && closed.rejected == 0)
-            #expect(closed.updatedAt == engineTime("2026-03-02T09:00+08:00"))
+            #expect(closed.updatedAt == at("2026-03-02T09:00+08:00"))
             #expect(try h.state("r1") == closed)
 
             // Nothing for the timers: the clock stopped before its deadline.
-            #expect(try await h.engine.runTimers(until: engineTime("2026-12-31T00:00+08:00")).isEmpty)
+            #expect(try await h.engine.runTimers(until: at("2026-12-31T00:00+08:00")).isEmpty)
 
             // The stream.
             let events = try h.events("r1")
@@ -321,29 +321,29 @@ private enum Attempt: Sendable {
             let sealed = try #require(set.removeValue(forKey: "applicant").flatMap(PersonalData.sealed))
             #expect(sealed.subject == "case:r1")
             #expect(try h.engine.vault.open(sealed.ciphertext, subject: sealed.subject) == #""张三""#)
-            #expect(JSONValue.object(set) == engineJSON(#"""
+            #expect(JSONValue.object(set) == json(#"""
                 {"item":"family-planning-certificate","community":"dongcheng","patch":null,"owner":"wang","notices":0,"overdue":false,
                  "item_title":"计划生育证明 Family-planning certificate","limit_days":5,"certificate":"must","referral":""}
                 """#))
             // Each clock operation records what it fixed: the budget counted, and the deadline while it runs.
-            #expect(p[0]["clocks"] == engineJSON(
+            #expect(p[0]["clocks"] == json(
                 #"[{"clock":"completion","op":"start","budget":"5 working days","deadline":"2026-02-26T15:59:59.999Z"}]"#))
             #expect(events[0].actor == "counter:wang")
-            #expect(events[0].recordedAt == engineTime("2026-02-12T09:00+08:00"))
+            #expect(events[0].recordedAt == at("2026-02-12T09:00+08:00"))
             #expect(p[1]["state"] == .string("received") && p[1]["case"] == .string("r1"))
             let accepted = [2, 4, 6, 8].map { p[$0] }
             #expect(accepted.map { $0["command"] } == ["notify-missing", "supply-materials", "complete", "rate"].map(JSONValue.string))
             #expect(accepted.map { $0["from"] } == ["received", "waiting-materials", "in-progress", "completed"].map(JSONValue.string))
             #expect(accepted.map { $0["state"] } == ["waiting-materials", "in-progress", "completed", "closed"].map(JSONValue.string))
             #expect(accepted.map { $0["clocks"] } == [
-                engineJSON(#"[{"clock":"completion","op":"pause"}]"#),
-                engineJSON(#"[{"clock":"completion","op":"resume","deadline":"2026-03-02T15:59:59.999Z"}]"#),
-                engineJSON(#"[{"clock":"completion","op":"stop"}]"#), nil,
+                json(#"[{"clock":"completion","op":"pause"}]"#),
+                json(#"[{"clock":"completion","op":"resume","deadline":"2026-03-02T15:59:59.999Z"}]"#),
+                json(#"[{"clock":"completion","op":"stop"}]"#), nil,
             ])
-            #expect(p[2]["set"] == engineJSON(#"{"missing":["户口本 household register","照片 photo"],"notices":1}"#))
-            #expect(p[8]["set"] == engineJSON(#"{"rating":"satisfied"}"#))
+            #expect(p[2]["set"] == json(#"{"missing":["户口本 household register","照片 photo"],"notices":1}"#))
+            #expect(p[8]["set"] == json(#"{"rating":"satisfied"}"#))
             #expect(events[6].actor == "back-office:li")
-            #expect(events[6].recordedAt == engineTime("2026-02-27T16:00+08:00"))
+            #expect(events[6].recordedAt == at("2026-02-27T16:00+08:00"))
 
             // A closed case takes no more commands.
             try await expectRejected(h, "r1", "reopen", as: supervisor, at: "2026-03-03T09:00+08:00", check: .state)
@@ -429,8 +429,8 @@ private enum Attempt: Sendable {
         try await StoreHarness.run { h in
             try await h.publish(errandYAML, file: "errand.yaml")
             let wang = Actor(role: "clerk", id: "wang")
-            _ = try #require(try await h.engine.open(workflow: "errand", caseId: "e1", actor: wang, data: engineJSON(#"{"budget":50000}"#),
-                                                     at: engineTime("2026-03-02T09:00+08:00")).acceptedState)
+            _ = try #require(try await h.engine.open(workflow: "errand", caseId: "e1", actor: wang, data: json(#"{"budget":50000}"#),
+                                                     at: at("2026-03-02T09:00+08:00")).acceptedState)
             let t = "2026-03-02T10:00+08:00"
 
             // Money is whole fen, never a string or a fraction.
@@ -471,7 +471,7 @@ private enum Attempt: Sendable {
     @Test func commandsToMissingOrUnopenedCasesThrow() async throws {
         try await StoreHarness.run { h in
             try await h.publishResidentRequest()
-            let at = engineTime("2026-03-02T09:00+08:00")
+            let at = at("2026-03-02T09:00+08:00")
 
             // No such case: an engine error, nothing recorded.
             await #expect(throws: EngineError.unknownCase("ghost")) {
@@ -486,7 +486,7 @@ private enum Attempt: Sendable {
             }
 
             // A refused opening is recorded, but does not open the case.
-            let refused = try await h.engine.open(workflow: "resident-request", caseId: "r2", actor: counter, data: engineJSON(#"{"item":"证明","community":"dongcheng"}"#), at: at)
+            let refused = try await h.engine.open(workflow: "resident-request", caseId: "r2", actor: counter, data: json(#"{"item":"证明","community":"dongcheng"}"#), at: at)
             let rejection = try #require(refused.rejection)
             #expect(rejection.check == .data)
             #expect(rejection.message == "'receive' needs 'applicant' (string)")
@@ -512,7 +512,7 @@ private enum Attempt: Sendable {
             try await h.publishResidentRequest()
             _ = try await openRequest(h, "c1", at: "2026-03-02T09:00+08:00")
             let engine = h.engine
-            let at = engineTime("2026-03-02T10:00+08:00")
+            let at = at("2026-03-02T10:00+08:00")
             let attempts = await withTaskGroup(of: Attempt.self) { group in
                 for i in 0..<32 {
                     group.addTask {
@@ -552,8 +552,8 @@ private enum Attempt: Sendable {
         try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             let engine = h.engine
-            let data = engineJSON(requestData)
-            let at = engineTime("2026-03-02T09:00+08:00")
+            let data = json(requestData)
+            let at = at("2026-03-02T09:00+08:00")
             let attempts = await withTaskGroup(of: Attempt.self) { group in
                 for i in 0..<16 {
                     group.addTask {
@@ -587,7 +587,7 @@ private enum Attempt: Sendable {
         try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await openRequest(h, "i1", at: "2026-03-02T09:00+08:00")
-            let at = engineTime("2026-03-02T10:00+08:00")
+            let at = at("2026-03-02T10:00+08:00")
 
             // An accepted command, retried: still accepted, at the same position.
             let first = try await h.engine.handle(caseId: "i1", command: "hand-off", actor: counter, at: at, commandId: "cmd-hand-off")
@@ -607,14 +607,14 @@ private enum Attempt: Sendable {
             try await h.publishResidentRequest()
             _ = try await openRequest(h, "i2", at: "2026-03-02T09:00+08:00")
             let refused = try await h.engine.handle(caseId: "i2", command: "complete", actor: backOffice,
-                                                    at: engineTime("2026-03-02T10:00+08:00"), commandId: "cmd-complete")
+                                                    at: at("2026-03-02T10:00+08:00"), commandId: "cmd-complete")
             #expect(refused.rejection?.check == .state)
             _ = try await accept(h, "i2", "hand-off", as: counter, at: "2026-03-02T11:00+08:00")
             let before = try h.state("i2")
             let count = try h.events("i2").count
 
             let retry = try await h.engine.handle(caseId: "i2", command: "complete", actor: backOffice,
-                                                  at: engineTime("2026-03-02T12:00+08:00"), commandId: "cmd-complete")
+                                                  at: at("2026-03-02T12:00+08:00"), commandId: "cmd-complete")
             #expect(try h.events("i2").count == count)
             #expect(try h.state("i2") == before)
             #expect(before.state == "in-progress")
@@ -632,8 +632,8 @@ private enum Attempt: Sendable {
         _ = try await openRequest(h, "d1", at: "2026-02-12T09:00+08:00")
         _ = try await accept(h, "d1", "notify-missing", as: counter, #"{"missing":["照片 photo"]}"#, at: "2026-02-12T10:00+08:00")
         _ = try await accept(h, "d1", "supply-materials", as: resident, at: "2026-02-24T10:00+08:00")
-        _ = try await h.engine.handle(caseId: "d1", command: "complete", actor: counter, at: engineTime("2026-02-25T10:00+08:00"))
-        let fired = try await h.engine.runTimers(until: engineTime("2026-03-03T09:00+08:00"))
+        _ = try await h.engine.handle(caseId: "d1", command: "complete", actor: counter, at: at("2026-02-25T10:00+08:00"))
+        let fired = try await h.engine.runTimers(until: at("2026-03-03T09:00+08:00"))
         #expect(fired.map(\.caseId) == ["d1"])
         _ = try await accept(h, "d1", "complete", as: backOffice, at: "2026-03-03T10:00+08:00")
         _ = try await accept(h, "d1", "rate", as: resident, #"{"rating":"basically-satisfied"}"#, at: "2026-03-04T10:00+08:00")
@@ -663,7 +663,7 @@ private enum Attempt: Sendable {
             #expect(first == second)
             #expect(first.state == "closed" && first.accepted == 5 && first.rejected == 1)
             #expect(first.data["overdue"] == .boolean(true))
-            #expect(first.breaches["completion"] == engineTime("2026-03-02T23:59:59.999+08:00"))
+            #expect(first.breaches["completion"] == at("2026-03-02T23:59:59.999+08:00"))
 
             // A fresh engine (and registry) over the same store.
             let fresh = try #require(try CaseEngine(store: store).load("d1"))
@@ -727,7 +727,7 @@ private enum Attempt: Sendable {
         try await StoreHarness.run { h in
             let v1 = try await h.publish(permitV1YAML, file: "permit-v1.yaml")
             let clerk = Actor(role: "clerk", id: "wang"), head = Actor(role: "head", id: "zhao")
-            let at = engineTime("2026-03-02T09:00+08:00")  // Monday
+            let at = at("2026-03-02T09:00+08:00")  // Monday
             let a = try #require(try await h.engine.open(workflow: "permit", caseId: "a", actor: clerk, at: at).acceptedState)
             #expect(a.definitionHash == v1.hash && a.definitionVersion == 1)
 
@@ -747,12 +747,12 @@ private enum Attempt: Sendable {
             _ = try await accept(h, "b", "escalate", as: head, at: "2026-03-02T10:00+08:00")
 
             // Each keeps its own time limit: b (2 working days) is due Wed 4 Mar, a (5) Mon 9 Mar.
-            let early = try await h.engine.runTimers(until: engineTime("2026-03-05T00:00+08:00"))
+            let early = try await h.engine.runTimers(until: CasebookTestSupport.at("2026-03-05T00:00+08:00"))
             #expect(early.map(\.caseId) == ["b"])
-            #expect(early.first?.deadline == engineTime("2026-03-04T23:59:59.999+08:00"))
-            let late = try await h.engine.runTimers(until: engineTime("2026-03-10T00:00+08:00"))
+            #expect(early.first?.deadline == CasebookTestSupport.at("2026-03-04T23:59:59.999+08:00"))
+            let late = try await h.engine.runTimers(until: CasebookTestSupport.at("2026-03-10T00:00+08:00"))
             #expect(late.map(\.caseId) == ["a"])
-            #expect(late.first?.deadline == engineTime("2026-03-09T23:59:59.999+08:00"))
+            #expect(late.first?.deadline == CasebookTestSupport.at("2026-03-09T23:59:59.999+08:00"))
 
             // A fresh engine sees the same pinning.
             let fresh = try CaseEngine(store: h.store)
@@ -778,7 +778,7 @@ private enum Attempt: Sendable {
             #expect(try h.store.readStream(WorkflowRegistry.stream, limit: Int.max).count == 2)
             #expect(try h.engine.registry.latest("permit").hash == v2.hash)
             let c = try #require(try await h.engine.open(workflow: "permit", caseId: "c", actor: Actor(role: "clerk", id: "wang"),
-                                                         at: engineTime("2026-03-02T09:00+08:00")).acceptedState)
+                                                         at: at("2026-03-02T09:00+08:00")).acceptedState)
             #expect(c.definitionHash == v2.hash)
         }
     }
@@ -789,12 +789,12 @@ private enum Attempt: Sendable {
         try await StoreHarness.run { h in
             try await h.publishResidentRequest()
             _ = try await openRequest(h, "t1", at: "2026-02-12T09:00+08:00")
-            let deadline = engineTime("2026-02-26T23:59:59.999+08:00")
+            let deadline = at("2026-02-26T23:59:59.999+08:00")
 
-            #expect(try await h.engine.runTimers(until: engineTime("2026-02-26T23:59:59.998+08:00")).isEmpty)
+            #expect(try await h.engine.runTimers(until: at("2026-02-26T23:59:59.998+08:00")).isEmpty)
             #expect(try h.types("t1") == ["case.opened", "request.received"])
 
-            let fired = try await h.engine.runTimers(until: engineTime("2026-02-27T09:00+08:00"))
+            let fired = try await h.engine.runTimers(until: at("2026-02-27T09:00+08:00"))
             #expect(fired.count == 1)
             #expect(fired.first?.caseId == "t1" && fired.first?.clock == "completion" && fired.first?.deadline == deadline)
             let events = try h.events("t1")
@@ -817,8 +817,8 @@ private enum Attempt: Sendable {
             #expect(state.clocks["completion"]?.isRunning == true)
 
             // Running again, at the same or a later time, records nothing.
-            #expect(try await h.engine.runTimers(until: engineTime("2026-02-27T09:00+08:00")).isEmpty)
-            #expect(try await h.engine.runTimers(until: engineTime("2026-06-30T00:00+08:00")).isEmpty)
+            #expect(try await h.engine.runTimers(until: at("2026-02-27T09:00+08:00")).isEmpty)
+            #expect(try await h.engine.runTimers(until: at("2026-06-30T00:00+08:00")).isEmpty)
             #expect(try h.events("t1").count == 4)
 
             // A breach stands: pausing and resuming after it does not move the deadline or fire again.
@@ -826,7 +826,7 @@ private enum Attempt: Sendable {
             let resumed = try await accept(h, "t1", "supply-materials", as: resident, at: "2026-03-02T10:00+08:00")
             let calendar = try #require(try h.engine.registry.latest("resident-request").calendar)
             #expect(try resumed.clocks["completion"]?.deadline(calendar: calendar) == deadline)
-            #expect(try await h.engine.runTimers(until: engineTime("2026-06-30T00:00+08:00")).isEmpty)
+            #expect(try await h.engine.runTimers(until: at("2026-06-30T00:00+08:00")).isEmpty)
             #expect(try h.types("t1").filter { $0 == CaseEventType.clockBreached }.count == 1)
         }
     }
@@ -836,7 +836,7 @@ private enum Attempt: Sendable {
             try await h.publishResidentRequest()
             for id in ["p1", "p2", "p3"] { _ = try await openRequest(h, id, at: "2026-02-12T09:00+08:00") }
             let engine = h.engine
-            let until = engineTime("2026-03-01T00:00+08:00")
+            let until = at("2026-03-01T00:00+08:00")
             let runs = try await withThrowingTaskGroup(of: [String].self) { group in
                 for _ in 0..<4 { group.addTask { try await engine.runTimers(until: until).map(\.caseId) } }
                 var all: [[String]] = []
@@ -856,14 +856,14 @@ private enum Attempt: Sendable {
             try await h.publishResidentRequest()
             _ = try await openRequest(h, "w1", at: "2026-02-12T09:00+08:00")
             _ = try await accept(h, "w1", "notify-missing", as: counter, #"{"missing":["照片 photo"]}"#, at: "2026-02-12T10:00+08:00")
-            #expect(try await h.engine.runTimers(until: engineTime("2026-03-02T09:00+08:00")).isEmpty)
+            #expect(try await h.engine.runTimers(until: at("2026-03-02T09:00+08:00")).isEmpty)
             #expect(try h.state("w1").data["overdue"] == .boolean(false))
 
             // Resumed Mon 2 Mar: 5 working days from then — 3, 4, 5, 6, 9 Mar.
             _ = try await accept(h, "w1", "supply-materials", as: resident, at: "2026-03-02T09:30+08:00")
-            #expect(try await h.engine.runTimers(until: engineTime("2026-03-09T23:59:59.998+08:00")).isEmpty)
-            let fired = try await h.engine.runTimers(until: engineTime("2026-03-10T08:00+08:00"))
-            #expect(fired.map(\.deadline) == [engineTime("2026-03-09T23:59:59.999+08:00")])
+            #expect(try await h.engine.runTimers(until: at("2026-03-09T23:59:59.998+08:00")).isEmpty)
+            let fired = try await h.engine.runTimers(until: at("2026-03-10T08:00+08:00"))
+            #expect(fired.map(\.deadline) == [at("2026-03-09T23:59:59.999+08:00")])
             #expect(try h.types("w1").filter { $0 == CaseEventType.clockBreached }.count == 1)
         }
     }
@@ -874,7 +874,7 @@ private enum Attempt: Sendable {
             _ = try await openRequest(h, "s1", at: "2026-02-12T09:00+08:00")
             _ = try await accept(h, "s1", "hand-off", as: counter, at: "2026-02-13T09:00+08:00")
             _ = try await accept(h, "s1", "complete", as: backOffice, at: "2026-02-25T09:00+08:00")
-            #expect(try await h.engine.runTimers(until: engineTime("2026-12-31T00:00+08:00")).isEmpty)
+            #expect(try await h.engine.runTimers(until: at("2026-12-31T00:00+08:00")).isEmpty)
             #expect(!(try h.types("s1")).contains(CaseEventType.clockBreached))
             #expect(try h.state("s1").data["overdue"] == .boolean(false))
         }
@@ -887,16 +887,16 @@ private enum Attempt: Sendable {
         try await StoreHarness.run { h in
             let compiled = try await h.publishResidentRequest()
             let calendar = try #require(compiled.calendar)
-            let deadline = engineTime("2026-02-26T23:59:59.999+08:00")
+            let deadline = at("2026-02-26T23:59:59.999+08:00")
             _ = try await openRequest(h, "late", at: "2026-02-12T09:00+08:00")
             // No timer run until after the notice, given Mon 2 Mar — days after the deadline.
             let paused = try await accept(h, "late", "notify-missing", as: counter, #"{"missing":["照片 photo"]}"#, at: "2026-03-02T10:00+08:00")
             let clock = try #require(paused.clocks["completion"])
             #expect(clock.isPaused)
             #expect(try clock.deadline(calendar: calendar) == deadline)
-            #expect(try clock.isBreached(at: engineTime("2026-03-03T00:00+08:00"), calendar: calendar))
+            #expect(try clock.isBreached(at: at("2026-03-03T00:00+08:00"), calendar: calendar))
 
-            let fired = try await h.engine.runTimers(until: engineTime("2026-03-03T00:00+08:00"))
+            let fired = try await h.engine.runTimers(until: at("2026-03-03T00:00+08:00"))
             #expect(fired.map(\.deadline) == [deadline], "a clock breached before it was paused is not fired while paused")
             #expect(try h.types("late").filter { $0 == CaseEventType.clockBreached }.count == 1)
             #expect(try h.state("late").data["overdue"] == .boolean(true))
@@ -911,9 +911,9 @@ private enum Attempt: Sendable {
             _ = try await openRequest(h, "sl", at: "2026-02-12T09:00+08:00")
             _ = try await accept(h, "sl", "hand-off", as: counter, at: "2026-02-13T09:00+08:00")
             _ = try await accept(h, "sl", "complete", as: backOffice, at: "2026-03-03T09:00+08:00")
-            let fired = try await h.engine.runTimers(until: engineTime("2026-03-04T00:00+08:00"))
-            #expect(fired.map(\.deadline) == [engineTime("2026-02-26T23:59:59.999+08:00")])
-            #expect(try await h.engine.runTimers(until: engineTime("2026-12-31T00:00+08:00")).isEmpty)
+            let fired = try await h.engine.runTimers(until: at("2026-03-04T00:00+08:00"))
+            #expect(fired.map(\.deadline) == [at("2026-02-26T23:59:59.999+08:00")])
+            #expect(try await h.engine.runTimers(until: at("2026-12-31T00:00+08:00")).isEmpty)
             #expect(try h.types("sl").filter { $0 == CaseEventType.clockBreached }.count == 1)
             let state = try h.state("sl")
             #expect(state.data["overdue"] == .boolean(true))
@@ -927,16 +927,16 @@ private enum Attempt: Sendable {
         try await StoreHarness.run { h in
             try await h.publish(ticketYAML, file: "ticket.yaml")
             let agent = Actor(role: "agent", id: "wu")
-            _ = try #require(try await h.engine.open(workflow: "ticket", caseId: "k3", actor: agent, at: engineTime("2026-03-02T09:00+08:00")).acceptedState)
+            _ = try #require(try await h.engine.open(workflow: "ticket", caseId: "k3", actor: agent, at: at("2026-03-02T09:00+08:00")).acceptedState)
             // Due 13:00; closed at 14:00 with no timer run in between.
             let closed = try await accept(h, "k3", "close", as: agent, at: "2026-03-02T14:00+08:00")
             #expect(closed.state == "done")
-            _ = try await h.engine.runTimers(until: engineTime("2026-03-02T15:00+08:00"))
+            _ = try await h.engine.runTimers(until: at("2026-03-02T15:00+08:00"))
             let state = try h.state("k3")
             #expect(state.state == "done", "a timer moved a case out of its final state 'done' to '\(state.state)'")
             // And the case takes no commands as if it were still open.
             let outcome = try await h.engine.handle(caseId: "k3", command: "close", actor: Actor(role: "lead", id: "ma"),
-                                                    at: engineTime("2026-03-02T16:00+08:00"))
+                                                    at: at("2026-03-02T16:00+08:00"))
             #expect(outcome.rejection?.check == .state, "a closed case accepted 'close' again")
         }
     }
@@ -946,9 +946,9 @@ private enum Attempt: Sendable {
             try await h.publish(ticketYAML, file: "ticket.yaml")
             let agent = Actor(role: "agent", id: "wu")
             // Opened on a Spring Festival holiday: hours do not care about the calendar.
-            let opened = engineTime("2026-02-16T10:15:30.250+08:00")
+            let opened = at("2026-02-16T10:15:30.250+08:00")
             _ = try #require(try await h.engine.open(workflow: "ticket", caseId: "k1", actor: agent, at: opened).acceptedState)
-            let deadline = engineTime("2026-02-16T14:15:30.250+08:00")
+            let deadline = at("2026-02-16T14:15:30.250+08:00")
             #expect(deadline.millisecondsSince1970 - opened.millisecondsSince1970 == 4 * 3_600_000)
 
             #expect(try await h.engine.runTimers(until: Timestamp(millisecondsSince1970: deadline.millisecondsSince1970 - 1)).isEmpty)
@@ -963,18 +963,18 @@ private enum Attempt: Sendable {
             let state = try h.state("k1")
             #expect(state.state == "escalated")
             #expect(state.data["late"] == .boolean(true))
-            #expect(try await h.engine.runTimers(until: engineTime("2026-02-17T00:00+08:00")).isEmpty)
+            #expect(try await h.engine.runTimers(until: at("2026-02-17T00:00+08:00")).isEmpty)
             _ = try await accept(h, "k1", "close", as: Actor(role: "lead", id: "ma"), at: "2026-02-16T15:00+08:00")
             #expect(try h.state("k1").state == "done")
 
             // A pause moves an hours deadline by exactly its length: 09:00 + 4 h + 1 h 30 min paused.
-            _ = try #require(try await h.engine.open(workflow: "ticket", caseId: "k2", actor: agent, at: engineTime("2026-03-02T09:00+08:00")).acceptedState)
+            _ = try #require(try await h.engine.open(workflow: "ticket", caseId: "k2", actor: agent, at: at("2026-03-02T09:00+08:00")).acceptedState)
             _ = try await accept(h, "k2", "hold", as: agent, at: "2026-03-02T10:00+08:00")
             _ = try await accept(h, "k2", "unhold", as: agent, at: "2026-03-02T11:30+08:00")
-            #expect(try await h.engine.runTimers(until: engineTime("2026-03-02T14:29:59.999+08:00")).isEmpty)
-            let second = try await h.engine.runTimers(until: engineTime("2026-03-02T18:00+08:00"))
+            #expect(try await h.engine.runTimers(until: at("2026-03-02T14:29:59.999+08:00")).isEmpty)
+            let second = try await h.engine.runTimers(until: at("2026-03-02T18:00+08:00"))
             #expect(second.map(\.caseId) == ["k2"])
-            #expect(second.first?.deadline == engineTime("2026-03-02T14:30+08:00"))
+            #expect(second.first?.deadline == at("2026-03-02T14:30+08:00"))
         }
     }
 
@@ -986,7 +986,7 @@ private enum Attempt: Sendable {
             let clerk = Actor(role: "clerk", id: "wang")
             let lines = grantYAML.split(separator: "\n", omittingEmptySubsequences: false)
             func line(of text: String) -> Int64 { Int64((lines.firstIndex { $0.contains(text) } ?? -1) + 1) }
-            let at = engineTime("2026-03-02T09:00+08:00")
+            let at = at("2026-03-02T09:00+08:00")
 
             let cases: [(id: String, data: String, rule: Int64, ruleText: String, tier: String, approver: String, fast: Bool, inputs: String)] = [
                 ("g1", #"{"amount":250000,"category":"general"}"#, 2, #""[100000..500000]""#, "mid", "head", false, #"[250000,"general"]"#),
@@ -995,7 +995,7 @@ private enum Attempt: Sendable {
                 ("g4", #"{"amount":9000000,"category":"special"}"#, 3, #"["-", special]"#, "special", "director", false, #"[9000000,"special"]"#),
             ]
             for c in cases {
-                _ = try #require(try await h.engine.open(workflow: "grant", caseId: c.id, actor: clerk, data: engineJSON(c.data), at: at).acceptedState)
+                _ = try #require(try await h.engine.open(workflow: "grant", caseId: c.id, actor: clerk, data: json(c.data), at: at).acceptedState)
                 let assessed = try await accept(h, c.id, "assess", as: clerk, at: "2026-03-02T10:00+08:00")
                 #expect(assessed.state == "assessed")
                 #expect(assessed.data["tier"] == .string(c.tier), "\(c.id)")
@@ -1011,7 +1011,7 @@ private enum Attempt: Sendable {
                 #expect(d["table"] == .string("route"))
                 #expect(d["rule"] == .int(c.rule), "\(c.id)")
                 #expect(d["line"] == .int(line(of: c.ruleText)), "\(c.id)")
-                #expect(d["inputs"] == engineJSON(c.inputs), "\(c.id)")
+                #expect(d["inputs"] == json(c.inputs), "\(c.id)")
                 #expect(d["outputs"] == .object(["tier": .string(c.tier), "approver": .string(c.approver), "fast": .bool(c.fast)]), "\(c.id)")
                 #expect(enginePayload(event)["set"] == .object(["tier": .string(c.tier), "approver": .string(c.approver), "fast": .bool(c.fast),
                                                                "routedTo": .string(c.approver)]))
@@ -1023,9 +1023,9 @@ private enum Attempt: Sendable {
         try await StoreHarness.run { h in
             try await h.publish(grantYAML, file: "grant.yaml")
             let clerk = Actor(role: "clerk", id: "wang")
-            let at = engineTime("2026-03-02T09:00+08:00")
+            let at = at("2026-03-02T09:00+08:00")
             for (id, data) in [("n1", #"{"amount":500001,"category":"general"}"#), ("n2", #"{"amount":100,"category":"other"}"#)] {
-                _ = try #require(try await h.engine.open(workflow: "grant", caseId: id, actor: clerk, data: engineJSON(data), at: at).acceptedState)
+                _ = try #require(try await h.engine.open(workflow: "grant", caseId: id, actor: clerk, data: json(data), at: at).acceptedState)
                 let r = try await expectRejected(h, id, "assess", as: clerk, at: "2026-03-02T10:00+08:00", check: .decision)
                 #expect(r.details == ["decision": "route"])
                 #expect(r.message.hasPrefix("no rule of decision 'route' matches case.amount="))
@@ -1042,9 +1042,9 @@ private enum Attempt: Sendable {
             try await h.publish(errandYAML, file: "errand.yaml")
             let wang = Actor(role: "clerk", id: "wang"), li = Actor(role: "clerk", id: "li"), zhao = Actor(role: "head", id: "zhao")
             // 20:00 UTC on 1 Mar is 04:00 on 2 Mar in Beijing: `today` is the China date.
-            let openedAt = engineTime("2026-03-01T20:00:00Z")
+            let openedAt = at("2026-03-01T20:00:00Z")
             let opened = try #require(try await h.engine.open(workflow: "errand", caseId: "e1", actor: wang,
-                                                              data: engineJSON(#"{"budget":50000,"note":"printer paper"}"#), at: openedAt).acceptedState)
+                                                              data: json(#"{"budget":50000,"note":"printer paper"}"#), at: openedAt).acceptedState)
             #expect(opened.data["owner"] == .string("wang"))
             #expect(opened.data["ownerRole"] == .string("clerk"))
             #expect(opened.data["openedAt"] == .datetime(openedAt))
@@ -1101,8 +1101,8 @@ extension EngineTests {
     /// Opens a resident request as counter:wang.
     func openRequest(_ h: StoreHarness, _ caseId: String, at time: String,
                      sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CaseState {
-        let outcome = try await h.engine.open(workflow: "resident-request", caseId: caseId, actor: counter, data: engineJSON(requestData),
-                                              at: engineTime(time))
+        let outcome = try await h.engine.open(workflow: "resident-request", caseId: caseId, actor: counter, data: json(requestData),
+                                              at: at(time))
         if let r = outcome.rejection { Issue.record("opening \(caseId) refused: \(r)", sourceLocation: sourceLocation) }
         return try #require(outcome.acceptedState, sourceLocation: sourceLocation)
     }
@@ -1112,7 +1112,7 @@ extension EngineTests {
     func accept(_ h: StoreHarness, _ caseId: String, _ command: String, as actor: Actor, _ data: String = "{}", at time: String,
                 sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CaseState {
         let before = try h.events(caseId).count
-        let outcome = try await h.engine.handle(caseId: caseId, command: command, actor: actor, data: engineJSON(data), at: engineTime(time))
+        let outcome = try await h.engine.handle(caseId: caseId, command: command, actor: actor, data: json(data), at: at(time))
         if let r = outcome.rejection { Issue.record("\(command) on \(caseId) refused: \(r)", sourceLocation: sourceLocation) }
         let state = try #require(outcome.acceptedState, sourceLocation: sourceLocation)
         let events = try h.events(caseId)
@@ -1134,12 +1134,12 @@ extension EngineTests {
                         sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> Rejection {
         let before = try h.state(caseId, sourceLocation: sourceLocation)
         let eventsBefore = try h.events(caseId)
-        let json = engineJSON(data)
+        let json = json(data)
         let outcome: CommandOutcome
         if let opening {
-            outcome = try await h.engine.open(workflow: opening, caseId: caseId, command: command, actor: actor, data: json, at: engineTime(time))
+            outcome = try await h.engine.open(workflow: opening, caseId: caseId, command: command, actor: actor, data: json, at: at(time))
         } else {
-            outcome = try await h.engine.handle(caseId: caseId, command: command, actor: actor, data: json, at: engineTime(time))
+            outcome = try await h.engine.handle(caseId: caseId, command: command, actor: actor, data: json, at: at(time))
         }
         let rejection = try #require(outcome.rejection, "\(command) on \(caseId) was accepted", sourceLocation: sourceLocation)
         #expect(rejection.check == check, "\(rejection)", sourceLocation: sourceLocation)
@@ -1151,7 +1151,7 @@ extension EngineTests {
         #expect(e.type == CaseEventType.commandRejected, sourceLocation: sourceLocation)
         #expect(e.position == outcome.position, sourceLocation: sourceLocation)
         #expect(e.actor == actor.description, sourceLocation: sourceLocation)
-        #expect(e.recordedAt == engineTime(time), sourceLocation: sourceLocation)
+        #expect(e.recordedAt == at(time), sourceLocation: sourceLocation)
         let p = enginePayload(e)
         #expect(p["check"] == .string(check.rawValue), sourceLocation: sourceLocation)
         #expect(p["reason"] == .string(rejection.message), sourceLocation: sourceLocation)

@@ -22,7 +22,7 @@ import Testing
                  sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CaseState {
         var data: [String: JSONValue] = ["item": .string(item), "community": .string("dongcheng"), "applicant": .string("张三")]
         if let patch { data["patch"] = .string(patch) }
-        let outcome = try await h.engine.open(workflow: "resident-request", caseId: caseId, actor: counter, data: .object(data), at: engineTime(time))
+        let outcome = try await h.engine.open(workflow: "resident-request", caseId: caseId, actor: counter, data: .object(data), at: at(time))
         if let r = outcome.rejection { Issue.record("receiving \(caseId) refused: \(r)", sourceLocation: sourceLocation) }
         return try #require(outcome.acceptedState, sourceLocation: sourceLocation)
     }
@@ -31,7 +31,7 @@ import Testing
     @discardableResult
     func accept(_ h: StoreHarness, _ caseId: String, _ command: String, as actor: Actor, _ data: String = "{}", at time: String,
                 sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CaseState {
-        let outcome = try await h.engine.handle(caseId: caseId, command: command, actor: actor, data: engineJSON(data), at: engineTime(time))
+        let outcome = try await h.engine.handle(caseId: caseId, command: command, actor: actor, data: json(data), at: at(time))
         if let r = outcome.rejection { Issue.record("\(command) on \(caseId) refused: \(r)", sourceLocation: sourceLocation) }
         let state = try #require(outcome.acceptedState, sourceLocation: sourceLocation)
         #expect(try h.replayed(caseId) == state, "the state returned differs from the events folded afresh", sourceLocation: sourceLocation)
@@ -43,7 +43,7 @@ import Testing
     func refuse(_ h: StoreHarness, _ caseId: String, _ command: String, as actor: Actor, _ data: String = "{}", at time: String,
                 check: Rejection.Check, sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> Rejection {
         let before = try h.state(caseId, sourceLocation: sourceLocation)
-        let outcome = try await h.engine.handle(caseId: caseId, command: command, actor: actor, data: engineJSON(data), at: engineTime(time))
+        let outcome = try await h.engine.handle(caseId: caseId, command: command, actor: actor, data: json(data), at: at(time))
         let rejection = try #require(outcome.rejection, "\(command) should be refused", sourceLocation: sourceLocation)
         #expect(rejection.check == check, sourceLocation: sourceLocation)
         let last = try #require(try h.events(caseId).last, sourceLocation: sourceLocation)
@@ -81,9 +81,9 @@ import Testing
             #expect(opened.data["patch"] == .string("p-03") && opened.data["notices"] == .integer(0) && opened.data["overdue"] == .boolean(false))
             let clock = try #require(opened.clocks["completion"])
             #expect(clock.budget == .workingDays(3))
-            #expect(try clock.deadline(calendar: calendar) == engineTime("2026-02-24T23:59:59.999+08:00"))
+            #expect(try clock.deadline(calendar: calendar) == at("2026-02-24T23:59:59.999+08:00"))
             // The start records the budget it counts and the deadline it fixed.
-            #expect(try clockOps(h, "r1", command: "receive") == [engineJSON(
+            #expect(try clockOps(h, "r1", command: "receive") == [json(
                 #"{"clock":"completion","op":"start","budget":"3 working days","deadline":"2026-02-24T15:59:59.999Z"}"#)])
             // The decision is recorded with the catalogue item it used.
             let decision = try #require(enginePayload(try h.events("r1")[0])["decisions"]?.array?.first?.object)
@@ -92,8 +92,8 @@ import Testing
             #expect(decision["outputs"]?.object?["limit_days"] == .int(3))
 
             // Nothing breaches until the end of Tue 24 Feb; then exactly once, flagging the case.
-            #expect(try await h.engine.runTimers(until: engineTime("2026-02-24T23:59:59.998+08:00")).isEmpty)
-            let fired = try await h.engine.runTimers(until: engineTime("2026-02-25T00:00+08:00"))
+            #expect(try await h.engine.runTimers(until: at("2026-02-24T23:59:59.998+08:00")).isEmpty)
+            let fired = try await h.engine.runTimers(until: at("2026-02-25T00:00+08:00"))
             #expect(fired.map(\.caseId) == ["r1"])
             let breached = try h.state("r1")
             #expect(breached.data["overdue"] == .boolean(true))
@@ -118,7 +118,7 @@ import Testing
             try await h.publishResidentRequest()
             let outcome = try await h.engine.open(
                 workflow: "resident-request", caseId: "u1", actor: counter,
-                data: engineJSON(#"{"item":"residence-certficate","community":"dongcheng","applicant":"张三"}"#), at: engineTime("2026-03-02T09:00+08:00"))
+                data: json(#"{"item":"residence-certficate","community":"dongcheng","applicant":"张三"}"#), at: at("2026-03-02T09:00+08:00"))
             let r = try #require(outcome.rejection)
             #expect(r.check == .decision)
             #expect(r.message.hasPrefix("'residence-certficate' is not an item of catalogue 'service-items'"))
@@ -151,7 +151,7 @@ import Testing
             #expect(refused.data["refusal"] == .string("本社区不得出具此证明，请到 " + referral + " 办理"))
             #expect(refused.clocks["completion"]?.isStopped == true)
             #expect(try h.types("k1").contains("request.refused"))
-            #expect(try await h.engine.runTimers(until: engineTime("2026-12-31T00:00+08:00")).isEmpty)
+            #expect(try await h.engine.runTimers(until: at("2026-12-31T00:00+08:00")).isEmpty)
         }
     }
 
@@ -177,7 +177,7 @@ import Testing
             #expect(waiting.state == "waiting-materials" && waiting.data["notices"] == .integer(1))
             #expect(waiting.clocks["completion"]?.isPaused == true)
             // A paused clock has no deadline: the pause op records none.
-            #expect(try clockOps(h, "n1", command: "notify-missing") == [engineJSON(#"{"clock":"completion","op":"pause"}"#)])
+            #expect(try clockOps(h, "n1", command: "notify-missing") == [json(#"{"clock":"completion","op":"pause"}"#)])
             // A second "you also need…" is refused, and the refusal is in the log.
             _ = try await accept(h, "n1", "supply-materials", as: resident, at: "2026-03-04T10:00+08:00")
             let r = try await refuse(h, "n1", "notify-missing", as: backOffice, #"{"missing":["照片"]}"#, at: "2026-03-04T11:00+08:00", check: .guardFailed)
@@ -188,10 +188,10 @@ import Testing
             #expect(payload["reason"] == .string(r.message) && payload["details"]?.object?["case.notices"] == .string("1"))
             // Paused Mon 2 → resumed Wed 4 suspends working days 3 and 4: the deadline moves 2 working days,
             // from Thu 5 to Mon 9 Mar (Fri 6, Mon 9), and the resume records it.
-            #expect(try clockOps(h, "n1", command: "supply-materials") == [engineJSON(
+            #expect(try clockOps(h, "n1", command: "supply-materials") == [json(
                 #"{"clock":"completion","op":"resume","deadline":"2026-03-09T15:59:59.999Z"}"#)])
             let state = try h.state("n1")
-            #expect(try state.clocks["completion"]?.deadline(calendar: calendar) == engineTime("2026-03-09T23:59:59.999+08:00"))
+            #expect(try state.clocks["completion"]?.deadline(calendar: calendar) == at("2026-03-09T23:59:59.999+08:00"))
             #expect(state.rejected == 1)
         }
     }
@@ -246,7 +246,7 @@ import Testing
             try await refuse(h, "d1", "complete", as: resident, at: "2026-03-05T10:00+08:00", check: .role)
             let completed = try await accept(h, "d1", "complete", as: department, at: "2026-03-10T10:00+08:00")
             #expect(completed.state == "completed" && completed.clocks["completion"]?.isStopped == true)
-            #expect(try clockOps(h, "d1", command: "complete") == [engineJSON(#"{"clock":"completion","op":"stop"}"#)])
+            #expect(try clockOps(h, "d1", command: "complete") == [json(#"{"clock":"completion","op":"stop"}"#)])
             let closed = try await accept(h, "d1", "rate", as: resident, #"{"rating":"basically-satisfied"}"#, at: "2026-03-11T10:00+08:00")
             #expect(closed.state == "closed" && closed.data["rating"] == .string("basically-satisfied"))
             try await refuse(h, "d1", "reopen", as: supervisor, at: "2026-03-12T10:00+08:00", check: .state)
@@ -263,7 +263,7 @@ import Testing
             // Reopened Thu 5 Mar: the item's full 3 working days again: Fri 6, Mon 9, Tue 10.
             let reopened = try await accept(h, "o1", "reopen", as: resident, at: "2026-03-05T09:00+08:00")
             #expect(reopened.state == "in-progress" && reopened.clocks["completion"]?.isRunning == true)
-            #expect(try clockOps(h, "o1", command: "reopen") == [engineJSON(
+            #expect(try clockOps(h, "o1", command: "reopen") == [json(
                 #"{"clock":"completion","op":"start","budget":"3 working days","deadline":"2026-03-10T15:59:59.999Z"}"#)])
         }
     }
@@ -281,7 +281,7 @@ import Testing
             var state = CaseState(caseId: "old")
             let payload: [String: JSONValue] = [
                 "definition": .string(compiled.hash), "at": .string("2026-03-02T01:00:00.000Z"), "state": .string("received"),
-                "set": .object([:]), "clocks": engineJSON(#"[{"clock":"completion","op":"start"}]"#),
+                "set": .object([:]), "clocks": json(#"[{"clock":"completion","op":"start"}]"#),
             ]
             try state.apply(type: CaseEventType.opened, payload: payload, streamVersion: 0, position: 0, definition: { _ in compiled })
             #expect(state.clocks["completion"]?.budget == .workingDays(5))

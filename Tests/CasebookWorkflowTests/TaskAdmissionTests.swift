@@ -17,7 +17,7 @@ private let district = Actor(role: "district-office", id: "zhou")
 
 /// Monday 2 March 2026, 09:00 China time, and the days after it.
 private func day(_ d: Int, hour: Int = 9) -> Timestamp {
-    engineTime("2026-03-\(d < 10 ? "0" : "")\(d)T\(hour < 10 ? "0" : "")\(hour):00:00+08:00")
+    at("2026-03-\(d < 10 ? "0" : "")\(d)T\(hour < 10 ? "0" : "")\(hour):00:00+08:00")
 }
 
 private func application(kind: String, legalBasis: String?) -> JSONValue {
@@ -113,7 +113,7 @@ extension StoreHarness {
             // The fold from scratch agrees with the engine.
             #expect(try h.replayed("t1")?.state == "admitted")
             // A stopped clock never breaches.
-            #expect(try await h.engine.runTimers(until: engineTime("2026-12-31T00:00:00+08:00")).isEmpty)
+            #expect(try await h.engine.runTimers(until: at("2026-12-31T00:00:00+08:00")).isEmpty)
             #expect(try h.state("t1").state == "admitted")
         }
     }
@@ -277,7 +277,7 @@ extension StoreHarness {
             #expect(declined.data["reason"] == .string("重复挂牌"))
             // A final state takes no more commands, and its stopped clock never breaches.
             #expect(try await h.refuse("t8", "review", street, at: day(4)).check == .state)
-            #expect(try await h.engine.runTimers(until: engineTime("2026-12-31T00:00:00+08:00")).isEmpty)
+            #expect(try await h.engine.runTimers(until: at("2026-12-31T00:00:00+08:00")).isEmpty)
             #expect(try h.types("t8") == [
                 CaseEventType.opened, "admission.applied", CaseEventType.commandAccepted, "admission.rejected", CaseEventType.commandRejected,
             ])
@@ -290,9 +290,9 @@ extension StoreHarness {
             try await h.apply("t9", kind: "work-task", legalBasis: nil, at: day(2))
             try await h.accept("t9", "record-resolution", committee, votes(for: 12, against: 3, abstain: 0), at: day(10))
             // 20 working days from Monday 2 March run to the end of March: not due on the 27th.
-            #expect(try await h.engine.runTimers(until: engineTime("2026-03-27T00:00:00+08:00")).isEmpty)
+            #expect(try await h.engine.runTimers(until: at("2026-03-27T00:00:00+08:00")).isEmpty)
             #expect(try h.state("t9").state == "resolved")
-            let fired = try await h.engine.runTimers(until: engineTime("2026-04-15T00:00:00+08:00"))
+            let fired = try await h.engine.runTimers(until: at("2026-04-15T00:00:00+08:00"))
             #expect(fired.count == 1)
             #expect(fired.first?.caseId == "t9")
             #expect(fired.first?.clock == "review")
@@ -305,8 +305,8 @@ extension StoreHarness {
             #expect(enginePayload(breach)["moveTo"] == .string("expired"))
             #expect(enginePayload(breach)["notify"] == .string("district-office"))
             // Exactly once, and the expired case takes no more commands.
-            #expect(try await h.engine.runTimers(until: engineTime("2026-05-30T00:00:00+08:00")).isEmpty)
-            #expect(try await h.refuse("t9", "review", street, at: engineTime("2026-04-16T09:00:00+08:00")).check == .state)
+            #expect(try await h.engine.runTimers(until: at("2026-05-30T00:00:00+08:00")).isEmpty)
+            #expect(try await h.refuse("t9", "review", street, at: at("2026-04-16T09:00:00+08:00")).check == .state)
             #expect(try h.replayed("t9")?.state == "expired")
         }
     }
