@@ -46,14 +46,14 @@ enum TableKey {
 /// for what is done per event, and through ``AnyProjectionRunner`` (the generic code) for the rest; the
 /// `@_specialize` lines give the latter the projections' own row types too.
 final class ProjectionRunner<P: Projection> {
-    /// A cached row, its case, the row as it was when its contributions were last tallied, and whether
-    /// it must be written. Nothing in it is allocated for it: the case id is the run's own string for the
-    /// case (inline when short) and the tallied row shares the row's strings; the key and contributions
-    /// are made when it is written.
+    /// A cached row, its case, the row as it was loaded from the table, and whether it must be written.
+    /// Nothing in it is allocated for it: the case id is the run's own string for the case (inline when
+    /// short) and the loaded row shares the row's strings until the row changes them; the key and
+    /// contributions are made when it is written.
     struct Entry: Sendable {
         let caseId: String
         var row: P.Row?
-        /// The row as loaded or last written (nil: none), whose contributions are in the tallies.
+        /// The row as loaded (nil: none), whose contributions are in the tallies.
         var tallied: P.Row?
         var dirty = false
     }
@@ -79,7 +79,7 @@ final class ProjectionRunner<P: Projection> {
     /// Entries held in memory.
     var cachedCount: Int { entries.count + tallies.count }
 
-    /// Forgets everything cached (after a flush, or when another writer may have changed the table,
+    /// Forgets everything cached (after a transaction, when another writer may have changed the table,
     /// or when the cases were numbered afresh), keeping the storage to fill again.
     @_specialize(where P == RequestsProjection)
     @_specialize(where P == AdmissionsProjection)
@@ -125,12 +125,11 @@ final class ProjectionRunner<P: Projection> {
         // The entry is changed where it lies (through the array's subscript, it would be copied out whole).
         let (follows, added, newlyDirty) = entries.withUnsafeMutableBufferPointer { entries -> (Bool, [Contribution], Bool) in
             if event.kind == .opened { entries[i].row = projection.open(event) }
-            // Moved out, not copied, so that the row's strings and lists change in place. Nil: not a case
-            // of this projection.
-            guard var row = entries[i].row.take() else { return (false, [], false) }
+            // Nil: not a case of this projection.
+            guard case .some = entries[i].row else { return (false, [], false) }
+            // Folded where it lies: moved out and back, the row (hundreds of bytes) would be copied twice.
             // What the row contributes to the tallies is worked out once per flush, not once per event.
-            let added = projection.fold(&row, event)
-            entries[i].row = consume row
+            let added = projection.fold(&entries[i].row!, event)
             defer { entries[i].dirty = true }
             return (true, added, !entries[i].dirty)
         }
@@ -180,7 +179,7 @@ final class ProjectionRunner<P: Projection> {
 
     /// Settles the tallies of every changed row (its contributions as it stands now replace those
     /// tallied before), then hands every changed row and tally to `write` (nil: delete), in key order,
-    /// and marks them clean.
+    /// and forgets everything cached (``evict()``): what comes next reads the rows back from the table.
     @_specialize(where P == RequestsProjection)
     @_specialize(where P == AdmissionsProjection)
     @_specialize(where P == LedgerProjection)
@@ -205,8 +204,10 @@ final class ProjectionRunner<P: Projection> {
             for (_, _, index) in order {
                 let i = Int(index)
                 entries[i].dirty = false
-                let contributions = entries[i].row.map(projection.contributions(of:)) ?? []
-                if let tallied = entries[i].tallied {
+                // Moved out, not copied: the cache is emptied below.
+                let row = entries[i].row.take()
+                let contributions = row.map(projection.contributions(of:)) ?? []
+                if let tallied = entries[i].tallied.take() {
                     let before = projection.contributions(of: tallied)
                     if contributions != before {
                         try tally(before, sign: -1, load: load)
@@ -215,10 +216,9 @@ final class ProjectionRunner<P: Projection> {
                 } else {
                     try tally(contributions, sign: 1, load: load)
                 }
-                entries[i].tallied = entries[i].row
                 key.bytes.removeSubrange(prefix.count...)
                 key.bytes.append(contentsOf: entries[i].caseId.utf8)
-                guard let row = entries[i].row else { try write(key, nil); continue }
+                guard let row else { try write(key, nil); continue }
                 w.removeAll()
                 row.encode(into: &w)
                 try write(key, w.bytes)
@@ -232,6 +232,7 @@ final class ProjectionRunner<P: Projection> {
         }
         dirtyRows.removeAll(keepingCapacity: true)
         dirtyTallies.removeAll(keepingCapacity: true)
+        evict()
     }
 }
 

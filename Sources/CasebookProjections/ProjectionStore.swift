@@ -186,7 +186,6 @@ public final class ProjectionStore: Sendable {
                 left = slots.map { (max($0.checkpoint, end), $0.generation) }
                 return (end - from, end < head)
             }
-            for r in runners { r.evict() }
             if read > 0 { run.events += read; run.transactions += 1 }
             if !more { break }
         }
@@ -230,7 +229,7 @@ public final class ProjectionStore: Sendable {
     }
 
     /// Folds events [from, to) into the runners (each skipping events before its own start) and
-    /// writes what changed into their tables.
+    /// writes what changed into their tables, leaving nothing cached.
     private func fold(
         _ txn: borrowing Transaction, runners: [Runner], tables: [Database], starts: [UInt64], from: UInt64, to end: UInt64,
         router: inout Router, recordedAtOrBefore: Int64? = nil, cacheLimit: Int = .max
@@ -281,7 +280,7 @@ public final class ProjectionStore: Sendable {
             }
             if asked == runners.count { router.cases[c].owner = -1 }
         }
-        /// Writes every changed row and tally into the tables.
+        /// Writes every changed row and tally into the tables, and empties the caches.
         func flush() throws {
             for i in runners.indices {
                 try runners[i].flush(load: { k in try txn.get(tables[i], key: k.bytes) }) { key, value in
@@ -324,7 +323,6 @@ public final class ProjectionStore: Sendable {
             // into the transaction and dropped (and read back from it when needed again).
             if cacheLimit < .max && runners.reduce(0, { $0 + $1.cachedCount }) > cacheLimit {
                 try flush()
-                for r in runners { r.evict() }
             }
         }
         if end - from >= readAhead.minimumEvents {
