@@ -106,9 +106,9 @@ public struct AdmissionsProjection: Projection {
         inc(.pending, Self.isPending(r.state))
         inc(.withLegalBasis, r.hasLegalBasis)
         inc(.byResolution, !r.hasLegalBasis && r.resolutionPassed)
-        var out = [Contribution(RowKey.make("k", r.community, r.kind), c)]
+        var out = [Contribution(RowKey.key("k", r.community, r.kind), c)]
         if r.state == "admitted" {
-            out.append(Contribution(RowKey.make("g", r.community, r.category), [1]))
+            out.append(Contribution(RowKey.key("g", r.community, r.category), [1]))
         }
         return out
     }

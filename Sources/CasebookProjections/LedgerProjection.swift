@@ -132,8 +132,8 @@ public struct LedgerProjection: Projection {
         let month = RowKey.month(e.at)
         var out: [Contribution] = []
         for p in postings where p.amount != 0 {
-            out.append(Contribution(RowKey.make("b", p.debit, r.department, r.community, month), [p.amount, 0]))
-            out.append(Contribution(RowKey.make("b", p.credit, r.department, r.community, month), [0, p.amount]))
+            out.append(Contribution(RowKey.key("b", p.debit, r.department, r.community, month), [p.amount, 0]))
+            out.append(Contribution(RowKey.key("b", p.credit, r.department, r.community, month), [0, p.amount]))
         }
         return out
     }
@@ -151,6 +151,6 @@ public struct LedgerProjection: Projection {
         c[Counter.advancesOutstanding.rawValue] = r.advances - r.reimbursed
         c[Counter.withoutAdmission.rawValue] = r.withoutAdmission ? 1 : 0
         c[Counter.withoutFunding.rawValue] = r.withoutFunding ? 1 : 0
-        return [Contribution(RowKey.make("d", r.department, r.community), c)]
+        return [Contribution(RowKey.key("d", r.department, r.community), c)]
     }
 }

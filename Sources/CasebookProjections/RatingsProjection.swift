@@ -141,6 +141,6 @@ public struct RatingsProjection: Projection {
         c[Counter.households.rawValue] = r.households
         c[Counter.answers.rawValue] = r.answers
         c[Counter.satisfied.rawValue] = r.satisfied
-        return [Contribution(RowKey.make("y", r.community, String(r.year)), c)]
+        return [Contribution(RowKey.key("y", r.community, String(r.year)), c)]
     }
 }

@@ -108,7 +108,7 @@ public struct RectificationsProjection: Projection {
             default: c[EvaluationCounter.unsatisfactory.rawValue] = 1
             }
             c[EvaluationCounter.totalScore.rawValue] = r.total
-            return [Contribution(RowKey.make("e", r.department), c)]
+            return [Contribution(RowKey.key("e", r.department), c)]
         }
         var c = [Int64](repeating: 0, count: Counter.allCases.count)
         c[Counter.rectifications.rawValue] = 1
@@ -117,6 +117,6 @@ public struct RectificationsProjection: Projection {
         c[Counter.rectified.rawValue] = r.state == "rectified" ? 1 : 0
         c[Counter.escalated.rawValue] = r.state == "escalated" ? 1 : 0
         c[Counter.withdrawn.rawValue] = r.state == "withdrawn" ? 1 : 0
-        return [Contribution(RowKey.make("r", r.department), c)]
+        return [Contribution(RowKey.key("r", r.department), c)]
     }
 }

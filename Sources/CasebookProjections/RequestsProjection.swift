@@ -135,6 +135,6 @@ public struct RequestsProjection: Projection {
         inc(.openOverdue, !completed && r.overdueFlag && r.state != "refused" && r.state != "closed")
         c[Counter.reopened.rawValue] = r.reopened
         inc(.appointments, r.appointment)
-        return [Contribution(RowKey.make("m", r.community, RowKey.month(r.receivedAt)), c, samples: r.handlingMinutes.map { [$0] } ?? [])]
+        return [Contribution(RowKey.key("m", r.community, RowKey.month(r.receivedAt)), c, samples: r.handlingMinutes.map { [$0] } ?? [])]
     }
 }

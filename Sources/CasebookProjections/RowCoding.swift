@@ -233,7 +233,12 @@ public struct Contribution: Sendable, Equatable {
 
     /// Adds `counters` (and `samples`) under `key`.
     public init(_ key: String, _ counters: [Int64], samples: [Int64] = []) {
-        self.key = Key(bytes: Array(key.utf8))
+        self.init(Key(bytes: Array(key.utf8)), counters, samples: samples)
+    }
+
+    /// Adds `counters` (and `samples`) under `key` (see ``RowKey/key(_:)``).
+    public init(_ key: Key, _ counters: [Int64], samples: [Int64] = []) {
+        self.key = key
         self.tally = Tally(counters: counters, samples: samples)
     }
 }
@@ -245,7 +250,21 @@ public enum RowKey {
     public static let separator: Character = "\u{1F}"
 
     /// Joins parts into a key.
-    public static func make(_ parts: String...) -> String { parts.joined(separator: String(separator)) }
+    public static func make(_ parts: String...) -> String { String(decoding: bytes(parts), as: UTF8.self) }
+
+    /// Joins parts into a key's bytes (what ``make(_:)`` gives, without making a string of it first:
+    /// projections make one or two for every row they write).
+    public static func key(_ parts: String...) -> Key { Key(bytes: bytes(parts)) }
+
+    private static func bytes(_ parts: [String]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(parts.reduce(parts.count) { $0 + $1.utf8.count })
+        for (i, part) in parts.enumerated() {
+            if i > 0 { bytes.append(0x1F) }
+            bytes.append(contentsOf: part.utf8)
+        }
+        return bytes
+    }
 
     /// Splits a key into its parts.
     public static func parts(_ key: String) -> [String] { key.split(separator: separator, omittingEmptySubsequences: false).map(String.init) }
@@ -253,7 +272,15 @@ public enum RowKey {
     /// The month (`2026-03`) of a time, in China Standard Time (UTC+8), where the casework happens.
     public static func month(_ ms: Int64) -> String {
         let (y, m, _) = CivilDate.fromDays((ms + 8 * 3_600_000).floorDiv(86_400_000))
-        return "\(y)-" + (m < 10 ? "0\(m)" : "\(m)")
+        guard (1000...9999).contains(y) else { return "\(y)-" + (m < 10 ? "0\(m)" : "\(m)") }
+        // Written digit by digit (a string of seven ASCII bytes is held inline): interpolation cost more
+        // than the rest of a row's contributions.
+        func digit(_ d: Int64) -> UInt8 { UInt8(truncatingIfNeeded: 0x30 + d) }
+        return String(unsafeUninitializedCapacity: 7) { b in
+            b[0] = digit(y / 1000); b[1] = digit(y / 100 % 10); b[2] = digit(y / 10 % 10); b[3] = digit(y % 10)
+            b[4] = UInt8(ascii: "-"); b[5] = digit(m / 10); b[6] = digit(m % 10)
+            return 7
+        }
     }
 }
 
