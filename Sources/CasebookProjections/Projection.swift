@@ -78,6 +78,8 @@ final class ProjectionRunner<P: Projection> {
 
     /// Entries held in memory.
     var cachedCount: Int { entries.count + tallies.count }
+    /// Tallies held in memory (a flush may keep them).
+    var cachedTallies: Int { tallies.count }
 
     /// Forgets everything cached (after a transaction, when another writer may have changed the table,
     /// or when the cases were numbered afresh), keeping the storage to fill again.
@@ -88,9 +90,14 @@ final class ProjectionRunner<P: Projection> {
     @_specialize(where P == RatingsProjection)
     func evict() {
         precondition(dirtyRows.isEmpty && dirtyTallies.isEmpty, "evicting unflushed rows")
+        evictRows()
+        tallies.removeAll(keepingCapacity: true)
+    }
+
+    /// Forgets the cached rows (flushed), keeping the tallies.
+    private func evictRows() {
         epoch &+= 1
         entries.removeAll(keepingCapacity: true)
-        tallies.removeAll(keepingCapacity: true)
     }
 
     /// Makes room for `rows` cached rows (up to 1,048,576), so that the cache is not copied as it grows.
@@ -179,13 +186,15 @@ final class ProjectionRunner<P: Projection> {
 
     /// Settles the tallies of every changed row (its contributions as it stands now replace those
     /// tallied before), then hands every changed row and tally to `write` (nil: delete), in key order,
-    /// and forgets everything cached (``evict()``): what comes next reads the rows back from the table.
+    /// and forgets the cached rows: what comes next reads them back from the table. The tallies, as
+    /// written, stay cached if `keepingTallies` (they are few, and nearly every flush changes most of
+    /// them again); otherwise they go too.
     @_specialize(where P == RequestsProjection)
     @_specialize(where P == AdmissionsProjection)
     @_specialize(where P == LedgerProjection)
     @_specialize(where P == RectificationsProjection)
     @_specialize(where P == RatingsProjection)
-    func flush(load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws {
+    func flush(keepingTallies: Bool, load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws {
         // Sorted by the case ids' first 16 bytes, read once into integers, and by the whole ids only where
         // those are the same (row keys are the ids behind one prefix): comparing bytes at each step of the
         // sort reads every id anew.
@@ -232,18 +241,19 @@ final class ProjectionRunner<P: Projection> {
         }
         dirtyRows.removeAll(keepingCapacity: true)
         dirtyTallies.removeAll(keepingCapacity: true)
-        evict()
+        if keepingTallies { evictRows() } else { evict() }
     }
 }
 
 /// The projection runner, without its row type.
 protocol AnyProjectionRunner: AnyObject {
     var cachedCount: Int { get }
+    var cachedTallies: Int { get }
     func reserve(rows: Int)
     func evict()
     func discard()
     func follows(_ workflow: String) -> Bool
-    func flush(load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws
+    func flush(keepingTallies: Bool, load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws
 }
 
 extension ProjectionRunner: AnyProjectionRunner {}
@@ -285,7 +295,10 @@ enum Runner {
     func evict() { base.evict() }
     func discard() { base.discard() }
     func follows(_ workflow: String) -> Bool { base.follows(workflow) }
-    func flush(load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws { try base.flush(load: load, write) }
+    var cachedTallies: Int { base.cachedTallies }
+    func flush(keepingTallies: Bool, load: (Key) throws -> [UInt8]?, _ write: (Key, [UInt8]?) throws -> Void) throws {
+        try base.flush(keepingTallies: keepingTallies, load: load, write)
+    }
 
     /// ``ProjectionRunner/epoch``.
     var epoch: UInt32 {

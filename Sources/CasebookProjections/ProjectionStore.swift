@@ -186,6 +186,9 @@ public final class ProjectionStore: Sendable {
                 left = slots.map { (max($0.checkpoint, end), $0.generation) }
                 return (end - from, end < head)
             }
+            // Another process may fold into the tables before the next transaction: the tallies a flush
+            // kept go.
+            for r in runners { r.evict() }
             if read > 0 { run.events += read; run.transactions += 1 }
             if !more { break }
         }
@@ -229,7 +232,7 @@ public final class ProjectionStore: Sendable {
     }
 
     /// Folds events [from, to) into the runners (each skipping events before its own start) and
-    /// writes what changed into their tables, leaving nothing cached.
+    /// writes what changed into their tables, leaving no row cached.
     private func fold(
         _ txn: borrowing Transaction, runners: [Runner], tables: [Database], starts: [UInt64], from: UInt64, to end: UInt64,
         router: inout Router, recordedAtOrBefore: Int64? = nil, cacheLimit: Int = .max
@@ -280,10 +283,12 @@ public final class ProjectionStore: Sendable {
             }
             if asked == runners.count { router.cases[c].owner = -1 }
         }
-        /// Writes every changed row and tally into the tables, and empties the caches.
+        /// Writes every changed row and tally into the tables, and empties the caches of rows (and of
+        /// tallies too, if they take more than half the cache).
         func flush() throws {
+            let keepingTallies = runners.reduce(0, { $0 + $1.cachedTallies }) <= cacheLimit / 2
             for i in runners.indices {
-                try runners[i].flush(load: { k in try txn.get(tables[i], key: k.bytes) }) { key, value in
+                try runners[i].flush(keepingTallies: keepingTallies, load: { k in try txn.get(tables[i], key: k.bytes) }) { key, value in
                     if let value {
                         // A key after every key in the table is appended: LMDB then neither searches the
                         // tree nor splits pages, and fills them.
