@@ -52,7 +52,11 @@ final class ProjectionRunner<P: Projection> {
     /// contributions are made when it is written.
     struct Entry: Sendable {
         let caseId: String
-        var row: P.Row?
+        /// The row, if `exists` (else an empty one). Not an optional: a row is folded, tallied and encoded
+        /// where it lies, which the payload of an optional could not be without copying it out.
+        var row: P.Row
+        /// Whether the case has a row (it is one of this projection's).
+        var exists: Bool
         /// The row as loaded (nil: none), whose contributions are in the tallies.
         var tallied: P.Row?
         var dirty = false
@@ -121,7 +125,7 @@ final class ProjectionRunner<P: Projection> {
             let key = TableKey.row(bytes: caseId)
             old = try load(key).map { bytes in try bytes.withUnsafeBytes { b in try Self.decodeRow(b, key.string) } }
         }
-        entries.append(Entry(caseId: caseId, row: old, tallied: old))
+        entries.append(Entry(caseId: caseId, row: old ?? P.Row(), exists: old != nil, tallied: old))
         return Int32(entries.count - 1)
     }
 
@@ -131,12 +135,14 @@ final class ProjectionRunner<P: Projection> {
         let i = Int(index)
         // The entry is changed where it lies (through the array's subscript, it would be copied out whole).
         let (follows, added, newlyDirty) = entries.withUnsafeMutableBufferPointer { entries -> (Bool, [Contribution], Bool) in
-            if event.kind == .opened { entries[i].row = projection.open(event) }
-            // Nil: not a case of this projection.
-            guard case .some = entries[i].row else { return (false, [], false) }
+            if event.kind == .opened {
+                entries[i].row = projection.open(event)
+                entries[i].exists = true
+            }
+            guard entries[i].exists else { return (false, [], false) }
             // Folded where it lies: moved out and back, the row (hundreds of bytes) would be copied twice.
             // What the row contributes to the tallies is worked out once per flush, not once per event.
-            let added = projection.fold(&entries[i].row!, event)
+            let added = projection.fold(&entries[i].row, event)
             defer { entries[i].dirty = true }
             return (true, added, !entries[i].dirty)
         }
@@ -213,9 +219,7 @@ final class ProjectionRunner<P: Projection> {
             for (_, _, index) in order {
                 let i = Int(index)
                 entries[i].dirty = false
-                // Moved out, not copied: the cache is emptied below.
-                let row = entries[i].row.take()
-                let contributions = row.map(projection.contributions(of:)) ?? []
+                let contributions = entries[i].exists ? projection.contributions(of: entries[i].row) : []
                 if let tallied = entries[i].tallied.take() {
                     let before = projection.contributions(of: tallied)
                     if contributions != before {
@@ -227,9 +231,9 @@ final class ProjectionRunner<P: Projection> {
                 }
                 key.bytes.removeSubrange(prefix.count...)
                 key.bytes.append(contentsOf: entries[i].caseId.utf8)
-                guard let row else { try write(key, nil); continue }
+                guard entries[i].exists else { try write(key, nil); continue }
                 w.removeAll()
-                row.encode(into: &w)
+                entries[i].row.encode(into: &w)
                 try write(key, w.bytes)
             }
         }

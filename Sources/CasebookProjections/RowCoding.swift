@@ -131,6 +131,8 @@ public struct RowReader {
 
 /// A projection's per-case row.
 public protocol ProjectionRow: Sendable, Equatable {
+    /// An empty row (what a case's row is before its opening event is folded into it).
+    init()
     /// The stored form.
     func encode(into writer: inout RowWriter)
     /// Reads the stored form.
