@@ -369,53 +369,37 @@ struct PackedEventReader {
 struct PackedEventUnpacker {
     /// By word id.
     private(set) var words: [String] = []
+    /// The event last unpacked (one value, refilled in place for each event, so that its lists keep their
+    /// storage). It shares `words`.
+    private(set) var event = CaseEvent(kind: .opened, position: 0, at: 0)
 
     /// Learns the words a batch brings (first forgetting all if the reader did).
     mutating func take(_ batch: borrowing PackedEvents) {
+        // The event lets go of the words first: shared, they would be copied as they grow.
+        event.words = []
         if batch.wordsReset { words.removeAll(keepingCapacity: true) }
         if words.count + batch.newWords.count > words.capacity {
             // Grown fourfold: the table is refilled after every reset, and each growth moves every word.
             words.reserveCapacity(4 * (words.count + batch.newWords.count))
         }
         words.append(contentsOf: batch.newWords)
+        event.words = words
     }
 
-    @inline(__always) private func string(_ id: Int32) -> String { id >= 0 ? words[Int(id)] : "" }
-    @inline(__always) private func optional(_ id: Int32) -> String? { id >= 0 ? words[Int(id)] : nil }
-
-    /// Fills `e` with event `k` of the batch, whose case id is `caseId`, reusing its lists' storage.
-    func unpack(_ batch: borrowing PackedEvents, _ k: Int, caseId: String, into e: inout CaseEvent) {
+    /// Makes ``event`` event `k` of the batch (whose words it has taken), whose case id is `caseId`.
+    mutating func unpack(_ batch: borrowing PackedEvents, _ k: Int, caseId: String) {
         let p = batch.events[k]
-        e.kind = p.kind
-        e.position = p.position
-        e.at = p.at
-        e.caseId = caseId
-        e.workflow = optional(p.workflow)
-        e.command = string(p.command)
-        e.actor = string(p.actor)
-        e.role = string(p.role)
-        e.state = optional(p.state)
-        e.check = optional(p.check)
-        e.breachedClock = optional(p.breachedClock)
-        e.breachDeadline = p.breachDeadline
-        e.flag = optional(p.flag)
-        e.moveTo = optional(p.moveTo)
-        e.set.removeAll(keepingCapacity: true)
-        for f in batch.fields[Int(p.fields.lowerBound)..<Int(p.fields.upperBound)] {
-            let value: RecordedScalar
-            switch f.value.tag {
-            case .null: value = .null
-            case .string: value = .string(words[Int(f.value.value)])
-            case .int: value = .int(f.value.value)
-            case .bool: value = .bool(f.value.value != 0)
-            case .list: value = .list(count: Int(f.value.value))
-            case .other: value = .other
-            }
-            e.set.append((words[Int(f.name)], value))
-        }
-        e.clocks.removeAll(keepingCapacity: true)
-        for c in batch.clocks[Int(p.clocks.lowerBound)..<Int(p.clocks.upperBound)] {
-            e.clocks.append(RecordedClockOperation(clock: string(c.clock), op: string(c.op), deadline: c.deadline))
-        }
+        event.kind = p.kind
+        event.position = p.position
+        event.at = p.at
+        event.caseId = caseId
+        event.breachDeadline = p.breachDeadline
+        event.ids = CaseEvent.WordRefs(
+            workflow: p.workflow, command: p.command, actor: p.actor, role: p.role, state: p.state,
+            check: p.check, breachedClock: p.breachedClock, flag: p.flag, moveTo: p.moveTo)
+        event.packedFields.removeAll(keepingCapacity: true)
+        event.packedFields.append(contentsOf: batch.fields[Int(p.fields.lowerBound)..<Int(p.fields.upperBound)])
+        event.packedClocks.removeAll(keepingCapacity: true)
+        event.packedClocks.append(contentsOf: batch.clocks[Int(p.clocks.lowerBound)..<Int(p.clocks.upperBound)])
     }
 }

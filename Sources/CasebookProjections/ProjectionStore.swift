@@ -309,7 +309,6 @@ public final class ProjectionStore: Sendable {
         }
 
         var unpacker = PackedEventUnpacker()
-        var event = CaseEvent(kind: .opened, position: 0, at: 0)
         func fold(_ batch: borrowing PackedEvents) throws {
             unpacker.take(batch)
             try batch.caseIds.withUnsafeBytes { ids in
@@ -319,9 +318,8 @@ public final class ProjectionStore: Sendable {
                     var isNew = false
                     let c = Int(router.numbers.number(id) { _ in isNew = true })
                     if isNew { router.cases.append(Router.Case(id: String(decoding: id, as: UTF8.self))) }
-                    // One event value, refilled in place for each event, so that its lists keep their storage.
-                    unpacker.unpack(batch, k, caseId: router.cases[c].id, into: &event)
-                    try route(event, case: c)
+                    unpacker.unpack(batch, k, caseId: router.cases[c].id)
+                    try route(unpacker.event, case: c)
                 }
             }
             // Memory stays bounded whatever the run's length: past the limit, what is cached is written

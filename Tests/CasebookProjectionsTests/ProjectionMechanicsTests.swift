@@ -303,7 +303,6 @@ import Testing
                 var reader = PackedEventReader(wordLimit: limit, byteLimit: bytes)
                 var unpacker = PackedEventUnpacker()
                 var batch = PackedEvents()
-                var event = CaseEvent(kind: .opened, position: 0, at: 0)
                 var unpacked: [String] = []
                 var resets = 0
                 func drain() {
@@ -312,7 +311,8 @@ import Testing
                     for k in batch.events.indices {
                         let id = batch.events[k].caseId
                         let caseId = String(decoding: batch.caseIds[Int(id.lowerBound)..<Int(id.upperBound)], as: UTF8.self)
-                        unpacker.unpack(batch, k, caseId: caseId, into: &event)
+                        unpacker.unpack(batch, k, caseId: caseId)
+                        let event = unpacker.event
                         unpacked.append("\(event.kind) \(event.position) \(event.at) " + Self.summary(event))
                     }
                     batch.removeAll()
