@@ -46,10 +46,9 @@ enum TableKey {
 /// for what is done per event, and through ``AnyProjectionRunner`` (the generic code) for the rest; the
 /// `@_specialize` lines give the latter the projections' own row types too.
 final class ProjectionRunner<P: Projection> {
-    /// A cached row, its case, the row as it was loaded from the table, and whether it must be written.
-    /// Nothing in it is allocated for it: the case id is the run's own string for the case (inline when
-    /// short) and the loaded row shares the row's strings until the row changes them; the key and
-    /// contributions are made when it is written.
+    /// A cached row, its case, and whether it must be written. Nothing in it is allocated for it: the case
+    /// id is the run's own string for the case (inline when short); the key and contributions are made
+    /// when it is written.
     struct Entry: Sendable {
         let caseId: String
         /// The row, if `exists` (else an empty one). Not an optional: a row is folded, tallied and encoded
@@ -57,8 +56,6 @@ final class ProjectionRunner<P: Projection> {
         var row: P.Row
         /// Whether the case has a row (it is one of this projection's).
         var exists: Bool
-        /// The row as loaded (nil: none), whose contributions are in the tallies.
-        var tallied: P.Row?
         var dirty = false
     }
     /// A cached tally and whether it must be written.
@@ -71,6 +68,10 @@ final class ProjectionRunner<P: Projection> {
     /// Rows held in memory, inline (not one object each): made, found and freed without a reference
     /// to follow or count.
     private var entries: ContiguousArray<Entry> = []
+    /// By entry index, the rows as they were loaded from the table, whose contributions are in the tallies
+    /// (kept apart: most rows are new, and inline they would double the size of every entry). They share
+    /// the rows' strings until the rows change them.
+    private var loaded: [Int32: P.Row] = [:]
     private var tallies: [Key: TallyEntry] = [:]
     /// Indices in `entries` of the rows changed since the last flush.
     private var dirtyRows: [Int32] = []
@@ -102,6 +103,7 @@ final class ProjectionRunner<P: Projection> {
     private func evictRows() {
         epoch &+= 1
         entries.removeAll(keepingCapacity: true)
+        loaded.removeAll(keepingCapacity: true)
     }
 
     /// Makes room for `rows` cached rows (up to 1,048,576), so that the cache is not copied as it grows.
@@ -125,8 +127,10 @@ final class ProjectionRunner<P: Projection> {
             let key = TableKey.row(bytes: caseId)
             old = try load(key).map { bytes in try bytes.withUnsafeBytes { b in try Self.decodeRow(b, key.string) } }
         }
-        entries.append(Entry(caseId: caseId, row: old ?? P.Row(), exists: old != nil, tallied: old))
-        return Int32(entries.count - 1)
+        entries.append(Entry(caseId: caseId, row: old ?? P.Row(), exists: old != nil))
+        let index = Int32(entries.count - 1)
+        if let old { loaded[index] = old }
+        return index
     }
 
     /// Folds `event` into the cached row at `index`. Returns whether the case is one of this projection's.
@@ -220,7 +224,7 @@ final class ProjectionRunner<P: Projection> {
                 let i = Int(index)
                 entries[i].dirty = false
                 let contributions = entries[i].exists ? projection.contributions(of: entries[i].row) : []
-                if let tallied = entries[i].tallied.take() {
+                if let tallied = loaded.removeValue(forKey: index) {
                     let before = projection.contributions(of: tallied)
                     if contributions != before {
                         try tally(before, sign: -1, load: load)
