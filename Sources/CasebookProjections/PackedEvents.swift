@@ -56,6 +56,33 @@ struct PackedEvents: Sendable {
     var caseIds: [UInt8] = []
     /// Whether the reader forgot every word before this batch (its numbering starts again at 0).
     var wordsReset = false
+    /// Case events handed over unparsed, for the folding thread to parse itself: their envelopes one
+    /// after another, and where each ends. Empty in a parsed batch.
+    var unparsed: [UInt8] = []
+    var unparsedEnds: [Int] = []
+
+    /// The case events it holds, parsed or not.
+    var count: Int { events.count + unparsedEnds.count }
+
+    /// Adds a case event unparsed (a copy of its envelope).
+    mutating func appendUnparsed(_ view: borrowing EventView) {
+        unparsed.append(contentsOf: view.envelope)
+        unparsedEnds.append(unparsed.count)
+    }
+
+    /// Views each case event held unparsed, in order.
+    func forEachUnparsed(_ body: (borrowing EventView) throws -> Void) rethrows {
+        try unparsed.withUnsafeBytes { all in
+            var start = 0
+            for end in unparsedEnds {
+                guard let view = EventView(UnsafeRawBufferPointer(rebasing: all[start..<end])) else {
+                    preconditionFailure("a copied envelope no longer reads as one")
+                }
+                try body(view)
+                start = end
+            }
+        }
+    }
 
     /// Moves the batch out, leaving an empty one without storage (so that the one moved out is not
     /// shared, and is filled again without being copied).
@@ -73,6 +100,8 @@ struct PackedEvents: Sendable {
         newWords.removeAll(keepingCapacity: true)
         caseIds.removeAll(keepingCapacity: true)
         wordsReset = false
+        unparsed.removeAll(keepingCapacity: true)
+        unparsedEnds.removeAll(keepingCapacity: true)
     }
 }
 
@@ -205,14 +234,7 @@ struct PackedEventReader {
     /// Reads `event` into `batch`; false if it is not one of the engine's case events. Strings met for
     /// the first time are added to the batch's new words.
     mutating func read(_ event: borrowing EventView, into batch: inout PackedEvents) throws -> Bool {
-        let kind: CaseEvent.Kind
-        if event.typeIs("case.command-accepted") { kind = .accepted }
-        else if event.typeIs("case.opened") { kind = .opened }
-        else if event.typeIs("case.command-rejected") { kind = .rejected }
-        else if event.typeIs("clock.breached") { kind = .breached }
-        else if event.typeIs("case.migrated") { kind = .migrated }
-        else if event.typeIs("subject.erased") { kind = .erased }
-        else { return false }
+        guard let kind = Self.kind(of: event) else { return false }
         if batch.events.isEmpty && (words.count > wordLimit || words.byteCount > byteLimit) {
             words.reset()
             batch.wordsReset = true
@@ -245,6 +267,17 @@ struct PackedEventReader {
         }
         batch.events.append(e)
         return true
+    }
+
+    /// The kind of case event `event` is; nil if it is none of the engine's case events.
+    static func kind(of event: borrowing EventView) -> CaseEvent.Kind? {
+        if event.typeIs("case.command-accepted") { return .accepted }
+        if event.typeIs("case.opened") { return .opened }
+        if event.typeIs("case.command-rejected") { return .rejected }
+        if event.typeIs("clock.breached") { return .breached }
+        if event.typeIs("case.migrated") { return .migrated }
+        if event.typeIs("subject.erased") { return .erased }
+        return nil
     }
 
     /// The member names read, as ``JSONScanner/shortName(_:_:)`` gives them (written out: a name made

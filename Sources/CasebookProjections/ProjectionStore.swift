@@ -62,6 +62,17 @@ public final class ProjectionStore: Sendable {
         var minimumEvents: UInt64 = 8192
         /// Events (that projections read) per batch handed over.
         var batchSize = 2048
+        /// When a batch is handed over unparsed, for the folding thread to parse itself.
+        var unparsed = Unparsed.whenFoldingWaits
+
+        /// When the reading thread hands a batch over unparsed.
+        enum Unparsed: Sendable {
+            /// When at most one batch is waiting to be folded: the folding thread would soon wait, and parses
+            /// it instead (this balances the two threads' work, whichever is the slower).
+            case whenFoldingWaits
+            /// Every batch (tests: the folding thread parses everything).
+            case always
+        }
     }
     let readAhead: ReadAheadSettings
 
@@ -309,7 +320,25 @@ public final class ProjectionStore: Sendable {
         }
 
         var unpacker = PackedEventUnpacker()
+        // For batches handed over unparsed: this thread's own reader and words, and a batch to parse into.
+        var ownReader = PackedEventReader()
+        var ownUnpacker = PackedEventUnpacker()
+        var parsed = PackedEvents()
         func fold(_ batch: borrowing PackedEvents) throws {
+            if batch.unparsedEnds.isEmpty {
+                try foldParsed(batch, &unpacker)
+            } else {
+                parsed.removeAll()
+                try batch.forEachUnparsed { view in _ = try Self.parse(view, with: &ownReader, into: &parsed) }
+                try foldParsed(parsed, &ownUnpacker)
+            }
+            // Memory stays bounded whatever the run's length: past the limit, what is cached is written
+            // into the transaction and dropped (and read back from it when needed again).
+            if cacheLimit < .max && runners.reduce(0, { $0 + $1.cachedCount }) > cacheLimit {
+                try flush()
+            }
+        }
+        func foldParsed(_ batch: borrowing PackedEvents, _ unpacker: inout PackedEventUnpacker) throws {
             unpacker.take(batch)
             try batch.caseIds.withUnsafeBytes { ids in
                 for k in batch.events.indices {
@@ -322,16 +351,11 @@ public final class ProjectionStore: Sendable {
                     try route(unpacker.event, case: c)
                 }
             }
-            // Memory stays bounded whatever the run's length: past the limit, what is cached is written
-            // into the transaction and dropped (and read back from it when needed again).
-            if cacheLimit < .max && runners.reduce(0, { $0 + $1.cachedCount }) > cacheLimit {
-                try flush()
-            }
         }
         if end - from >= readAhead.minimumEvents {
             // Long runs: read and parse on a second thread while this one folds (and holds the write
             // transaction, which must stay on the thread that began it).
-            try readOnSecondThread(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, fold)
+            try readOnSecondThread(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, unparsed: readAhead.unparsed, fold)
         } else {
             var spare = PackedEvents()
             try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: readAhead.batchSize, reuse: { spare.take() }) { batch in
@@ -344,32 +368,45 @@ public final class ProjectionStore: Sendable {
 
     /// Reads and parses events [from, to) on the calling thread into packed batches of `batchSize` case
     /// events, and hands each full batch (and the last, if not empty) to `body`, which may keep it; the
-    /// next batch is filled from `reuse` (a spent batch, or a new one). Events recorded after
+    /// next batch is filled from `reuse` (a spent batch, or a new one). A batch is filled with its events
+    /// unparsed (their envelopes copied) when `unparsed` says so as it is begun. Events recorded after
     /// `recordedAtOrBefore` (if given) are passed over unparsed.
     static func read(
         _ store: EventStore, from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, batchSize: Int,
-        reuse: () -> PackedEvents = { PackedEvents() }, _ body: (consuming PackedEvents) throws -> Void
+        reuse: () -> PackedEvents = { PackedEvents() }, unparsed: () -> Bool = { false }, _ body: (consuming PackedEvents) throws -> Void
     ) throws {
         var reader = PackedEventReader()
         var batch = reuse()
         batch.removeAll()
+        var handedUnparsed = unparsed()
         let batchSize = max(1, batchSize)
         try store.scanViews(from: from, to: end) { view in
             if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
-            let isCaseEvent: Bool
-            do {
-                isCaseEvent = try reader.read(view, into: &batch)
-            } catch let error as MalformedPayload {
-                throw ProjectionError.unreadableEvent(position: view.position, type: String(decoding: view.type, as: UTF8.self), reason: error.description)
+            if handedUnparsed {
+                guard PackedEventReader.kind(of: view) != nil else { return }
+                batch.appendUnparsed(view)
+            } else {
+                guard try parse(view, with: &reader, into: &batch) else { return }
             }
-            guard isCaseEvent, batch.events.count == batchSize else { return }
+            guard batch.count == batchSize else { return }
             // Handed over without a reference left here (`batch` becomes the next one to fill).
             var full = reuse()
             full.removeAll()
             swap(&full, &batch)
             try body(consume full)
+            handedUnparsed = unparsed()
         }
-        if !batch.events.isEmpty { try body(consume batch) }
+        if batch.count > 0 { try body(consume batch) }
+    }
+
+    /// Parses `view` into `batch` with `reader`; false if it is not a case event. A payload the engine
+    /// would not write is named by ``ProjectionError/unreadableEvent(position:type:reason:)``.
+    static func parse(_ view: borrowing EventView, with reader: inout PackedEventReader, into batch: inout PackedEvents) throws -> Bool {
+        do {
+            return try reader.read(view, into: &batch)
+        } catch let error as MalformedPayload {
+            throw ProjectionError.unreadableEvent(position: view.position, type: String(decoding: view.type, as: UTF8.self), reason: error.description)
+        }
     }
 
     /// Reads and parses every event of `store` on the calling thread as the reading thread of a rebuild
@@ -385,10 +422,12 @@ public final class ProjectionStore: Sendable {
         return (store.count, caseEvents)
     }
 
-    /// Reads and parses events [from, to) on a second thread, handing them over in packed batches; events
-    /// recorded after `recordedAtOrBefore` (if given) are passed over unparsed.
+    /// Reads and parses events [from, to) on a second thread, handing them over in packed batches (some
+    /// unparsed, as `unparsed` says); events recorded after `recordedAtOrBefore` (if given) are passed
+    /// over unparsed.
     private func readOnSecondThread(
-        from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, _ body: (borrowing PackedEvents) throws -> Void
+        from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, unparsed: ReadAheadSettings.Unparsed,
+        _ body: (borrowing PackedEvents) throws -> Void
     ) throws {
         // Up to 64 batches ahead, so that the reader keeps parsing while a full cache is written out.
         let pipe = EventPipe(capacity: 64)
@@ -400,6 +439,11 @@ public final class ProjectionStore: Sendable {
                 var pool: [PackedEvents] = []
                 try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: batchSize, reuse: {
                     pool.popLast() ?? PackedEvents()
+                }, unparsed: {
+                    switch unparsed {
+                    case .whenFoldingWaits: pipe.queued <= 1
+                    case .always: true
+                    }
                 }) { full in
                     guard let spent = pipe.put(consume full) else { throw CancellationError() }
                     pool += spent
@@ -601,6 +645,9 @@ final class EventPipe: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init(capacity: Int) { slots = DispatchSemaphore(value: capacity) }
+
+    /// Batches handed over and not yet taken.
+    var queued: Int { state.withLock { $0.queue.count } }
 
     /// Hands over a batch, waiting for room. Returns the batches folded since the last call (for the
     /// reader to reuse or free), or nil if the reader was cancelled.

@@ -64,6 +64,15 @@ import Testing
             // then read back, many times over.
             try ahead.rebuild(cacheLimit: 20)
             expectSameDumps(incremental, try ahead.dumpAll(), "incremental vs rebuilt with a cache of 20")
+
+            // Every batch handed over unparsed, for the folding thread to parse with words of its own (a
+            // slow folding thread gets a few of them; here all of them).
+            let unparsed = try ProjectionStore(store: w.store, path: w.dir + "/unparsed", readOnly: false,
+                                               readAhead: .init(minimumEvents: 16, batchSize: 5, unparsed: .always))
+            try unparsed.catchUp(batchSize: 300)
+            expectSameDumps(incremental, try unparsed.dumpAll(), "incremental vs parsed by the folding thread")
+            try unparsed.rebuild(cacheLimit: 20)
+            expectSameDumps(incremental, try unparsed.dumpAll(), "incremental vs rebuilt, parsed by the folding thread")
         }
     }
 
@@ -368,8 +377,10 @@ import Testing
         try await StoreHarness.run(unsafeNoSync: true) { h in
             let good = #"{"case":"a-1","workflow":"resident-request","command":"receive","actor":"甲@c001","set":{"community":"和平社区"}}"#
             try await h.store.append(to: "case-a-1", expectedVersion: .any, events: [ProposedEvent(type: "case.opened", json: good)])
-            // Read by the folding thread (a short run), and ahead on a second thread (as a long run is).
-            let stores = try [ProjectionStore.ReadAheadSettings(), .init(minimumEvents: 1, batchSize: 1)].enumerated().map { k, readAhead in
+            // Read by the folding thread (a short run), ahead on a second thread (as a long run is), and
+            // handed over unparsed by that thread for the folding one to parse.
+            let settings = [ProjectionStore.ReadAheadSettings(), .init(minimumEvents: 1, batchSize: 1), .init(minimumEvents: 1, batchSize: 1, unparsed: .always)]
+            let stores = try settings.enumerated().map { k, readAhead in
                 try ProjectionStore(store: h.store, path: h.dir + "/p\(k)", readOnly: false, readAhead: readAhead)
             }
             var before: [[String: [(key: String, value: [UInt8])]]] = [], status: [[ProjectionStatus]] = []
