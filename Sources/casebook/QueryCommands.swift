@@ -11,11 +11,11 @@ extension OutputFormat: ExpressibleByArgument {}
 let asOfCost = """
     As of a point (--as-of TIME or --at-position N), the answer comes from projections built for the \
     purpose in a temporary directory (deleted afterwards) by folding the log up to that point, so the cost \
-    grows with the log: about 600,000 events a second. Measured (release build, 2 cores) on a `casebook \
-    demo` store (564 communities, 1,036,651 events): --at-position 1036651 took 1.9–2.1 s (fold 1.5–1.7 s), \
-    --at-position 518000 1.0–1.1 s (fold 0.8–1.0 s); --as-of a time reads the whole log (times need not \
-    follow positions) and folds what was recorded by then: 1.1–1.2 s for 2026-07-01. The live projections \
-    answer in 0.3–0.4 s.
+    grows with the log: about 1,100,000 events a second. Measured (release build, 2 cores) on a `casebook \
+    demo` store (564 communities, 1,036,651 events): --at-position 1036651 took 1.06–1.14 s (fold \
+    0.86–0.90 s), --at-position 518000 0.54–0.61 s (fold 0.43–0.49 s); --as-of a time reads the whole log \
+    (times need not follow positions) and folds what was recorded by then: 0.69–0.76 s for 2026-07-01. The \
+    live projections answer in 0.2–0.4 s.
     """
 
 /// The options every query and report takes: output, sorting, the point in history, who asks.
@@ -24,7 +24,7 @@ struct QueryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Sort by this column.", valueName: "column")) var sort: String?
     @Flag(help: "Sort descending.") var desc = false
     @Option(help: "At most this many rows.") var limit: Int?
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("Answer as the projections stood at this time (ISO 8601); folds the log up to then (about 600,000 events/s, see `casebook query --help`).", valueName: "time"))
+    @Option(name: .customLong("as-of"), help: ArgumentHelp("Answer as the projections stood at this time (ISO 8601); folds the log up to then (about 1,100,000 events/s, see `casebook query --help`).", valueName: "time"))
     var asOf: String?
     @Option(help: ArgumentHelp("Answer as the projections stood after the log's first N events.", valueName: "N")) var atPosition: UInt64?
     @Option(help: ArgumentHelp("What counts as now for overdue/ageing (ISO 8601); default: the as-of time, else the last casework event.", valueName: "time"))
