@@ -195,10 +195,10 @@ final class ProjectionRunner<P: Projection> {
     }
 
     /// Settles the tallies of every changed row (its contributions as it stands now replace those
-    /// tallied before), then hands every changed row and tally to `write` (nil: delete), in key order,
-    /// and forgets the cached rows: what comes next reads them back from the table. The tallies, as
-    /// written, stay cached if `keepingTallies` (they are few, and nearly every flush changes most of
-    /// them again); otherwise they go too.
+    /// tallied before), then hands every changed row to `write` (nil: delete), in key order, and forgets
+    /// the cached rows: what comes next reads them back from the table. If `keepingTallies`, the tallies
+    /// stay cached, changed ones unwritten (they are few, and nearly every flush changes most of them
+    /// again: a later flush writes them once); otherwise every changed tally is written too, and all go.
     @_specialize(where P == RequestsProjection)
     @_specialize(where P == AdmissionsProjection)
     @_specialize(where P == LedgerProjection)
@@ -241,15 +241,19 @@ final class ProjectionRunner<P: Projection> {
                 try write(key, w.bytes)
             }
         }
+        dirtyRows.removeAll(keepingCapacity: true)
+        if keepingTallies {
+            evictRows()
+            return
+        }
         dirtyTallies.sort()
         for key in dirtyTallies {
             let i = tallies.index(forKey: key)!
             tallies.values[i].dirty = false
             try write(key, tallies.values[i].tally.isEmpty ? nil : tallies.values[i].tally.encode())
         }
-        dirtyRows.removeAll(keepingCapacity: true)
         dirtyTallies.removeAll(keepingCapacity: true)
-        if keepingTallies { evictRows() } else { evict() }
+        evict()
     }
 }
 

@@ -294,10 +294,11 @@ public final class ProjectionStore: Sendable {
             }
             if asked == runners.count { router.cases[c].owner = -1 }
         }
-        /// Writes every changed row and tally into the tables, and empties the caches of rows (and of
-        /// tallies too, if they take more than half the cache).
-        func flush() throws {
-            let keepingTallies = runners.reduce(0, { $0 + $1.cachedTallies }) <= cacheLimit / 2
+        /// Writes every changed row into the tables and empties the caches of rows. The tallies are written
+        /// and dropped too at the end of the run (`final`), or when they take more than half the cache;
+        /// otherwise they stay cached, and changed ones are written by a later flush.
+        func flush(final: Bool) throws {
+            let keepingTallies = !final && runners.reduce(0, { $0 + $1.cachedTallies }) <= cacheLimit / 2
             for i in runners.indices {
                 try runners[i].flush(keepingTallies: keepingTallies, load: { k in try txn.get(tables[i], key: k.bytes) }) { key, value in
                     if let value {
@@ -335,7 +336,7 @@ public final class ProjectionStore: Sendable {
             // Memory stays bounded whatever the run's length: past the limit, what is cached is written
             // into the transaction and dropped (and read back from it when needed again).
             if cacheLimit < .max && runners.reduce(0, { $0 + $1.cachedCount }) > cacheLimit {
-                try flush()
+                try flush(final: false)
             }
         }
         func foldParsed(_ batch: borrowing PackedEvents, _ unpacker: inout PackedEventUnpacker) throws {
@@ -363,7 +364,7 @@ public final class ProjectionStore: Sendable {
                 spare = consume batch
             }
         }
-        try flush()
+        try flush(final: true)
     }
 
     /// Reads and parses events [from, to) on the calling thread into packed batches of `batchSize` case
