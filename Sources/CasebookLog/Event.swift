@@ -126,8 +126,6 @@ public struct EventView: ~Copyable {
     public let correlationId: UnsafeRawBufferPointer, causationId: UnsafeRawBufferPointer, commandId: UnsafeRawBufferPointer
     /// The payload bytes.
     public let payload: UnsafeRawBufferPointer
-    /// The whole envelope (which ``init(_:)`` views again, e.g. once copied elsewhere).
-    public let envelope: UnsafeRawBufferPointer
 
     /// Views a format-1 envelope; nil if the bytes are not one.
     public init?(_ buffer: UnsafeRawBufferPointer) {
@@ -143,7 +141,6 @@ public struct EventView: ~Copyable {
               let correlation = r.slice(), let causation = r.slice(), let command = r.slice(),
               let payload = r.slice(), r.isAtEnd
         else { return nil }
-        self.envelope = buffer
         self.schemaVersion = UInt32(schema)
         self.correlationId = correlation
         self.causationId = causation

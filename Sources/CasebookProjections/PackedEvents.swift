@@ -56,33 +56,9 @@ struct PackedEvents: Sendable {
     var caseIds: [UInt8] = []
     /// Whether the reader forgot every word before this batch (its numbering starts again at 0).
     var wordsReset = false
-    /// Case events handed over unparsed, for the folding thread to parse itself: their envelopes one
-    /// after another, and where each ends. Empty in a parsed batch.
-    var unparsed: [UInt8] = []
-    var unparsedEnds: [Int] = []
-
-    /// The case events it holds, parsed or not.
-    var count: Int { events.count + unparsedEnds.count }
-
-    /// Adds a case event unparsed (a copy of its envelope).
-    mutating func appendUnparsed(_ view: borrowing EventView) {
-        unparsed.append(contentsOf: view.envelope)
-        unparsedEnds.append(unparsed.count)
-    }
-
-    /// Views each case event held unparsed, in order.
-    func forEachUnparsed(_ body: (borrowing EventView) throws -> Void) rethrows {
-        try unparsed.withUnsafeBytes { all in
-            var start = 0
-            for end in unparsedEnds {
-                guard let view = EventView(UnsafeRawBufferPointer(rebasing: all[start..<end])) else {
-                    preconditionFailure("a copied envelope no longer reads as one")
-                }
-                try body(view)
-                start = end
-            }
-        }
-    }
+    /// Log positions handed over unread, for the folding thread to read and parse itself (nil: the
+    /// events are here).
+    var unread: Range<UInt64>?
 
     /// Moves the batch out, leaving an empty one without storage (so that the one moved out is not
     /// shared, and is filled again without being copied).
@@ -100,8 +76,7 @@ struct PackedEvents: Sendable {
         newWords.removeAll(keepingCapacity: true)
         caseIds.removeAll(keepingCapacity: true)
         wordsReset = false
-        unparsed.removeAll(keepingCapacity: true)
-        unparsedEnds.removeAll(keepingCapacity: true)
+        unread = nil
     }
 }
 

@@ -60,17 +60,17 @@ public final class ProjectionStore: Sendable {
     struct ReadAheadSettings: Sendable {
         /// Runs of at least this many events are read ahead; shorter ones are read by the folding thread.
         var minimumEvents: UInt64 = 8192
-        /// Events (that projections read) per batch handed over.
-        var batchSize = 2048
-        /// When a batch is handed over unparsed, for the folding thread to parse itself.
-        var unparsed = Unparsed.whenFoldingWaits
+        /// Log positions per batch handed over.
+        var batchSize = 4096
+        /// When a batch is handed over unread, for the folding thread to read and parse itself.
+        var unread = Unread.whenFoldingWaits
 
-        /// When the reading thread hands a batch over unparsed.
-        enum Unparsed: Sendable {
-            /// When at most one batch is waiting to be folded: the folding thread would soon wait, and parses
-            /// it instead (this balances the two threads' work, whichever is the slower).
+        /// When the reading thread hands a batch over unread.
+        enum Unread: Sendable {
+            /// When at most one batch is waiting to be folded: the folding thread would soon wait, and reads
+            /// the next one instead (this balances the two threads' work, whichever is the slower).
             case whenFoldingWaits
-            /// Every batch (tests: the folding thread parses everything).
+            /// Every batch (tests: the folding thread reads everything).
             case always
         }
     }
@@ -321,17 +321,17 @@ public final class ProjectionStore: Sendable {
         }
 
         var unpacker = PackedEventUnpacker()
-        // For batches handed over unparsed: this thread's own reader and words, and a batch to parse into.
+        // For batches handed over unread: this thread's own reader and words, and a batch to parse into.
         var ownReader = PackedEventReader()
         var ownUnpacker = PackedEventUnpacker()
         var parsed = PackedEvents()
         func fold(_ batch: borrowing PackedEvents) throws {
-            if batch.unparsedEnds.isEmpty {
-                try foldParsed(batch, &unpacker)
-            } else {
+            if let range = batch.unread {
                 parsed.removeAll()
-                try batch.forEachUnparsed { view in _ = try Self.parse(view, with: &ownReader, into: &parsed) }
+                try Self.read(store, range, recordedAtOrBefore: recordedAtOrBefore, with: &ownReader, into: &parsed)
                 try foldParsed(parsed, &ownUnpacker)
+            } else {
+                try foldParsed(batch, &unpacker)
             }
             // Memory stays bounded whatever the run's length: past the limit, what is cached is written
             // into the transaction and dropped (and read back from it when needed again).
@@ -356,7 +356,7 @@ public final class ProjectionStore: Sendable {
         if end - from >= readAhead.minimumEvents {
             // Long runs: read and parse on a second thread while this one folds (and holds the write
             // transaction, which must stay on the thread that began it).
-            try readOnSecondThread(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, unparsed: readAhead.unparsed, fold)
+            try readOnSecondThread(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, unread: readAhead.unread, fold)
         } else {
             var spare = PackedEvents()
             try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: readAhead.batchSize, reuse: { spare.take() }) { batch in
@@ -369,35 +369,38 @@ public final class ProjectionStore: Sendable {
 
     /// Reads and parses events [from, to) on the calling thread into packed batches of `batchSize` case
     /// events, and hands each full batch (and the last, if not empty) to `body`, which may keep it; the
-    /// next batch is filled from `reuse` (a spent batch, or a new one). A batch is filled with its events
-    /// unparsed (their envelopes copied) when `unparsed` says so as it is begun. Events recorded after
+    /// next batch is filled from `reuse` (a spent batch, or a new one). Events recorded after
     /// `recordedAtOrBefore` (if given) are passed over unparsed.
     static func read(
         _ store: EventStore, from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, batchSize: Int,
-        reuse: () -> PackedEvents = { PackedEvents() }, unparsed: () -> Bool = { false }, _ body: (consuming PackedEvents) throws -> Void
+        reuse: () -> PackedEvents = { PackedEvents() }, _ body: (consuming PackedEvents) throws -> Void
     ) throws {
         var reader = PackedEventReader()
         var batch = reuse()
         batch.removeAll()
-        var handedUnparsed = unparsed()
         let batchSize = max(1, batchSize)
         try store.scanViews(from: from, to: end) { view in
             if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
-            if handedUnparsed {
-                guard PackedEventReader.kind(of: view) != nil else { return }
-                batch.appendUnparsed(view)
-            } else {
-                guard try parse(view, with: &reader, into: &batch) else { return }
-            }
-            guard batch.count == batchSize else { return }
+            guard try parse(view, with: &reader, into: &batch), batch.events.count == batchSize else { return }
             // Handed over without a reference left here (`batch` becomes the next one to fill).
             var full = reuse()
             full.removeAll()
             swap(&full, &batch)
             try body(consume full)
-            handedUnparsed = unparsed()
         }
-        if batch.count > 0 { try body(consume batch) }
+        if !batch.events.isEmpty { try body(consume batch) }
+    }
+
+    /// Reads and parses the events at `positions` into `batch` with `reader`, passing over those recorded
+    /// after `recordedAtOrBefore` (if given).
+    static func read(
+        _ store: EventStore, _ positions: Range<UInt64>, recordedAtOrBefore: Int64?, with reader: inout PackedEventReader,
+        into batch: inout PackedEvents
+    ) throws {
+        try store.scanViews(from: positions.lowerBound, to: positions.upperBound) { view in
+            if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
+            _ = try parse(view, with: &reader, into: &batch)
+        }
     }
 
     /// Parses `view` into `batch` with `reader`; false if it is not a case event. A payload the engine
@@ -423,11 +426,11 @@ public final class ProjectionStore: Sendable {
         return (store.count, caseEvents)
     }
 
-    /// Reads and parses events [from, to) on a second thread, handing them over in packed batches (some
-    /// unparsed, as `unparsed` says); events recorded after `recordedAtOrBefore` (if given) are passed
-    /// over unparsed.
+    /// Reads and parses events [from, to) on a second thread, handing them over in packed batches of
+    /// `readAhead.batchSize` positions each, some unread (as `unread` says); events recorded after
+    /// `recordedAtOrBefore` (if given) are passed over unparsed.
     private func readOnSecondThread(
-        from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, unparsed: ReadAheadSettings.Unparsed,
+        from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, unread: ReadAheadSettings.Unread,
         _ body: (borrowing PackedEvents) throws -> Void
     ) throws {
         // Up to 64 batches ahead, so that the reader keeps parsing while a full cache is written out.
@@ -438,15 +441,19 @@ public final class ProjectionStore: Sendable {
             do {
                 // Batches the folding thread has finished with, to fill again.
                 var pool: [PackedEvents] = []
-                try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: batchSize, reuse: {
-                    pool.popLast() ?? PackedEvents()
-                }, unparsed: {
-                    switch unparsed {
-                    case .whenFoldingWaits: pipe.queued <= 1
-                    case .always: true
+                var reader = PackedEventReader()
+                var next = from
+                while next < end {
+                    let span = next..<min(end, next + UInt64(batchSize))
+                    next = span.upperBound
+                    var batch = pool.popLast() ?? PackedEvents()
+                    batch.removeAll()
+                    switch unread {
+                    case .whenFoldingWaits where pipe.queued <= 1, .always: batch.unread = span
+                    case .whenFoldingWaits: try Self.read(store, span, recordedAtOrBefore: recordedAtOrBefore, with: &reader, into: &batch)
                     }
-                }) { full in
-                    guard let spent = pipe.put(consume full) else { throw CancellationError() }
+                    // Handed over without a reference left here.
+                    guard let spent = pipe.put(consume batch) else { throw CancellationError() }
                     pool += spent
                     if pool.count > 2 { pool.removeFirst(pool.count - 2) }
                 }

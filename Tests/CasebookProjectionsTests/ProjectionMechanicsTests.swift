@@ -65,14 +65,14 @@ import Testing
             try ahead.rebuild(cacheLimit: 20)
             expectSameDumps(incremental, try ahead.dumpAll(), "incremental vs rebuilt with a cache of 20")
 
-            // Every batch handed over unparsed, for the folding thread to parse with words of its own (a
-            // slow folding thread gets a few of them; here all of them).
-            let unparsed = try ProjectionStore(store: w.store, path: w.dir + "/unparsed", readOnly: false,
-                                               readAhead: .init(minimumEvents: 16, batchSize: 5, unparsed: .always))
-            try unparsed.catchUp(batchSize: 300)
-            expectSameDumps(incremental, try unparsed.dumpAll(), "incremental vs parsed by the folding thread")
-            try unparsed.rebuild(cacheLimit: 20)
-            expectSameDumps(incremental, try unparsed.dumpAll(), "incremental vs rebuilt, parsed by the folding thread")
+            // Every batch handed over unread, for the folding thread to read and parse with words of its own
+            // (a folding thread that would wait gets some of them; here all of them).
+            let unread = try ProjectionStore(store: w.store, path: w.dir + "/unread", readOnly: false,
+                                             readAhead: .init(minimumEvents: 16, batchSize: 5, unread: .always))
+            try unread.catchUp(batchSize: 300)
+            expectSameDumps(incremental, try unread.dumpAll(), "incremental vs read by the folding thread")
+            try unread.rebuild(cacheLimit: 20)
+            expectSameDumps(incremental, try unread.dumpAll(), "incremental vs rebuilt, read by the folding thread")
         }
     }
 
@@ -378,8 +378,8 @@ import Testing
             let good = #"{"case":"a-1","workflow":"resident-request","command":"receive","actor":"甲@c001","set":{"community":"和平社区"}}"#
             try await h.store.append(to: "case-a-1", expectedVersion: .any, events: [ProposedEvent(type: "case.opened", json: good)])
             // Read by the folding thread (a short run), ahead on a second thread (as a long run is), and
-            // handed over unparsed by that thread for the folding one to parse.
-            let settings = [ProjectionStore.ReadAheadSettings(), .init(minimumEvents: 1, batchSize: 1), .init(minimumEvents: 1, batchSize: 1, unparsed: .always)]
+            // handed over unread by that thread for the folding one to read and parse.
+            let settings = [ProjectionStore.ReadAheadSettings(), .init(minimumEvents: 1, batchSize: 1), .init(minimumEvents: 1, batchSize: 1, unread: .always)]
             let stores = try settings.enumerated().map { k, readAhead in
                 try ProjectionStore(store: h.store, path: h.dir + "/p\(k)", readOnly: false, readAhead: readAhead)
             }
