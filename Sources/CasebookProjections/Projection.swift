@@ -223,7 +223,11 @@ final class ProjectionRunner<P: Projection> {
             for (_, _, index) in order {
                 let i = Int(index)
                 entries[i].dirty = false
-                let contributions = entries[i].exists ? projection.contributions(of: entries[i].row) : []
+                // Moved out (an empty row left behind: the cache is emptied below). Read where it lies, the row
+                // was copied for every call that reads it, its strings retained and released.
+                var row = P.Row()
+                swap(&row, &entries[i].row)
+                let contributions = entries[i].exists ? projection.contributions(of: row) : []
                 if let tallied = loaded.removeValue(forKey: index) {
                     let before = projection.contributions(of: tallied)
                     if contributions != before {
@@ -237,7 +241,7 @@ final class ProjectionRunner<P: Projection> {
                 key.bytes.append(contentsOf: entries[i].caseId.utf8)
                 guard entries[i].exists else { try write(key, nil); continue }
                 w.removeAll()
-                entries[i].row.encode(into: &w)
+                row.encode(into: &w)
                 try write(key, w.bytes)
             }
         }
