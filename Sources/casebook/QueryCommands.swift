@@ -151,13 +151,12 @@ func historyPoint(asOf: String?, atPosition: UInt64?) throws -> HistoryPoint? {
 /// This run's command line, as access records keep it.
 var invokedCommandLine: String { (["casebook"] + CommandLine.arguments.dropFirst()).joined(separator: " ") }
 
-/// The parts a summary query's `--by` groups by, each one of `allowed`.
-func groupParts(_ by: [String], of allowed: [String]) throws -> Set<String> {
-    if let wrong = by.first(where: { !allowed.contains($0) }) {
-        throw ValidationError("--by \(wrong): it must be \(allowed.dropLast().joined(separator: ", ")) or \(allowed.last!)")
-    }
-    return Set(by)
-}
+/// What `query rating-stats --by` groups by (the help lists the values, and the parser refuses others).
+enum RatingStatsGroup: String, CaseIterable, ExpressibleByArgument { case community, year }
+/// What `query balances --by` groups by.
+enum BalancesGroup: String, CaseIterable, ExpressibleByArgument { case department, community, month }
+/// What `query ageing --by` groups by.
+enum AgeingGroup: String, CaseIterable, ExpressibleByArgument { case department, community }
 
 /// `casebook query …`: the projections' rows, balances and ageing, and the standing reports.
 struct QueryCommand: AsyncParsableCommand {
@@ -272,12 +271,11 @@ struct QueryCommand: AsyncParsableCommand {
         @OptionGroup var options: QueryOptions
         @Option(help: "Only this community.") var community: String?
         @Option(help: "Only this year.") var year: Int64?
-        @Option(help: ArgumentHelp("Group by community or year (repeatable).", valueName: "part")) var by: [String] = []
+        @Option(help: ArgumentHelp("Group by community or year (repeatable).", valueName: "part")) var by: [RatingStatsGroup] = []
 
         func run() async throws {
-            let by = try groupParts(by, of: ["community", "year"])
             try await runQuery(storeOptions, options, filter: TableFilter(), rowLevel: false) { p, _ in
-                RowTable.ratingStats(try p.ratingStats(community: community, year: year, byCommunity: by.contains("community"), byYear: by.contains("year")))
+                RowTable.ratingStats(try p.ratingStats(community: community, year: year, byCommunity: by.contains(.community), byYear: by.contains(.year)))
             }
         }
     }
@@ -291,13 +289,12 @@ struct QueryCommand: AsyncParsableCommand {
         @Option(help: "Only this department.") var department: String?
         @Option(help: "Only this community.") var community: String?
         @Option(help: "Only postings in this period (month 2026-03 or year 2026).") var period: String = ""
-        @Option(help: ArgumentHelp("Group by department, community or month (repeatable).", valueName: "part")) var by: [String] = []
+        @Option(help: ArgumentHelp("Group by department, community or month (repeatable).", valueName: "part")) var by: [BalancesGroup] = []
 
         func run() async throws {
-            let by = try groupParts(by, of: ["department", "community", "month"])
             try await runQuery(storeOptions, options, filter: TableFilter(), rowLevel: false) { p, _ in
                 RowTable.balances(try p.ledgerBalances(department: department, community: community, period: period,
-                                                       byDepartment: by.contains("department"), byCommunity: by.contains("community"), byMonth: by.contains("month")))
+                                                       byDepartment: by.contains(.department), byCommunity: by.contains(.community), byMonth: by.contains(.month)))
             }
         }
     }
@@ -311,13 +308,12 @@ struct QueryCommand: AsyncParsableCommand {
         @OptionGroup var options: QueryOptions
         @Option(help: "Only this department.") var department: String?
         @Option(help: "Only this community.") var community: String?
-        @Option(help: ArgumentHelp("Group by department or community (repeatable).", valueName: "part")) var by: [String] = []
+        @Option(help: ArgumentHelp("Group by department or community (repeatable).", valueName: "part")) var by: [AgeingGroup] = []
 
         func run() async throws {
-            let by = try groupParts(by, of: ["department", "community"])
             try await runQuery(storeOptions, options, filter: TableFilter(), rowLevel: false) { p, now in
                 try p.ageingTable(asOf: now, department: department, community: community,
-                                  byDepartment: by.contains("department"), byCommunity: by.contains("community"))
+                                  byDepartment: by.contains(.department), byCommunity: by.contains(.community))
             }
         }
     }

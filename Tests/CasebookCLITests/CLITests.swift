@@ -6,9 +6,13 @@ import Testing
         let store = temporaryPath("cli-by")
         defer { try? FileManager.default.removeItem(atPath: store) }
         #expect(try casebook(["init", "--store", store]).status == 0)
-        for (query, allowed) in [("balances", "department, community or month"), ("ageing", "department or community"), ("rating-stats", "community or year")] {
+        for (query, allowed) in [("balances", "'department', 'community' or 'month'"), ("ageing", "'department' and 'community'"), ("rating-stats", "'community' and 'year'")] {
             let wrong = try casebook(["query", query, "--store", store, "--by", "street"])
-            #expect(wrong.status != 0 && wrong.stderr.contains("--by street: it must be \(allowed)"), "\(query): \(wrong.stderr)")
+            #expect(wrong.status != 0 && wrong.stderr.contains("The value 'street' is invalid for '--by <part>'. Please provide one of \(allowed)."),
+                    "\(query): \(wrong.stderr)")
+            // The help lists the values (its lines wrapped anywhere).
+            let help = try casebook(["query", query, "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(help.contains("(values: " + allowed.replacingOccurrences(of: "'", with: "").replacingOccurrences(of: " or ", with: ", ").replacingOccurrences(of: " and ", with: ", ") + ")"), "\(query): \(help)")
         }
         let grouped = try casebook(["query", "rating-stats", "--store", store, "--by", "year", "--by", "community", "--format", "json"])
         #expect(grouped.status == 0, "\(grouped.stderr)")
