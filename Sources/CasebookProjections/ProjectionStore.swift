@@ -60,7 +60,8 @@ public final class ProjectionStore: Sendable {
     struct ReadAheadSettings: Sendable {
         /// Runs of at least this many events are read ahead; shorter ones are read by the folding thread.
         var minimumEvents: UInt64 = 8192
-        /// Log positions per batch handed over.
+        /// Log positions per batch handed over (and case events per batch when the folding thread reads a
+        /// short run alone).
         var batchSize = 4096
         /// When a batch is handed over unread, for the folding thread to read and parse itself.
         var unread = Unread.whenFoldingWaits

@@ -51,7 +51,7 @@ import Testing
             expectSameDumps(incremental, try p.dumpAll(), "incremental vs rebuilt in batches of 7")
             #expect(try p.status().allSatisfy { $0.generation == 2 })
 
-            // Read ahead on a second thread in batches of 5 events (a large log's path, on this small one),
+            // Read ahead on a second thread in batches of 5 positions (a large log's path, on this small one),
             // catching up in runs of 300 and rebuilding in one.
             let ahead = try ProjectionStore(store: w.store, path: w.dir + "/ahead", readOnly: false,
                                             readAhead: .init(minimumEvents: 16, batchSize: 5))
