@@ -308,7 +308,7 @@ import Testing
             }
             // Batches of a few events each, with a reader that starts its words again whenever it has more
             // than 5, as the folding thread receives them; one event value is refilled for every event.
-            for (batchSize, limit, bytes) in [(3, 5, Int.max), (4, Int.max, 200), (1000, 393_216, 32 << 20)] {
+            for (batchSize, limit, bytes) in [(3, 5, Int.max), (4, Int.max, 200), (1000, 196_608, 16 << 20)] {
                 var reader = PackedEventReader(wordLimit: limit, byteLimit: bytes)
                 var unpacker = PackedEventUnpacker()
                 var batch = PackedEvents()
