@@ -142,6 +142,12 @@ public final class ProjectionStore: Sendable {
 
     // MARK: Catching up
 
+    /// Events per transaction of a catch-up, by default. A transaction holds the projections' write lock
+    /// (other processes' catch-ups wait; readers never do) for about a quarter of a second at most; each
+    /// costs a commit and writes out what it cached. A first catch-up of the demo log takes 4 of them,
+    /// in 0.97–1.09 s (in 16 of 65,536 events: 1.37–1.90 s).
+    public static let catchUpBatchSize = 262_144
+
     /// Folds the events appended since each projection's checkpoint, in transactions of at most
     /// `batchSize` events, until every projection has reached the log's head — or position `limit`
     /// (exclusive), for a projection "as it stood" at that point. With `recordedAtOrBefore` (ms since
@@ -154,7 +160,7 @@ public final class ProjectionStore: Sendable {
     /// transaction, at most `cacheLimit` rows and tallies are kept in memory (see ``rebuild(_:batchSize:cacheLimit:)``).
     @discardableResult
     public func catchUp(
-        _ names: [String]? = nil, upTo limit: UInt64? = nil, recordedAtOrBefore: Int64? = nil, batchSize: Int = 65_536,
+        _ names: [String]? = nil, upTo limit: UInt64? = nil, recordedAtOrBefore: Int64? = nil, batchSize: Int = ProjectionStore.catchUpBatchSize,
         cacheLimit: Int = ProjectionStore.rebuildCacheLimit
     ) throws -> ProjectionRun {
         let names = try Self.validate(names)
