@@ -60,14 +60,6 @@ struct PackedEvents: Sendable {
     /// events are here).
     var unread: Range<UInt64>?
 
-    /// Moves the batch out, leaving an empty one without storage (so that the one moved out is not
-    /// shared, and is filled again without being copied).
-    mutating func take() -> PackedEvents {
-        var taken = PackedEvents()
-        swap(&taken, &self)
-        return taken
-    }
-
     /// Empties it, keeping its capacity.
     mutating func removeAll() {
         events.removeAll(keepingCapacity: true)

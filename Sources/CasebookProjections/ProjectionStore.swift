@@ -60,8 +60,7 @@ public final class ProjectionStore: Sendable {
     struct ReadAheadSettings: Sendable {
         /// Runs of at least this many events are read ahead; shorter ones are read by the folding thread.
         var minimumEvents: UInt64 = 8192
-        /// Log positions per batch handed over (and case events per batch when the folding thread reads a
-        /// short run alone).
+        /// Log positions per batch (handed over, or read by the folding thread itself).
         var batchSize = 4096
         /// When a batch is handed over unread, for the folding thread to read and parse itself.
         var unread = Unread.whenFoldingWaits
@@ -365,37 +364,16 @@ public final class ProjectionStore: Sendable {
             // transaction, which must stay on the thread that began it).
             try readOnSecondThread(from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, unread: readAhead.unread, fold)
         } else {
-            var spare = PackedEvents()
-            try Self.read(store, from: from, to: end, recordedAtOrBefore: recordedAtOrBefore, batchSize: readAhead.batchSize, reuse: { spare.take() }) { batch in
-                try fold(batch)
-                spare = consume batch
-            }
+            // Short runs: this thread reads every span itself, as it reads one handed over unread.
+            for span in Self.spans(from: from, to: end, size: readAhead.batchSize) { try fold(PackedEvents(unread: span)) }
         }
         try flush(final: true)
     }
 
-    /// Reads and parses events [from, to) on the calling thread into packed batches of `batchSize` case
-    /// events, and hands each full batch (and the last, if not empty) to `body`, which may keep it; the
-    /// next batch is filled from `reuse` (a spent batch, or a new one). Events recorded after
-    /// `recordedAtOrBefore` (if given) are passed over unparsed.
-    static func read(
-        _ store: EventStore, from: UInt64, to end: UInt64, recordedAtOrBefore: Int64?, batchSize: Int,
-        reuse: () -> PackedEvents = { PackedEvents() }, _ body: (consuming PackedEvents) throws -> Void
-    ) throws {
-        var reader = PackedEventReader()
-        var batch = reuse()
-        batch.removeAll()
-        let batchSize = max(1, batchSize)
-        try store.scanViews(from: from, to: end) { view in
-            if let t = recordedAtOrBefore, view.recordedAt.millisecondsSince1970 > t { return }
-            guard try parse(view, with: &reader, into: &batch), batch.events.count == batchSize else { return }
-            // Handed over without a reference left here (`batch` becomes the next one to fill).
-            var full = reuse()
-            full.removeAll()
-            swap(&full, &batch)
-            try body(consume full)
-        }
-        if !batch.events.isEmpty { try body(consume batch) }
+    /// Positions [from, to) in consecutive spans of `size` (at least 1), the last one shorter if need be.
+    static func spans(from: UInt64, to end: UInt64, size: Int) -> some Sequence<Range<UInt64>> {
+        let size = max(1, size)
+        return stride(from: from, to: end, by: size).lazy.map { $0..<min(end, $0 + UInt64(size)) }
     }
 
     /// Reads and parses the events at `positions` into `batch` with `reader`, passing over those recorded
@@ -425,10 +403,12 @@ public final class ProjectionStore: Sendable {
     /// and how many of them projections follow.
     public static func readAndParse(_ store: EventStore) throws -> (events: UInt64, caseEvents: Int) {
         var caseEvents = 0
-        var spare = PackedEvents()
-        try read(store, from: 0, to: store.count, recordedAtOrBefore: nil, batchSize: 2048, reuse: { spare.take() }) { batch in
+        var reader = PackedEventReader()
+        var batch = PackedEvents()
+        for span in spans(from: 0, to: store.count, size: ReadAheadSettings().batchSize) {
+            batch.removeAll()
+            try read(store, span, recordedAtOrBefore: nil, with: &reader, into: &batch)
             caseEvents += batch.events.count
-            spare = consume batch
         }
         return (store.count, caseEvents)
     }
@@ -443,16 +423,13 @@ public final class ProjectionStore: Sendable {
         // Up to 64 batches ahead, so that the reader keeps parsing while a full cache is written out.
         let pipe = EventPipe(capacity: 64)
         let store = self.store
-        let batchSize = max(1, readAhead.batchSize)
+        let batchSize = readAhead.batchSize
         Thread {
             do {
                 // Batches the folding thread has finished with, to fill again.
                 var pool: [PackedEvents] = []
                 var reader = PackedEventReader()
-                var next = from
-                while next < end {
-                    let span = next..<min(end, next + UInt64(batchSize))
-                    next = span.upperBound
+                for span in Self.spans(from: from, to: end, size: batchSize) {
                     var batch = pool.popLast() ?? PackedEvents()
                     batch.removeAll()
                     switch unread {

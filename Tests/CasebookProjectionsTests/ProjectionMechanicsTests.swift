@@ -76,6 +76,14 @@ import Testing
         }
     }
 
+    @Test func runsAreReadInSpansThatCoverThemExactly() {
+        func spans(_ from: UInt64, _ end: UInt64, _ size: Int) -> [Range<UInt64>] { Array(ProjectionStore.spans(from: from, to: end, size: size)) }
+        #expect(spans(0, 10, 4) == [0..<4, 4..<8, 8..<10])
+        #expect(spans(3, 11, 4) == [3..<7, 7..<11])
+        #expect(spans(5, 5, 4) == [])
+        #expect(spans(0, 3, 0) == [0..<1, 1..<2, 2..<3], "a size below 1 reads one position at a time")
+    }
+
     @Test func aReaderReadsEveryEventAsReadingItAloneDoes() async throws {
         try await World.run { w in
             try await w.allScenarios()
