@@ -38,8 +38,8 @@ struct PackedEvent: Sendable {
     var at: Int64
     /// The case id's bytes in the batch's `caseIds` (empty when the payload has none).
     var caseId: Range<Int32> = 0..<0
-    var workflow: Int32 = -1, command: Int32 = -1, actor: Int32 = -1, role: Int32 = -1, state: Int32 = -1
-    var check: Int32 = -1, breachedClock: Int32 = -1, flag: Int32 = -1, moveTo: Int32 = -1
+    /// Its other strings (the ids a ``CaseEvent`` keeps as they are).
+    var ids = CaseEvent.WordRefs()
     var breachDeadline: Int64?
     var fields: Range<Int32> = 0..<0
     var clocks: Range<Int32> = 0..<0
@@ -219,16 +219,16 @@ struct PackedEventReader {
             switch Name(rawValue: j.shortName(ks, ke)) {
             case .set: end = try fields(j, v, into: &batch, event: &e)
             case .case: end = try Self.caseId(j, v, &e.caseId, &batch)
-            case .role: end = try word(j, v, &e.role, &batch)
-            case .flag: end = try word(j, v, &e.flag, &batch)
-            case .state: end = try word(j, v, &e.state, &batch)
-            case .actor: end = try word(j, v, &e.actor, &batch)
-            case .check: end = try word(j, v, &e.check, &batch)
-            case .clock: end = try word(j, v, &e.breachedClock, &batch)
-            case .moveTo: end = try word(j, v, &e.moveTo, &batch)
+            case .role: end = try word(j, v, &e.ids.role, &batch)
+            case .flag: end = try word(j, v, &e.ids.flag, &batch)
+            case .state: end = try word(j, v, &e.ids.state, &batch)
+            case .actor: end = try word(j, v, &e.ids.actor, &batch)
+            case .check: end = try word(j, v, &e.ids.check, &batch)
+            case .clock: end = try word(j, v, &e.ids.breachedClock, &batch)
+            case .moveTo: end = try word(j, v, &e.ids.moveTo, &batch)
             case .clocks: end = try clocks(j, v, into: &batch, event: &e)
-            case .command: end = try word(j, v, &e.command, &batch)
-            case .workflow: end = try word(j, v, &e.workflow, &batch)
+            case .command: end = try word(j, v, &e.ids.command, &batch)
+            case .workflow: end = try word(j, v, &e.ids.workflow, &batch)
             case .deadline: end = try Self.time(j, v, &e.breachDeadline)
             case .op, nil: break
             }
@@ -396,9 +396,7 @@ struct PackedEventUnpacker {
         event.at = p.at
         event.caseId = caseId
         event.breachDeadline = p.breachDeadline
-        event.ids = CaseEvent.WordRefs(
-            workflow: p.workflow, command: p.command, actor: p.actor, role: p.role, state: p.state,
-            check: p.check, breachedClock: p.breachedClock, flag: p.flag, moveTo: p.moveTo)
+        event.ids = p.ids
         event.packedFields.removeAll(keepingCapacity: true)
         event.packedFields.append(contentsOf: batch.fields[Int(p.fields.lowerBound)..<Int(p.fields.upperBound)])
         event.packedClocks.removeAll(keepingCapacity: true)
