@@ -25,7 +25,6 @@ public enum HistoryPoint: Sendable, Hashable, CustomStringConvertible {
 /// after it are still read when answering as of a time, since times need not be in position order), so
 /// it grows with the log: see `casebook query --help` for figures measured on a demo store.
 public enum AsOf {
-
     /// Runs `body` over projections as they stood at `point`; returns its result and the fold's run.
     public static func withProjections<T>(
         of store: EventStore, at point: HistoryPoint, _ body: (ProjectionStore) throws -> T

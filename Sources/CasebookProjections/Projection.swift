@@ -222,7 +222,6 @@ final class ProjectionRunner<P: Projection> {
         try entries.withUnsafeMutableBufferPointer { entries in
             for (_, _, index) in order {
                 let i = Int(index)
-                entries[i].dirty = false
                 // Moved out (an empty row left behind: the cache is emptied below). Read where it lies, the row
                 // was copied for every call that reads it, its strings retained and released.
                 var row = P.Row()
